@@ -1,0 +1,3 @@
+"""callrouter: routes and dispatches the calls of a technical-support hotline."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,152 @@
+"""One AMI message: an ordered list of `Key: Value` headers.
+
+Asterisk repeats header names (e.g. `Output:` lines, a UserEvent whose custom headers clash
+with the channel snapshot), so the headers are kept as an ordered list and `get` returns the
+first value. A message is classified by its *first* header only: `OriginateResponse` is an
+event that also carries a `Response:` header.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+
+
+class MessageKind(enum.Enum):
+    RESPONSE = "response"
+    EVENT = "event"
+    ACTION = "action"
+    OTHER = "other"
+
+
+_KINDS = {
+    "Response": MessageKind.RESPONSE,
+    "Event": MessageKind.EVENT,
+    "Action": MessageKind.ACTION,
+}
+
+
+class Message:
+    """An AMI frame. Headers are parsed into a dict lazily: most events are skipped by name."""
+
+    __slots__ = ("_fields", "_folded", "_lines", "kind", "name")
+
+    def __init__(self, lines: list[str]) -> None:
+        # `lines` holds "Key: Value" strings, first line first; it is never empty.
+        self._lines = lines
+        self._fields: dict[str, str] | None = None
+        self._folded: dict[str, str] | None = None
+        first = lines[0]
+        key, _, value = first.partition(":")
+        self.kind = _KINDS.get(key, MessageKind.OTHER)
+        if self.kind is MessageKind.OTHER:
+            folded = _KINDS.get(key.strip().capitalize())
+            if folded is not None:
+                self.kind = folded
+        self.name = value[1:] if value.startswith(" ") else value
+
+    @classmethod
+    def build(
+        cls,
+        first_key: str,
+        first_value: str,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+    ) -> Message:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        lines = [f"{first_key}: {first_value}"]
+        lines.extend(f"{key}: {value}" for key, value in items)
+        return cls(lines)
+
+    @classmethod
+    def action(
+        cls, name: str, headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()
+    ) -> Message:
+        return cls.build("Action", name, headers)
+
+    @classmethod
+    def event(
+        cls, name: str, headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()
+    ) -> Message:
+        return cls.build("Event", name, headers)
+
+    @classmethod
+    def response(
+        cls, status: str, headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()
+    ) -> Message:
+        return cls.build("Response", status, headers)
+
+    @property
+    def lines(self) -> list[str]:
+        return self._lines
+
+    def items(self) -> list[tuple[str, str]]:
+        """Every header in order, repeats included."""
+        out: list[tuple[str, str]] = []
+        for line in self._lines:
+            key, _, value = line.partition(":")
+            out.append((key, value[1:] if value.startswith(" ") else value))
+        return out
+
+    def _index(self) -> dict[str, str]:
+        fields = self._fields
+        if fields is None:
+            fields = {}
+            for line in self._lines:
+                key, _, value = line.partition(":")
+                if key not in fields:
+                    fields[key] = value[1:] if value.startswith(" ") else value
+            self._fields = fields
+        return fields
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The first value of `key`; exact case first, then case-insensitively."""
+        value = self._index().get(key)
+        if value is not None:
+            return value
+        folded = self._folded
+        if folded is None:
+            folded = {k.lower(): v for k, v in reversed(list(self._index().items()))}
+            self._folded = folded
+        return folded.get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def getall(self, key: str) -> list[str]:
+        """Every value of `key`, in order (e.g. the `Output:` lines of a Command)."""
+        lowered = key.lower()
+        return [v for k, v in self.items() if k.lower() == lowered]
+
+    @property
+    def action_id(self) -> str | None:
+        return self.get("ActionID")
+
+    @property
+    def is_error(self) -> bool:
+        return self.kind is MessageKind.RESPONSE and self.name == "Error"
+
+    @property
+    def is_list_start(self) -> bool:
+        return self.get("EventList") == "start"
+
+    @property
+    def is_list_complete(self) -> bool:
+        return self.kind is MessageKind.EVENT and self.get("EventList") == "Complete"
+
+    def encode(self) -> bytes:
+        return ("\r\n".join(self._lines) + "\r\n\r\n").encode("utf-8")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Message) and self._lines == other._lines
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._lines))
+
+    def __repr__(self) -> str:
+        return f"Message({self.kind.value}={self.name!r}, {len(self._lines)} headers)"

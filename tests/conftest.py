@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Iterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 POSTGRES_ENV = "CALLROUTER_TEST_POSTGRES_URL"
 TRACES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "ami-traces"
@@ -56,3 +59,72 @@ def traces_dir() -> Path:
     if not TRACES_DIR.is_dir():
         pytest.skip(f"the AMI traces are not at {TRACES_DIR}")
     return TRACES_DIR
+
+
+# Database fixtures. Every database test takes `database_url` and so runs twice: on SQLite
+# and on PostgreSQL (skipped cleanly without CALLROUTER_TEST_POSTGRES_URL).
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from callrouter.db.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "callrouter.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, _migrated_sqlite_template: Path) -> str:
+    """A migrated SQLite database of this test's own (aiosqlite URL)."""
+    path = tmp_path / "callrouter.db"
+    # Copying a database migrated once per session is much faster than migrating per test;
+    # the engine was disposed, so the WAL is checkpointed into the main file.
+    shutil.copyfile(_migrated_sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_url(postgres_url: str) -> str:
+    """`postgres_url`, migrated to the newest revision once per session."""
+    from callrouter.db.migrate import upgrade
+
+    upgrade(postgres_url)
+    return postgres_url
+
+
+async def _empty_every_table(url: str) -> None:
+    from callrouter.db.engine import create_engine
+    from callrouter.db.models import Base
+
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A migrated, empty database: SQLite, then PostgreSQL (shared by the session, emptied
+    before each test)."""
+    if request.param == "sqlite":
+        url: str = request.getfixturevalue("sqlite_url")
+        return url
+    url = request.getfixturevalue("migrated_postgres_url")
+    asyncio.run(_empty_every_table(url))
+    return url
+
+
+@pytest.fixture
+async def database_sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on `database_url` (so on both databases); the engine is disposed after."""
+    from callrouter.db.engine import create_engine, session_factory
+
+    engine = create_engine(database_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()

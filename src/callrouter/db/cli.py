@@ -1,0 +1,65 @@
+"""`callrouter db ...`: database maintenance, and the helpers every database command shares."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from callrouter.db.engine import parse_database_url
+from callrouter.db.migrate import current_revision_async, upgrade_async
+from callrouter.errors import CallrouterError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///callrouter.db"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = subparsers.add_parser("db", help="database maintenance")
+    actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = actions.add_parser(
+        "upgrade", help="create or upgrade the database schema to the newest revision"
+    )
+    upgrade.set_defaults(handler=upgrade_command)
+
+
+def resolve_database_url(args: argparse.Namespace) -> str:
+    """--database-url (or $CALLROUTER_DATABASE_URL), else a local SQLite file."""
+    url: str | None = getattr(args, "database_url", None)
+    return url or DEFAULT_DATABASE_URL
+
+
+def run_database_command(args: argparse.Namespace, work: Callable[[str], Awaitable[int]]) -> int:
+    """Migrate the database of `args`, then run `work(url)`; failures become one clear line.
+
+    Returns work's exit code, or 1 after printing the error on stderr (never a traceback).
+    """
+    try:
+        url = resolve_database_url(args)
+
+        async def migrate_then_work() -> int:
+            await upgrade_async(url)
+            return await work(url)
+
+        return asyncio.run(migrate_then_work())
+    except CallrouterError as error:
+        print(f"callrouter: {error}", file=sys.stderr)
+    except (SQLAlchemyError, OSError) as error:
+        print(f"callrouter: database error: {_first_line(error)}", file=sys.stderr)
+    return 1
+
+
+def upgrade_command(args: argparse.Namespace) -> int:
+    async def report(url: str) -> int:
+        shown = parse_database_url(url).render_as_string(hide_password=True)
+        print(f"database {shown} is at revision {await current_revision_async(url)}")
+        return 0
+
+    return run_database_command(args, report)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

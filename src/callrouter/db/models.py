@@ -1,0 +1,7 @@
+"""Imports every model module, so Base.metadata (Alembic, fixtures) sees every table."""
+
+from callrouter.calls import models as calls_models
+from callrouter.db.base import Base
+from callrouter.identity import models as identity_models
+
+__all__ = ["Base", "calls_models", "identity_models"]

@@ -1,0 +1,65 @@
+"""What can go wrong when managing accounts, beneficiaries and sign-ins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from callrouter.errors import CallrouterError
+
+
+class IdentityError(CallrouterError):
+    """Base of the identity errors; each message is fit to show to the person acting."""
+
+
+class AccountNotFound(IdentityError):
+    def __init__(self, number: str) -> None:
+        super().__init__(f"no account numbered {number!r}")
+        self.number = number
+
+
+class InvalidName(IdentityError):
+    """A holder or beneficiary name that is empty or too long."""
+
+
+class InvalidCode(IdentityError):
+    """A PIN or web access code that does not have the required form."""
+
+
+class InvalidCallerId(IdentityError):
+    def __init__(self, raw: str, why: str) -> None:
+        super().__init__(f"invalid caller id {raw!r}: {why}")
+        self.raw = raw
+
+
+class BeneficiaryExists(IdentityError):
+    """The caller id already identifies an active beneficiary (of this or another account)."""
+
+
+class BeneficiaryNotFound(IdentityError):
+    def __init__(self, account_number: str, caller_id: str) -> None:
+        super().__init__(
+            f"account {account_number} has no active beneficiary with caller id {caller_id}"
+        )
+        self.account_number = account_number
+        self.caller_id = caller_id
+
+
+class InvalidCredentials(IdentityError):
+    """Wrong account number or wrong code; deliberately does not say which."""
+
+    def __init__(self) -> None:
+        super().__init__("wrong account number or access code")
+
+
+class SignInLocked(IdentityError):
+    def __init__(self, account_number: str, locked_until: datetime) -> None:
+        super().__init__(
+            f"too many failed attempts: account {account_number} is locked until "
+            f"{locked_until:%Y-%m-%d %H:%M} UTC"
+        )
+        self.account_number = account_number
+        self.locked_until = locked_until
+
+
+class NoFreeAccountNumber(IdentityError):
+    """Account numbers are drawn at random; this means the draws kept colliding."""

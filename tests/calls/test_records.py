@@ -1,0 +1,125 @@
+"""Call records: every decision is kept, read back newest first, and failsafes flagged."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from structlog.testing import capture_logs
+
+from callrouter.calls.records import (
+    CallRecordData,
+    add_call_record,
+    mark_failsafe,
+    recent_call_records,
+)
+from callrouter.passes import Pass
+
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+QUEUED = CallRecordData(
+    channel="PJSIP/trunk-00000001",
+    uniqueid="1741000000.1",
+    linkedid="1741000000.1",
+    caller_id="0612345678",
+    account_number="12345678",
+    caller_status="caller-id",
+    chosen_pass=Pass.PRIORITY,
+    window="coordinators",
+    target="coordinators",
+    queue="coordinators",
+    queue_priority=10,
+    reason="Pass Prioritaire in coordinator hours",
+    arrived_at=T0,
+    decided_at=T0 + timedelta(milliseconds=3),
+    latency_ms=2.7,
+)
+CLOSED = CallRecordData(
+    channel="PJSIP/trunk-00000002",
+    uniqueid="1741000100.2",
+    linkedid="1741000100.2",
+    caller_id="anonymous",
+    account_number=None,
+    caller_status="unknown",
+    chosen_pass=None,
+    window="closed",
+    target="closed-hours",
+    queue=None,
+    queue_priority=None,
+    reason="no pass, outside coordinator hours",
+    arrived_at=None,
+    decided_at=T0 + timedelta(minutes=5),
+    latency_ms=0.9,
+)
+
+
+async def test_records_come_back_as_stored_newest_first(
+    database_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with database_sessions.begin() as session:
+        await add_call_record(session, QUEUED)
+        await add_call_record(session, CLOSED)
+
+    async with database_sessions() as session:
+        assert await recent_call_records(session) == [CLOSED, QUEUED]
+        assert await recent_call_records(session, limit=1) == [CLOSED]
+
+
+async def test_the_limit_keeps_the_latest(
+    database_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with database_sessions.begin() as session:
+        for minute in range(5):
+            await add_call_record(
+                session, replace(CLOSED, decided_at=T0 + timedelta(minutes=minute))
+            )
+    async with database_sessions() as session:
+        latest = await recent_call_records(session, limit=3)
+    assert [r.decided_at for r in latest] == [T0 + timedelta(minutes=m) for m in (4, 3, 2)]
+
+
+async def test_a_nonpositive_limit_is_refused(
+    database_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with database_sessions() as session:
+        with pytest.raises(ValueError, match="limit must be at least 1"):
+            await recent_call_records(session, limit=0)
+
+
+async def test_failsafe_flags_the_latest_decision_of_the_channel(
+    database_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first_try = replace(QUEUED, caller_status="wrong-pin", target="pin-retry", queue=None)
+    second_try = replace(QUEUED, decided_at=QUEUED.decided_at + timedelta(seconds=20))
+    async with database_sessions.begin() as session:
+        await add_call_record(session, first_try)
+        await add_call_record(session, second_try)
+        await add_call_record(session, CLOSED)
+
+    async with database_sessions.begin() as session:
+        await mark_failsafe(session, QUEUED.uniqueid)
+
+    async with database_sessions() as session:
+        records = await recent_call_records(session)
+    assert records == [CLOSED, replace(second_try, failsafe=True), first_try]
+
+
+async def test_a_failsafe_for_an_undecided_call_is_logged(
+    database_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with database_sessions.begin() as session:
+        await add_call_record(session, CLOSED)
+        with capture_logs() as logs:
+            await mark_failsafe(session, "1741999999.9")
+
+    async with database_sessions() as session:
+        assert await recent_call_records(session) == [CLOSED]
+    assert logs == [
+        {
+            "event": "calls.failsafe_without_decision",
+            "uniqueid": "1741999999.9",
+            "log_level": "warning",
+        }
+    ]

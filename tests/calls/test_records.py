@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -123,3 +124,17 @@ async def test_a_failsafe_for_an_undecided_call_is_logged(
             "log_level": "warning",
         }
     ]
+
+
+def test_an_unknown_pass_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown pass 'gold'"):
+        replace(CLOSED, chosen_pass="gold")
+
+
+def test_records_render_as_json_ready_dicts() -> None:
+    rendered = QUEUED.to_dict()
+    assert rendered["chosen_pass"] == "prioritaire"
+    assert rendered["arrived_at"] == "2025-03-03T09:00:00+00:00"
+    assert rendered["decided_at"] == "2025-03-03T09:00:00.003000+00:00"
+    assert CLOSED.to_dict()["arrived_at"] is None
+    assert json.loads(json.dumps(rendered))["queue_priority"] == 10

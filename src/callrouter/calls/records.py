@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import structlog
@@ -14,14 +14,18 @@ from callrouter.passes import Pass
 
 log = structlog.get_logger(__name__)
 
+_PASS_VALUES = frozenset(item.value for item in Pass)
+
 
 @dataclass(frozen=True, kw_only=True)
 class CallRecordData:
     """What the router decided for one HotlineCall, and how long deciding took.
 
-    `caller_status` is the identification status ("caller-id", "pin", ...); `target` the
-    decision's target name (also set as HOTLINE_ROUTE for the CDR); `failsafe` is set when
-    the dialplan had to route the call itself because no Redirect came in time.
+    Names are kept as the plain strings the PBX and the supervisor see: `caller_status` is
+    the identification status ("caller-id", "pin", ...); `chosen_pass` a Pass value ("4h",
+    "rdv", "prioritaire"); `target` the decision's target name (also set as HOTLINE_ROUTE
+    for the CDR). `failsafe` is set when the dialplan had to route the call itself because
+    no Redirect came in time.
     """
 
     channel: str
@@ -30,7 +34,7 @@ class CallRecordData:
     caller_id: str
     account_number: str | None
     caller_status: str
-    chosen_pass: Pass | None
+    chosen_pass: str | None
     window: str
     target: str
     queue: str | None
@@ -40,6 +44,20 @@ class CallRecordData:
     decided_at: datetime
     latency_ms: float
     failsafe: bool = False
+
+    def __post_init__(self) -> None:
+        if self.chosen_pass is not None and self.chosen_pass not in _PASS_VALUES:
+            raise ValueError(
+                f"unknown pass {self.chosen_pass!r}, expected one of {sorted(_PASS_VALUES)}"
+            )
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready: instants as ISO 8601 strings in UTC."""
+        fields = asdict(self)
+        for name in ("arrived_at", "decided_at"):
+            instant = fields[name]
+            fields[name] = instant.isoformat() if instant is not None else None
+        return fields
 
 
 async def add_call_record(session: AsyncSession, record: CallRecordData) -> None:
@@ -52,7 +70,7 @@ async def add_call_record(session: AsyncSession, record: CallRecordData) -> None
             caller_id=record.caller_id,
             account_number=record.account_number,
             caller_status=record.caller_status,
-            chosen_pass=record.chosen_pass.value if record.chosen_pass is not None else None,
+            chosen_pass=Pass(record.chosen_pass).value if record.chosen_pass is not None else None,
             window=record.window,
             target=record.target,
             queue=record.queue,
@@ -105,7 +123,7 @@ def _data(row: CallRecord) -> CallRecordData:
         caller_id=row.caller_id,
         account_number=row.account_number,
         caller_status=row.caller_status,
-        chosen_pass=Pass(row.chosen_pass) if row.chosen_pass is not None else None,
+        chosen_pass=row.chosen_pass,
         window=row.window,
         target=row.target,
         queue=row.queue,

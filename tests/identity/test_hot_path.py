@@ -1,0 +1,63 @@
+"""What the routing hot path relies on: one query by caller id, failures counted under load."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from callrouter.identity.service import IdentityService
+
+PIN = "482913"
+
+
+@pytest.fixture
+def statements(database_sessions: async_sessionmaker[AsyncSession]) -> Iterator[list[str]]:
+    """Every SQL statement sent from now on, transaction control left out."""
+    engine = database_sessions.kw["bind"]
+    assert isinstance(engine, AsyncEngine)
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            sent.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_known_caller_id_costs_one_query(
+    service: IdentityService, statements: list[str]
+) -> None:
+    account = await service.create_account("Durand", pin=PIN)
+    await service.add_beneficiary(account.number, "Marie", "0612345678")
+    statements.clear()
+
+    assert (await service.identify_caller("+33 6 12 34 56 78", "", "")).status == "caller-id"
+    assert len(statements) == 1
+
+
+async def test_a_right_pin_writes_nothing_when_there_was_no_failure(
+    service: IdentityService, statements: list[str]
+) -> None:
+    account = await service.create_account("Durand", pin=PIN)
+    statements.clear()
+
+    assert (await service.identify_caller("0499999999", account.number, PIN)).status == "pin"
+    assert [s.split()[0] for s in statements] == ["SELECT", "SELECT"]
+
+
+async def test_concurrent_wrong_pins_all_count(service: IdentityService) -> None:
+    account = await service.create_account("Durand", pin=PIN)
+
+    results = await asyncio.gather(
+        *(service.identify_caller(None, account.number, "000000") for _ in range(5))
+    )
+
+    assert sorted(r.status for r in results) == ["locked"] + ["wrong-pin"] * 4
+    assert (await service.identify_caller(None, account.number, PIN)).status == "locked"

@@ -445,20 +445,23 @@ class LiveState:
 
     # -- callers -------------------------------------------------------------------------
 
-    def _queue_of(self, event: Message) -> _Queue | None:
+    def _queue_of(self, event: Message, key: str) -> tuple[_Queue, str] | None:
+        """The queue an event is about (known from then on) and the value of `key`, or None
+        when either is missing: a malformed event must not invent a queue."""
         name = event.get("Queue")
-        if not name:
+        value = event.get(key)
+        if not name or not value:
             return None
         queue = self._queues.get(name)
         if queue is None:
             queue = self._queues[name] = _Queue(name)
-        return queue
+        return queue, value
 
     def _on_caller_join(self, event: Message) -> bool:
-        queue = self._queue_of(event)
-        uniqueid = event.get("Uniqueid")
-        if queue is None or not uniqueid:
+        found = self._queue_of(event, "Uniqueid")
+        if found is None:
             return False
+        queue, uniqueid = found
         caller = _Caller(
             channel=event.get("Channel") or "",
             caller_id=event.get("CallerIDNum") or "",
@@ -473,40 +476,38 @@ class LiveState:
         return True
 
     def _on_caller_leave(self, event: Message) -> bool:
-        queue = self._queue_of(event)
-        uniqueid = event.get("Uniqueid")
-        if queue is None or not uniqueid:
+        found = self._queue_of(event, "Uniqueid")
+        if found is None:
             return False
+        queue, uniqueid = found
         left = queue.callers.pop(uniqueid, None) is not None
         call = self._channels.get(uniqueid)
         if call is not None and call.queue == queue.name:
             call.queue = None
+            left = True
         return left
 
     def _on_caller_abandon(self, event: Message) -> bool:
-        queue = self._queue_of(event)
-        if queue is None:
+        found = self._queue_of(event, "Uniqueid")
+        if found is None:
             return False
-        queue.abandoned += 1
+        found[0].abandoned += 1
         return True
 
     def _offered(self, event: Message) -> tuple[_Caller, str] | None:
-        queue = self._queue_of(event)
-        if queue is None:
-            return None
-        caller = queue.callers.get(event.get("Uniqueid") or "")
+        found = self._queue_of(event, "Uniqueid")
         agent = event.get("MemberName") or event.get("Interface")
-        if caller is None or not agent:
+        if found is None or not agent:
             return None
-        return caller, agent
+        queue, uniqueid = found
+        caller = queue.callers.get(uniqueid)
+        return None if caller is None else (caller, agent)
 
     def _on_agent_called(self, event: Message) -> bool:
         offered = self._offered(event)
-        if offered is None:
+        if offered is None or offered[1] in offered[0].offered_to:
             return False
-        caller, agent = offered
-        if agent not in caller.offered_to:
-            caller.offered_to.append(agent)
+        offered[0].offered_to.append(offered[1])
         return True
 
     def _on_agent_ring_no_answer(self, event: Message) -> bool:
@@ -517,10 +518,10 @@ class LiveState:
         return True
 
     def _on_agent_connect(self, event: Message) -> bool:
-        queue = self._queue_of(event)
-        interface = event.get("Interface")
-        if queue is None or not interface:
+        found = self._queue_of(event, "Interface")
+        if found is None:
             return False
+        queue, interface = found
         member = queue.member(interface, event.get("MemberName"))
         member.in_call = True
         uniqueid = event.get("Uniqueid") or ""
@@ -532,10 +533,10 @@ class LiveState:
         return True
 
     def _on_agent_complete(self, event: Message) -> bool:
-        queue = self._queue_of(event)
-        interface = event.get("Interface")
-        if queue is None or not interface:
+        found = self._queue_of(event, "Interface")
+        if found is None:
             return False
+        queue, interface = found
         member = queue.member(interface, event.get("MemberName"))
         member.in_call = False
         member.calls_taken += 1
@@ -557,10 +558,10 @@ class LiveState:
             member.calls_taken = calls_taken
 
     def _on_member(self, event: Message) -> bool:
-        queue = self._queue_of(event)
-        interface = event.get("Interface")
-        if queue is None or not interface:
+        found = self._queue_of(event, "Interface")
+        if found is None:
             return False
+        queue, interface = found
         member = queue.member(interface, event.get("MemberName"))
         self._member_snapshot(member, event)
         # Member events say `InCall: 0` even mid-call: only a `1` is news.
@@ -569,7 +570,7 @@ class LiveState:
         return True
 
     def _on_member_removed(self, event: Message) -> bool:
-        queue = self._queue_of(event)
+        queue = self._queues.get(event.get("Queue") or "")
         interface = event.get("Interface")
         if queue is None or not interface:
             return False

@@ -153,7 +153,7 @@ def test_trace_06_member_management_and_withdrawal(replay: Replay, clock: FakeCl
         live.apply(message)
         if message.name in {"QueueMemberAdded", "QueueCallerAbandon", "QueueMemberRemoved"}:
             seen[message.name] = live.queue("oncall")
-        if message.name == "QueueMemberPause" and message.get("Interface", "").endswith("9@agents"):
+        if message.name == "QueueMemberPause" and message.get("Interface") == "Local/agent9@agents":
             seen.setdefault("paused", live.queue("oncall"))
 
     added = {m.interface: m for m in seen["QueueMemberAdded"].members}

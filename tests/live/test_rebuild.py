@@ -138,7 +138,8 @@ def test_rebuild_replaces_members_and_counters(replay: Replay, clock: FakeClock)
     assert live.queue("experts") is not None
 
     status = [m for m in queue_status_of(replay, clock, "a-013") if m.kind is MessageKind.EVENT]
-    live.rebuild(status, [])
+    stray = Message.event("QueueCallerJoin", {"Queue": "stray", "Uniqueid": "9.9"})
+    live.rebuild([*status, stray], [stray])
     assert [q.name for q in live.queues()] == ["coordinators", "experts", "oncall"]
     experts = live.queue("experts")
     assert experts is not None

@@ -49,6 +49,9 @@ log = structlog.get_logger(__name__)
 #: much cheaper than indexing the headers of every VarSet.
 _QUEUE_PRIO_LINE = "Variable: QUEUE_PRIO"
 
+#: The list items of a QueueStatus answer that describe the queues.
+_QUEUE_STATUS_ITEMS = frozenset({"QueueParams", "QueueMember", "QueueEntry"})
+
 #: `Local/agent3@agents-00000002;1` or `PJSIP/alice-0000001f`: interface, then the channel
 #: sequence number (hex) and, for Local channels, the half.
 _CHANNEL_NAME = re.compile(r"^(?P<interface>.+)-[0-9a-fA-F]+(?:;\d+)?$")
@@ -274,8 +277,10 @@ class LiveState:
         queues: dict[str, _Queue] = {}
         entries: list[tuple[int, Message]] = []
         for item in queue_status:
+            if item.kind is not MessageKind.EVENT or item.name not in _QUEUE_STATUS_ITEMS:
+                continue
             name = item.get("Queue")
-            if item.kind is not MessageKind.EVENT or not name:
+            if not name:
                 continue
             queue = queues.get(name) or queues.setdefault(name, _Queue(name))
             if item.name == "QueueParams":
@@ -293,9 +298,9 @@ class LiveState:
         calls: dict[str, _Channel] = {}
         bridges: dict[str, list[_Channel]] = {}
         for item in channels:
-            uniqueid = item.get("Uniqueid")
             if item.kind is not MessageKind.EVENT or item.name != "CoreShowChannel":
                 continue
+            uniqueid = item.get("Uniqueid")
             if not uniqueid:
                 continue
             call = calls[uniqueid] = _Channel(item, uniqueid, now - _duration(item.get("Duration")))

@@ -658,3 +658,25 @@ def test_the_lint_script_fails_on_a_broken_dialplan(tmp_path: Path) -> None:
 
     assert result.returncode != 0
     assert "hotline-queues" in result.stderr
+
+
+# ----------------------------------------------------------------------------- containers
+
+
+def test_in_containers_the_ami_lets_in_the_callrouter_container_only() -> None:
+    overlay = parse_conf(ROOT / "docker" / "asterisk" / "manager.d" / "container-network.conf")
+    compose = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+
+    assert all(section.options == ["+"] for section in overlay.sections)
+    permits = overlay.section("callrouter").values("permit")
+    assert len(permits) == 1 and permits[0].endswith("/255.255.255.255")
+    address = permits[0].split("/")[0]
+    assert re.search(rf"ipv4_address: {re.escape(address)}\n", compose)
+    assert "5038" not in compose  # the AMI port is never published on the host
+
+
+def test_the_compose_asterisk_runs_the_files_of_this_folder() -> None:
+    compose = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+
+    for name in ("extensions.conf", "queues.conf", "manager.conf"):
+        assert f"./dialplans/{name}:/etc/asterisk/{name}:ro" in compose

@@ -1,0 +1,310 @@
+"""The router at work: a HotlineCall event in, a Redirect out, a call record kept.
+
+Data flows one way: the AMI event is parsed, the caller identified, the pure `decide`
+function picks the target, the decision is carried out with `Setvar` + `Redirect` on the
+held channel, and only then is it logged and stored, off the caller's path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from callrouter.ami.message import Message
+from callrouter.calendar import HotlineCalendar
+from callrouter.clock import Clock
+from callrouter.errors import CallrouterError
+from callrouter.passes import Pass
+from callrouter.routing.decision import (
+    Caller,
+    CallerStatus,
+    QueueLoad,
+    RoutingDecision,
+    RoutingPolicy,
+    Target,
+    decide,
+    pass_from_digit,
+)
+
+log = structlog.get_logger(__name__)
+
+#: Targets that start a paid service: the balance is checked before sending the caller.
+_PAID_TARGETS = frozenset({Target.COORDINATORS_QUEUE, Target.ONCALL_QUEUE})
+
+
+@dataclass(frozen=True)
+class HotlineCall:
+    """What the dialplan's `UserEvent(HotlineCall)` tells about a held caller."""
+
+    channel: str
+    uniqueid: str
+    linkedid: str
+    caller_id: str
+    caller_name: str
+    account: str
+    pin: str
+    pass_digit: str
+    attempt: int
+    arrived_at: datetime | None
+
+
+def parse_hotline_call(event: Message) -> HotlineCall:
+    """Read the contract headers; a header missing or garbled gets a safe default."""
+    attempt_text = event.get("Attempt") or "1"
+    attempt = int(attempt_text) if attempt_text.isdigit() else 1
+    arrival_text = event.get("Arrival") or ""
+    try:
+        arrived_at: datetime | None = datetime.fromtimestamp(float(arrival_text), UTC)
+    except (ValueError, OverflowError, OSError):
+        arrived_at = None
+    return HotlineCall(
+        channel=event.get("Channel") or "",
+        uniqueid=event.get("Uniqueid") or "",
+        linkedid=event.get("Linkedid") or "",
+        caller_id=(event.get("Caller") or event.get("CallerIDNum") or "").strip(),
+        caller_name=(event.get("CallerName") or "").strip(),
+        account=(event.get("Account") or "").strip(),
+        pin=(event.get("Pin") or "").strip(),
+        pass_digit=(event.get("Pass") or "").strip(),
+        attempt=max(attempt, 1),
+        arrived_at=arrived_at,
+    )
+
+
+class CallerDirectory(Protocol):
+    """Who is calling: a beneficiary's caller ID, or an account number and its PIN."""
+
+    async def identify(self, caller_id: str, account: str, pin: str) -> Caller: ...
+
+
+class Wallet(Protocol):
+    """The points account as the router sees it (the ledger behind it)."""
+
+    async def can_pay(self, account_number: str, chosen_pass: Pass, emergency: bool) -> bool: ...
+
+    async def open_emergency_incident(self, account_number: str, call_uniqueid: str) -> None: ...
+
+
+class PBXActions(Protocol):
+    async def send_action(
+        self,
+        name: str,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        *,
+        timeout: float | None = None,
+    ) -> Message: ...
+
+
+@dataclass(frozen=True)
+class RoutedCall:
+    """A decision as it is logged and stored."""
+
+    call: HotlineCall
+    caller: Caller
+    chosen_pass: Pass | None
+    decision: RoutingDecision
+    decided_at: datetime
+    latency_ms: float
+    redirected: bool
+    error: str | None
+
+
+RecordSink = Callable[[RoutedCall], Awaitable[None]]
+QueueLoads = Callable[[], Mapping[str, QueueLoad]]
+
+
+class Router:
+    """Handles HotlineCall events; every task it starts is owned and cancelled on close."""
+
+    def __init__(
+        self,
+        *,
+        pbx: PBXActions,
+        directory: CallerDirectory,
+        wallet: Wallet | None,
+        calendar: HotlineCalendar,
+        policy: RoutingPolicy,
+        clock: Clock,
+        queue_loads: QueueLoads,
+        record: RecordSink,
+    ) -> None:
+        self._pbx = pbx
+        self._directory = directory
+        self._wallet = wallet
+        self._calendar = calendar
+        self._policy = policy
+        self._clock = clock
+        self._queue_loads = queue_loads
+        self._record = record
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._seen: dict[tuple[str, int], None] = {}
+        self.latencies_ms: list[float] = []
+
+    def on_event(self, event: Message) -> None:
+        """AMI subscriber: cheap, synchronous; the work happens in an owned task."""
+        if event.name != "UserEvent":
+            return
+        kind = event.get("UserEvent")
+        if kind == "HotlineCall":
+            received = time.perf_counter()
+            call = parse_hotline_call(event)
+            key = (call.uniqueid, call.attempt)
+            if not call.channel or key in self._seen:
+                # After a reconnect the PBX does not replay events, but a proxy might:
+                # one decision per call attempt, never two Redirects.
+                return
+            self._remember(key)
+            self._spawn(self._route(call, received))
+        elif kind == "HotlineFailsafe":
+            log.warning(
+                "routing.failsafe",
+                channel=event.get("Channel"),
+                caller=event.get("Caller"),
+                waited=event.get("Waited"),
+            )
+
+    def _remember(self, key: tuple[str, int]) -> None:
+        self._seen[key] = None
+        if len(self._seen) > 10_000:
+            # dicts keep insertion order: drop the oldest half.
+            for old in list(self._seen)[:5_000]:
+                del self._seen[old]
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def busy(self) -> bool:
+        """Calls are being routed right now."""
+        return bool(self._tasks)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _route(self, call: HotlineCall, received: float) -> None:
+        chosen_pass = pass_from_digit(call.pass_digit, self._policy.pass_digits)
+        error: str | None = None
+        try:
+            caller = await self._directory.identify(call.caller_id, call.account, call.pin)
+        except CallrouterError as exc:
+            log.error("routing.identify_failed", channel=call.channel, error=str(exc))
+            caller = Caller(status=CallerStatus.UNKNOWN)
+            error = f"identification failed: {exc}"
+        now = self._clock.now()
+        loads = self._queue_loads()
+        decision = decide(
+            now, self._calendar, caller, chosen_pass, call.attempt, loads, self._policy
+        )
+        if decision.target in _PAID_TARGETS and caller.account_number is not None:
+            emergency = decision.target is Target.ONCALL_QUEUE
+            can_pay = await self._can_pay(caller.account_number, chosen_pass, emergency)
+            if can_pay is not None:
+                caller = replace(caller, can_pay=can_pay)
+                if not can_pay:
+                    decision = decide(
+                        now, self._calendar, caller, chosen_pass, call.attempt, loads, self._policy
+                    )
+        if decision.target is Target.ONCALL_QUEUE and caller.account_number is not None:
+            error = await self._open_emergency(caller.account_number, call) or error
+        redirected, latency_ms, send_error = await self._carry_out(call, decision, received)
+        self.latencies_ms.append(latency_ms)
+        routed = RoutedCall(
+            call=call,
+            caller=caller,
+            chosen_pass=chosen_pass,
+            decision=decision,
+            decided_at=now,
+            latency_ms=latency_ms,
+            redirected=redirected,
+            error=send_error or error,
+        )
+        log.info(
+            "routing.decision",
+            channel=call.channel,
+            caller=call.caller_id,
+            account=caller.account_number,
+            identified=caller.status.value,
+            window=decision.window,
+            chosen_pass=chosen_pass.value if chosen_pass else None,
+            target=decision.target.value,
+            queue=decision.queue,
+            priority=decision.queue_priority,
+            reason=decision.reason,
+            latency_ms=round(latency_ms, 3),
+            redirected=redirected,
+            error=routed.error,
+        )
+        try:
+            await self._record(routed)
+        except CallrouterError as exc:
+            log.error("routing.record_failed", channel=call.channel, error=str(exc))
+
+    async def _can_pay(
+        self, account_number: str, chosen_pass: Pass | None, emergency: bool
+    ) -> bool | None:
+        if self._wallet is None:
+            return None
+        try:
+            return await self._wallet.can_pay(
+                account_number, chosen_pass or self._policy.default_pass, emergency
+            )
+        except CallrouterError as exc:
+            # The queue is better than a refusal when the ledger cannot answer.
+            log.error("routing.balance_check_failed", account=account_number, error=str(exc))
+            return None
+
+    async def _open_emergency(self, account_number: str, call: HotlineCall) -> str | None:
+        if self._wallet is None:
+            return None
+        try:
+            await self._wallet.open_emergency_incident(account_number, call.uniqueid)
+        except CallrouterError as exc:
+            log.error("routing.emergency_incident_failed", account=account_number, error=str(exc))
+            return f"emergency incident not opened: {exc}"
+        return None
+
+    async def _carry_out(
+        self, call: HotlineCall, decision: RoutingDecision, received: float
+    ) -> tuple[bool, float, str | None]:
+        """Setvar each variable then Redirect, pipelined: answers come back in order."""
+        pending = [
+            asyncio.ensure_future(
+                self._pbx.send_action(
+                    "Setvar", (("Channel", call.channel), ("Variable", name), ("Value", value))
+                )
+            )
+            for name, value in decision.variables
+        ]
+        pending.append(
+            asyncio.ensure_future(
+                self._pbx.send_action(
+                    "Redirect",
+                    (
+                        ("Channel", call.channel),
+                        ("Context", decision.context),
+                        ("Exten", decision.exten),
+                        ("Priority", str(decision.priority)),
+                    ),
+                )
+            )
+        )
+        # The actions are written in the order created, on the loop's next turn.
+        await asyncio.sleep(0)
+        latency_ms = (time.perf_counter() - received) * 1000.0
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        errors = [str(result) for result in results if isinstance(result, BaseException)]
+        if errors:
+            # The caller hung up meanwhile, or the link dropped: the dialplan's fail-safe
+            # still queues a caller that is there.
+            return False, latency_ms, "; ".join(errors)
+        return True, latency_ms, None

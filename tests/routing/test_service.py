@@ -1,0 +1,284 @@
+"""The router at work, with the PBX, the directory and the wallet replaced by fakes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from callrouter.ami.errors import AMIActionError
+from callrouter.ami.message import Message
+from callrouter.calendar import HotlineCalendar
+from callrouter.clock import FakeClock
+from callrouter.errors import CallrouterError
+from callrouter.passes import Pass
+from callrouter.routing.decision import Caller, CallerStatus, QueueLoad, RoutingPolicy, Target
+from callrouter.routing.service import RoutedCall, Router, parse_hotline_call
+
+PARIS = ZoneInfo("Europe/Paris")
+TUESDAY_10H = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
+TUESDAY_22H = datetime(2026, 11, 24, 22, 0, tzinfo=PARIS)
+CHANNEL = "Local/0612345678@hotline-00000000;2"
+
+
+def hotline_call(
+    *,
+    caller: str = "0612345678",
+    account: str = "",
+    pin: str = "",
+    pass_digit: str = "1",
+    attempt: str = "1",
+    uniqueid: str = "1795433938.1",
+) -> Message:
+    # The channel snapshot, then the custom headers, as the dialplan's UserEvent sends them.
+    return Message.event(
+        "UserEvent",
+        [
+            ("Privilege", "user,all"),
+            ("Channel", CHANNEL),
+            ("CallerIDNum", caller),
+            ("Uniqueid", uniqueid),
+            ("Linkedid", "1795433938.0"),
+            ("UserEvent", "HotlineCall"),
+            ("Caller", caller),
+            ("CallerName", "Jean Dupont"),
+            ("HotlineDID", "0800100200"),
+            ("Arrival", "1795433938"),
+            ("Account", account),
+            ("Pin", pin),
+            ("Pass", pass_digit),
+            ("Attempt", attempt),
+        ],
+    )
+
+
+class FakePBX:
+    def __init__(self, *, fail: str | None = None) -> None:
+        self.actions: list[tuple[str, dict[str, str]]] = []
+        self._fail = fail
+
+    async def send_action(
+        self,
+        name: str,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        *,
+        timeout: float | None = None,
+    ) -> Message:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        self.actions.append((name, dict(items)))
+        if name == self._fail:
+            raise AMIActionError(
+                Message.response("Error", {"Message": f"Channel does not exist: {CHANNEL}"})
+            )
+        return Message.response("Success", {"Message": f"{name} done"})
+
+
+class FakeDirectory:
+    def __init__(self, callers: Mapping[str, Caller]) -> None:
+        self._callers = callers
+        self.calls: list[tuple[str, str, str]] = []
+
+    async def identify(self, caller_id: str, account: str, pin: str) -> Caller:
+        self.calls.append((caller_id, account, pin))
+        if caller_id in self._callers:
+            return self._callers[caller_id]
+        if account and pin == "1234":
+            return Caller(status=CallerStatus.PIN_ACCEPTED, account_number=account)
+        if account or pin:
+            return Caller(status=CallerStatus.WRONG_PIN)
+        return Caller(status=CallerStatus.UNKNOWN)
+
+
+class FakeWallet:
+    def __init__(self, *, balance_ok: bool = True, broken: bool = False) -> None:
+        self.balance_ok = balance_ok
+        self.broken = broken
+        self.checks: list[tuple[str, Pass, bool]] = []
+        self.emergencies: list[tuple[str, str]] = []
+
+    async def can_pay(self, account_number: str, chosen_pass: Pass, emergency: bool) -> bool:
+        self.checks.append((account_number, chosen_pass, emergency))
+        if self.broken:
+            raise CallrouterError("ledger unavailable")
+        return self.balance_ok
+
+    async def open_emergency_incident(self, account_number: str, call_uniqueid: str) -> None:
+        self.emergencies.append((account_number, call_uniqueid))
+
+
+JEAN = Caller(status=CallerStatus.RECOGNISED, account_number="40000001", beneficiary="Jean Dupont")
+
+
+class Harness:
+    def __init__(
+        self,
+        *,
+        at: datetime = TUESDAY_10H,
+        pbx: FakePBX | None = None,
+        wallet: FakeWallet | None = None,
+    ) -> None:
+        self.pbx = pbx or FakePBX()
+        self.directory = FakeDirectory({"0612345678": JEAN})
+        self.wallet = wallet or FakeWallet()
+        self.records: list[RoutedCall] = []
+        self.router = Router(
+            pbx=self.pbx,
+            directory=self.directory,
+            wallet=self.wallet,
+            calendar=HotlineCalendar.default(),
+            policy=RoutingPolicy(),
+            clock=FakeClock(at),
+            queue_loads=lambda: {
+                "coordinators": QueueLoad(members=2, available=1, waiting=0),
+                "oncall": QueueLoad(members=1, available=1, waiting=0),
+            },
+            record=self._record,
+        )
+
+    async def _record(self, routed: RoutedCall) -> None:
+        self.records.append(routed)
+
+    async def route(self, *events: Message) -> list[RoutedCall]:
+        for event in events:
+            self.router.on_event(event)
+        while self.router.busy:
+            await asyncio.sleep(0)
+        return self.records
+
+
+async def test_known_caller_in_daytime_is_queued_to_coordinators_with_setvar_then_redirect() -> (
+    None
+):
+    harness = Harness()
+    [routed] = await harness.route(hotline_call(pass_digit="1"))
+    assert routed.decision.target is Target.COORDINATORS_QUEUE
+    assert routed.redirected
+    names = [name for name, _ in harness.pbx.actions]
+    assert names[-1] == "Redirect"
+    assert set(names[:-1]) == {"Setvar"}
+    redirect = harness.pbx.actions[-1][1]
+    assert redirect == {
+        "Channel": CHANNEL,
+        "Context": "queue-coordinators",
+        "Exten": "s",
+        "Priority": "1",
+    }
+    variables = {h["Variable"]: h["Value"] for n, h in harness.pbx.actions if n == "Setvar"}
+    assert variables["QUEUE_PRIO"] == "0"
+    assert all(h["Channel"] == CHANNEL for _, h in harness.pbx.actions)
+
+
+async def test_prioritaire_caller_gets_the_highest_priority() -> None:
+    harness = Harness()
+    [routed] = await harness.route(hotline_call(pass_digit="3"))
+    variables = {h["Variable"]: h["Value"] for n, h in harness.pbx.actions if n == "Setvar"}
+    assert routed.chosen_pass is Pass.PRIORITY
+    assert int(variables["QUEUE_PRIO"]) > 0
+
+
+async def test_night_prioritaire_goes_on_call_and_opens_the_emergency_incident_once() -> None:
+    harness = Harness(at=TUESDAY_22H)
+    [routed] = await harness.route(hotline_call(pass_digit="3"))
+    assert routed.decision.target is Target.ONCALL_QUEUE
+    assert harness.pbx.actions[-1][1]["Context"] == "queue-oncall"
+    assert harness.wallet.checks == [("40000001", Pass.PRIORITY, True)]
+    assert harness.wallet.emergencies == [("40000001", "1795433938.1")]
+
+
+async def test_night_prioritaire_who_cannot_pay_hears_the_balance_message() -> None:
+    harness = Harness(at=TUESDAY_22H, wallet=FakeWallet(balance_ok=False))
+    [routed] = await harness.route(hotline_call(pass_digit="3"))
+    assert routed.decision.target is Target.INSUFFICIENT_BALANCE_MESSAGE
+    assert routed.caller.can_pay is False
+    assert harness.wallet.emergencies == []
+    assert harness.pbx.actions[-1][1]["Context"] == "hotline-message"
+
+
+async def test_daytime_caller_who_cannot_pay_still_reaches_a_coordinator_with_the_reason() -> None:
+    harness = Harness(wallet=FakeWallet(balance_ok=False))
+    [routed] = await harness.route(hotline_call(pass_digit="3"))
+    assert routed.decision.target is Target.COORDINATORS_QUEUE
+    assert "insufficient" in routed.decision.reason
+    variables = {h["Variable"]: h["Value"] for n, h in harness.pbx.actions if n == "Setvar"}
+    assert variables["QUEUE_PRIO"] == "0"
+
+
+async def test_ledger_failure_does_not_keep_a_caller_from_the_queue() -> None:
+    harness = Harness(wallet=FakeWallet(broken=True))
+    [routed] = await harness.route(hotline_call(pass_digit="1"))
+    assert routed.decision.target is Target.COORDINATORS_QUEUE
+    assert routed.redirected
+
+
+async def test_night_4h_caller_hears_closed_hours_without_a_balance_check() -> None:
+    harness = Harness(at=TUESDAY_22H)
+    [routed] = await harness.route(hotline_call(pass_digit="1"))
+    assert routed.decision.target is Target.CLOSED_MESSAGE
+    assert harness.wallet.checks == []
+    variables = {h["Variable"]: h["Value"] for n, h in harness.pbx.actions if n == "Setvar"}
+    assert variables["HOTLINE_MESSAGE"] == "callrouter/closed-hours"
+    # The next opening is Wednesday 08:00 in Paris.
+    opens = datetime.fromtimestamp(int(variables["HOTLINE_OPENS_AT"]), PARIS)
+    assert (opens.weekday(), opens.hour, opens.minute) == (2, 8, 0)
+
+
+async def test_wrong_pin_retries_then_refuses_on_the_third_attempt() -> None:
+    harness = Harness()
+    await harness.route(
+        hotline_call(caller="0700000000", account="40000001", pin="9999", attempt="1"),
+        hotline_call(caller="0700000000", account="40000001", pin="9999", attempt="3"),
+    )
+    targets = [record.decision.target for record in harness.records]
+    assert targets == [Target.PIN_RETRY, Target.REFUSAL_MESSAGE]
+
+
+async def test_unknown_caller_is_refused() -> None:
+    harness = Harness()
+    [routed] = await harness.route(hotline_call(caller="0799999999"))
+    assert routed.decision.target is Target.REFUSAL_MESSAGE
+    assert harness.pbx.actions[-1][1]["Context"] == "hotline-message"
+
+
+async def test_the_same_event_seen_twice_is_routed_once() -> None:
+    harness = Harness()
+    event = hotline_call()
+    records = await harness.route(event, event)
+    assert len(records) == 1
+    assert [name for name, _ in harness.pbx.actions].count("Redirect") == 1
+
+
+async def test_a_caller_who_hung_up_meanwhile_is_recorded_as_not_redirected() -> None:
+    harness = Harness(pbx=FakePBX(fail="Redirect"))
+    [routed] = await harness.route(hotline_call())
+    assert not routed.redirected
+    assert routed.error is not None and "Channel does not exist" in routed.error
+
+
+async def test_other_events_are_ignored() -> None:
+    harness = Harness()
+    await harness.route(
+        Message.event("Newchannel", {"Channel": CHANNEL}),
+        Message.event("UserEvent", {"UserEvent": "RouterHeartbeat", "Channel": CHANNEL}),
+    )
+    assert harness.records == []
+    assert harness.pbx.actions == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Attempt": "x", "Arrival": "soon"}, (1, None)),
+        ({"Attempt": "", "Arrival": ""}, (1, None)),
+        ({"Attempt": "2", "Arrival": "1795433938"}, (2, datetime.fromtimestamp(1795433938, PARIS))),
+    ],
+)
+def test_garbled_contract_headers_get_safe_defaults(
+    headers: dict[str, str], expected: tuple[int, datetime | None]
+) -> None:
+    event = Message.event("UserEvent", {"UserEvent": "HotlineCall", "Channel": CHANNEL, **headers})
+    call = parse_hotline_call(event)
+    assert (call.attempt, call.arrived_at) == expected
+    assert call.caller_id == "" and call.pass_digit == ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -144,14 +143,11 @@ class Harness:
     async def route(self, *events: Message) -> list[RoutedCall]:
         for event in events:
             self.router.on_event(event)
-        while self.router.busy:
-            await asyncio.sleep(0)
+        await self.router.wait_idle()
         return self.records
 
 
-async def test_known_caller_in_daytime_is_queued_to_coordinators_with_setvar_then_redirect() -> (
-    None
-):
+async def test_known_daytime_caller_is_queued_to_coordinators_with_setvar_then_redirect() -> None:
     harness = Harness()
     [routed] = await harness.route(hotline_call(pass_digit="1"))
     assert routed.decision.target is Target.COORDINATORS_QUEUE

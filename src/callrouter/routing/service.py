@@ -181,10 +181,10 @@ class Router:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    @property
-    def busy(self) -> bool:
-        """Calls are being routed right now."""
-        return bool(self._tasks)
+    async def wait_idle(self) -> None:
+        """Returns once every call received so far has been routed and recorded."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
         for task in list(self._tasks):

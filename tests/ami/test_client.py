@@ -261,6 +261,25 @@ async def test_unreachable_pbx(make_client: Callable[..., AMIClient]) -> None:
     assert client_tasks() == []
 
 
+async def test_connect_again_once_the_pbx_is_up() -> None:
+    # The router starts before Asterisk and retries its first connect().
+    pbx = await FakeAMI().start()
+    await pbx.stop()
+    client = AMIClient("127.0.0.1", pbx.port, "hotline", SECRET, connect_timeout=2.0)
+    with pytest.raises(AMIConnectionError):
+        await client.connect()
+
+    started = await FakeAMI(port=pbx.port).start()
+    try:
+        await client.connect()
+        assert client.connected
+        assert (await client.send_action("Ping")).get("Ping") == "Pong"
+    finally:
+        await client.close()
+        await started.stop()
+    assert client_tasks() == []
+
+
 async def test_not_an_asterisk_banner() -> None:
     http = await FakeAMI(banner=b"HTTP/1.1 400 Bad Request\r\n\r\n").start()
     client = AMIClient("127.0.0.1", http.port, "hotline", SECRET, connect_timeout=2.0)

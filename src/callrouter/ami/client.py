@@ -315,7 +315,7 @@ class AMIClient:
         name: str,
         headers: Headers = (),
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - per-action limit, the agreed API
+        timeout: float | None = None,
     ) -> Message:
         """Sends one action and returns its `Response`.
 
@@ -331,7 +331,7 @@ class AMIClient:
         name: str,
         headers: Headers = (),
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - per-action limit, the agreed API
+        timeout: float | None = None,
     ) -> list[Message]:
         """Sends a list action (QueueStatus, CoreShowChannels, ...) and returns its items.
 
@@ -488,7 +488,10 @@ class AMIClient:
 
     async def _reconnect(self) -> _Link | None:
         delays = reconnect_delays(self._reconnect_min_delay, self._reconnect_max_delay)
-        for attempt, delay in enumerate(delays, start=1):
+        attempt = 0
+        while True:
+            attempt += 1
+            delay = next(delays)
             log.info("ami.reconnect.waiting", attempt=attempt, delay=round(delay, 3))
             await asyncio.sleep(delay)
             try:
@@ -502,7 +505,6 @@ class AMIClient:
                 continue
             self._stats.reconnects += 1
             return link
-        raise AssertionError("reconnect_delays never ends")
 
     async def _read(self, link: _Link, backlog: list[Message]) -> None:
         reason = "the AMI closed the connection"

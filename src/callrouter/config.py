@@ -1,0 +1,409 @@
+"""The TOML configuration, validated once at start-up into frozen dataclasses.
+
+Every key is optional and defaults to the SPEC; config/callrouter.toml documents them all.
+A mistake gives a ConfigError naming the key path and what is wrong; an unknown key is
+refused, with the closest known key suggested.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import structlog
+
+from callrouter.calendar import (
+    PARIS,
+    CalendarError,
+    HotlineCalendar,
+    OutsideWindow,
+    PublicHolidays,
+    TimeRange,
+    Weekday,
+    WeeklyWindow,
+    Window,
+    default_windows,
+)
+from callrouter.errors import ConfigError
+from callrouter.passes import Pass
+from callrouter.routing.decision import RoutingPolicy
+
+log = structlog.get_logger(__name__)
+
+#: Names that end up in dialplan contexts ("queue-<name>") or sound paths.
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_SOUND = re.compile(r"[A-Za-z0-9_/.-]+")
+_DTMF = frozenset("0123456789*#")
+_WINDOW_KEYS = ("days", "ranges", "closed_on_holidays", "outside")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    timezone: ZoneInfo = PARIS
+    holidays: PublicHolidays = field(default_factory=PublicHolidays)
+    windows: Mapping[str, Window] = field(
+        default_factory=lambda: MappingProxyType(default_windows())
+    )
+
+
+@dataclass(frozen=True)
+class AMIConfig:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "callrouter"
+    secret: str = field(default="", repr=False)
+    ping_interval: float = 20.0
+    reconnect_max_delay: float = 30.0
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite+aiosqlite:///callrouter.db"
+
+
+@dataclass(frozen=True)
+class HTTPConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class Config:
+    calendar_settings: CalendarSettings = field(default_factory=CalendarSettings)
+    routing: RoutingPolicy = field(default_factory=RoutingPolicy)
+    ami: AMIConfig = field(default_factory=AMIConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    http: HTTPConfig = field(default_factory=HTTPConfig)
+    #: A `callrouter.ledger.config.LedgerConfig`; the raw [ledger] table while that
+    #: module is not installed.
+    ledger: object = field(default_factory=lambda: _ledger(_Table({}, "ledger")))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object]) -> Config:
+        root = _Table(data, "")
+        root.reject_unknown(("calendar", "routing", "ami", "database", "http", "ledger"))
+        return cls(
+            calendar_settings=_calendar(root.table("calendar")),
+            routing=_routing(root.table("routing")),
+            ami=_ami(root.table("ami")),
+            database=DatabaseConfig(url=root.table("database").text("url", DatabaseConfig.url)),
+            http=_http(root.table("http")),
+            ledger=_ledger(root.table("ledger")),
+        )
+
+    def calendar(self) -> HotlineCalendar:
+        return HotlineCalendar(self.calendar_settings.windows)
+
+    def routing_policy(self) -> RoutingPolicy:
+        return self.routing
+
+
+def load_config(path: Path | None) -> Config:
+    """The configuration in `path`, or the defaults when there is no file."""
+    if path is None:
+        return Config.from_mapping({})
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the configuration: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    try:
+        config = Config.from_mapping(data)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    log.info("config.loaded", path=str(path))
+    return config
+
+
+class _Table:
+    """A TOML table and its key path, with typed, path-naming accessors."""
+
+    def __init__(self, data: Mapping[str, object], path: str) -> None:
+        self.data = data
+        self.path = path
+
+    def key_path(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def reject_unknown(self, known: Iterable[str]) -> None:
+        known = list(known)
+        for key in self.data:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                expected = ", ".join(known) or "none"
+                raise ConfigError(
+                    f"{self.key_path(key)}: unknown key; {hint}(expected one of: {expected})"
+                )
+
+    def table(self, key: str) -> _Table:
+        value = self.data.get(key, {})
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{self.key_path(key)}: expected a table, got {value!r}")
+        return _Table(value, self.key_path(key))
+
+    def text(self, key: str, default: str, *, empty_ok: bool = False) -> str:
+        value = self.data.get(key, default)
+        if not isinstance(value, str):
+            raise ConfigError(f"{self.key_path(key)}: expected a text, got {value!r}")
+        if not empty_ok and not value.strip():
+            raise ConfigError(f"{self.key_path(key)}: must not be empty")
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        return self.text(key, "") if key in self.data else None
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.data.get(key, default)
+        # bool is an int in Python: `true` for a port is a typo, not 1.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{self.key_path(key)}: expected a whole number, got {value!r}")
+        if not low <= value <= high:
+            raise ConfigError(f"{self.key_path(key)}: {value} is out of range ({low} to {high})")
+        return value
+
+    def seconds(self, key: str, default: float) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{self.key_path(key)}: expected a number of seconds, got {value!r}")
+        if not value > 0:
+            raise ConfigError(f"{self.key_path(key)}: must be more than 0 seconds")
+        return float(value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.key_path(key)}: expected true or false, got {value!r}")
+        return value
+
+    def texts(self, key: str) -> list[str]:
+        value = self.data.get(key)
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{self.key_path(key)}: expected a list of texts, got {value!r}")
+        if not value:
+            raise ConfigError(f"{self.key_path(key)}: must not be empty")
+        return value
+
+    def name(self, key: str, default: str, pattern: re.Pattern[str], what: str) -> str:
+        value = self.text(key, default)
+        if not pattern.fullmatch(value):
+            raise ConfigError(f"{self.key_path(key)}: '{value}' is not a valid {what}")
+        return value
+
+
+def _choice(value: object, choices: Mapping[str, T], path: str, what: str) -> T:
+    if isinstance(value, str) and value in choices:
+        return choices[value]
+    close = difflib.get_close_matches(str(value), list(choices), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise ConfigError(f"{path}: {value!r} is not a {what} (one of: {', '.join(choices)}){hint}")
+
+
+_PASSES = {pass_.value: pass_ for pass_ in Pass}
+
+
+# Calendar -------------------------------------------------------------------------------
+
+
+def _calendar(section: _Table) -> CalendarSettings:
+    section.reject_unknown(("timezone", "holidays_country", "holidays_subdivision", "windows"))
+    timezone = _timezone(section)
+    country = section.text("holidays_country", "FR")
+    try:
+        PublicHolidays(country)
+    except CalendarError as error:
+        raise ConfigError(f"{section.key_path('holidays_country')}: {error}") from None
+    subdivision = section.optional_text("holidays_subdivision")
+    try:
+        holidays = PublicHolidays(country, subdivision)
+    except CalendarError as error:
+        raise ConfigError(f"{section.key_path('holidays_subdivision')}: {error}") from None
+    windows = _windows(section.table("windows"), timezone, holidays)
+    return CalendarSettings(timezone, holidays, MappingProxyType(windows))
+
+
+def _timezone(section: _Table) -> ZoneInfo:
+    key = section.text("timezone", "Europe/Paris")
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(key, sorted(available_timezones()), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(
+            f"{section.key_path('timezone')}: '{key}' is not a known time zone{hint}"
+        ) from None
+
+
+def _windows(section: _Table, timezone: ZoneInfo, holidays: PublicHolidays) -> dict[str, Window]:
+    """Defaults overridden key by key; an outside window follows its (new) inside window."""
+    defaults = default_windows(timezone, holidays)
+    weekly: dict[str, WeeklyWindow] = {}
+    outside: dict[str, tuple[str, str]] = {}  # name -> (inside window name, key path)
+    for name in [*defaults, *(n for n in section.data if n not in defaults)]:
+        table = section.table(name)
+        table.reject_unknown(_WINDOW_KEYS)
+        default = defaults.get(name)
+        if "outside" in table.data:
+            extra = sorted(set(table.data) - {"outside"})
+            if extra:
+                raise ConfigError(
+                    f"{table.key_path(extra[0])}: a window defined as 'outside' another has "
+                    "no days, ranges or holiday setting of its own"
+                )
+            outside[name] = (table.text("outside", ""), table.key_path("outside"))
+        elif isinstance(default, OutsideWindow) and not table.data:
+            outside[name] = (_name_of(default.of, defaults), table.key_path("outside"))
+        else:
+            base = default if isinstance(default, WeeklyWindow) else None
+            weekly[name] = _weekly(table, base, timezone, holidays)
+    windows: dict[str, Window] = dict(weekly)
+    for name, (inside, path) in outside.items():
+        of = weekly.get(inside)
+        if of is None:
+            close = difflib.get_close_matches(inside, list(weekly), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(
+                f"{path}: '{inside}' is not a window with days and ranges "
+                f"(those are: {', '.join(weekly)}){hint}"
+            )
+        try:
+            windows[name] = OutsideWindow(of)
+        except CalendarError as error:
+            raise ConfigError(f"{path}: {error}") from None
+    return {name: windows[name] for name in [*defaults, *section.data]}
+
+
+def _name_of(window: WeeklyWindow, defaults: Mapping[str, Window]) -> str:
+    return next(name for name, candidate in defaults.items() if candidate is window)
+
+
+def _weekly(
+    table: _Table, base: WeeklyWindow | None, timezone: ZoneInfo, holidays: PublicHolidays
+) -> WeeklyWindow:
+    for key in ("days", "ranges"):
+        if base is None and key not in table.data:
+            raise ConfigError(
+                f"{table.key_path(key)}: missing; a new window needs days and ranges "
+                "(or 'outside' another window)"
+            )
+    days = base.days if base is not None else frozenset[Weekday]()
+    if "days" in table.data:
+        days = frozenset(_parsed(table, "days", Weekday.parse))
+    ranges = base.ranges if base is not None else ()
+    if "ranges" in table.data:
+        ranges = tuple(_parsed(table, "ranges", TimeRange.parse))
+    closed_on_holidays = table.flag(
+        "closed_on_holidays", base.closed_on_holidays if base is not None else True
+    )
+    try:
+        return WeeklyWindow(days, ranges, closed_on_holidays, timezone, holidays)
+    except CalendarError as error:
+        raise ConfigError(f"{table.path}: {error}") from None
+
+
+def _parsed(table: _Table, key: str, parse: Callable[[str], T]) -> list[T]:
+    parsed: list[T] = []
+    for index, text in enumerate(table.texts(key)):
+        try:
+            parsed.append(parse(text))
+        except ValueError as error:
+            raise ConfigError(f"{table.key_path(key)}[{index}]: {error}") from None
+    return parsed
+
+
+# Routing --------------------------------------------------------------------------------
+
+
+def _routing(section: _Table) -> RoutingPolicy:
+    section.reject_unknown(
+        ("pass_digits", "default_pass", "priorities", "max_pin_attempts", "queues", "sounds")
+    )
+    defaults = RoutingPolicy()
+    pass_digits = dict(defaults.pass_digits)
+    if "pass_digits" in section.data:
+        digits = section.table("pass_digits")
+        pass_digits = {}
+        for digit, value in digits.data.items():
+            path = digits.key_path(digit)
+            if len(digit) != 1 or digit not in _DTMF:
+                raise ConfigError(f"{path}: '{digit}' is not one telephone key (0-9, * or #)")
+            pass_digits[digit] = _choice(value, _PASSES, path, "pass")
+    default_pass = defaults.default_pass
+    if "default_pass" in section.data:
+        default_pass = _choice(
+            section.data["default_pass"], _PASSES, section.key_path("default_pass"), "pass"
+        )
+    priorities = dict(defaults.priorities)
+    table = section.table("priorities")
+    table.reject_unknown(_PASSES)
+    for name in table.data:
+        priorities[_PASSES[name]] = table.integer(name, 0, 0, 1_000_000)
+    queues = section.table("queues")
+    queues.reject_unknown(("coordinators", "oncall"))
+    sounds = section.table("sounds")
+    sounds.reject_unknown(("closed_hours", "refused", "insufficient_balance"))
+    return RoutingPolicy(
+        pass_digits=pass_digits,
+        default_pass=default_pass,
+        priorities=priorities,
+        max_pin_attempts=section.integer("max_pin_attempts", defaults.max_pin_attempts, 1, 9),
+        coordinators_queue=queues.name(
+            "coordinators", defaults.coordinators_queue, _QUEUE_NAME, "queue name"
+        ),
+        oncall_queue=queues.name("oncall", defaults.oncall_queue, _QUEUE_NAME, "queue name"),
+        closed_sound=sounds.name("closed_hours", defaults.closed_sound, _SOUND, "sound name"),
+        refused_sound=sounds.name("refused", defaults.refused_sound, _SOUND, "sound name"),
+        insufficient_balance_sound=sounds.name(
+            "insufficient_balance", defaults.insufficient_balance_sound, _SOUND, "sound name"
+        ),
+    )
+
+
+# Edges ----------------------------------------------------------------------------------
+
+
+def _ami(section: _Table) -> AMIConfig:
+    section.reject_unknown(
+        ("host", "port", "username", "secret", "ping_interval", "reconnect_max_delay")
+    )
+    defaults = AMIConfig()
+    return AMIConfig(
+        host=section.text("host", defaults.host),
+        port=section.integer("port", defaults.port, 1, 65535),
+        username=section.text("username", defaults.username),
+        secret=section.text("secret", defaults.secret, empty_ok=True),
+        ping_interval=section.seconds("ping_interval", defaults.ping_interval),
+        reconnect_max_delay=section.seconds("reconnect_max_delay", defaults.reconnect_max_delay),
+    )
+
+
+def _http(section: _Table) -> HTTPConfig:
+    section.reject_unknown(("host", "port"))
+    return HTTPConfig(
+        host=section.text("host", HTTPConfig.host),
+        port=section.integer("port", HTTPConfig.port, 0, 65535),
+    )
+
+
+def _ledger(section: _Table) -> object:
+    try:
+        module = importlib.import_module("callrouter.ledger.config")
+    except ModuleNotFoundError as error:
+        if error.name not in ("callrouter.ledger", "callrouter.ledger.config"):
+            raise
+        return MappingProxyType(dict(section.data))
+    parse: Callable[[Mapping[str, object]], object] = module.parse_ledger_config
+    return parse(section.data)

@@ -296,8 +296,8 @@ def _weekly(
     for key in ("days", "ranges"):
         if base is None and key not in table.data:
             raise ConfigError(
-                f"{table.key_path(key)}: missing; a new window needs days and ranges "
-                "(or 'outside' another window)"
+                f"{table.key_path(key)}: missing; a window needs days and ranges "
+                "unless it is 'outside' another window"
             )
     days = base.days if base is not None else frozenset[Weekday]()
     if "days" in table.data:

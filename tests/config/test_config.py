@@ -169,6 +169,11 @@ def test_a_new_window_and_a_window_outside_another() -> None:
     ]
 
 
+def test_on_call_given_its_own_hours_needs_both_days_and_ranges() -> None:
+    with pytest.raises(ConfigError, match=r"calendar\.windows\.on-call\.days: missing"):
+        config_of('[calendar.windows.on-call]\nranges = ["18:00-08:00"]')
+
+
 def test_on_call_may_be_given_its_own_hours() -> None:
     config = config_of(
         """
@@ -212,7 +217,7 @@ def test_on_call_may_be_given_its_own_hours() -> None:
         ),
         (
             '[calendar.windows.lunch]\ndays = ["mon"]',
-            r"calendar\.windows\.lunch\.ranges: missing; a new window needs days and ranges",
+            r"calendar\.windows\.lunch\.ranges: missing; a window needs days and ranges",
         ),
         (
             '[calendar.windows.on-call]\noutside = "coordinator"',

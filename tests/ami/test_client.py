@@ -459,6 +459,7 @@ async def test_timeout_then_the_late_answer_is_ignored(
 
     with pytest.raises(AMITimeoutError, match="Getvar"):
         await client.send_action("Getvar", {"Variable": "X"}, timeout=0.05)
+    await server.wait_for(lambda: bool(late))
     session, action = late[0]
     session.reply(action, Variable="X", Value="too late")
     answer = await client.send_action("Ping")

@@ -147,8 +147,10 @@ def decide(
 ) -> RoutingDecision:
     """The target of a held call.
 
-    Outside the coordinators' window only Pass Prioritaire opens the on-call service
-    (seeds/000: "Assistance d'urgence ... Non disponible" for 4H and RDV). (choice) A caller
+    Outside the coordinators' window only Pass Prioritaire opens the on-call service, while
+    the on-call window is open (seeds/000: "Assistance d'urgence ... Non disponible" for 4H
+    and RDV). A caller who cannot pay reaches a coordinator, who can help recharge, or
+    hears why out of hours. (choice) A caller
     who could not be served at this hour anyway hears the closed-hours message before any
     identification failure: the hours are what they need to know.
     """

@@ -266,3 +266,61 @@ def test_oversized_garbage_does_not_hold_memory() -> None:
 
     assert parser.pending < 4
     assert parser.malformed == 1
+
+
+def test_events_of_a_synchronous_originate_arrive_after_its_error(traces_dir: Path) -> None:
+    messages = transcript(traces_dir, "05-originate-callback")
+    error = next(i for i, m in enumerate(messages) if m.action_id == "a-009" and m.is_error)
+    attempt = [
+        i
+        for i, m in enumerate(messages)
+        if m.name == "Newchannel"
+        and m.get("Channel", "").startswith("Local/noanswer@agents-00000009")
+    ]
+
+    assert messages[error].get("Message") == "Originate failed"
+    assert attempt
+    assert all(i > error for i in attempt)
+
+
+def test_member_fields_are_named_differently_in_lists_and_events(traces_dir: Path) -> None:
+    messages = transcript(traces_dir, "03-priority-queue-experts")
+    row = next(m for m in messages if m.name == "QueueMember")
+    event = next(m for m in messages if m.name == "QueueMemberStatus")
+    params = next(m for m in messages if m.name == "QueueParams")
+    agent_connect = next(m for m in messages if m.name == "AgentConnect")
+
+    assert (row.get("Name"), row.get("Location")) == ("Chloe Bernard", "Local/agent3@agents")
+    assert "MemberName" not in row and "Interface" not in row
+    assert event.get("MemberName") is not None and event.get("Interface") is not None
+    assert "Holdtime" in [k for k, _ in params.items()]
+    assert "HoldTime" in [k for k, _ in agent_connect.items()]
+
+
+def test_member_events_keep_saying_not_in_call(traces_dir: Path) -> None:
+    messages = transcript(traces_dir, "02-inbound-queue-answered")
+    statuses = [
+        (m.get("Status"), m.get("InCall")) for m in messages if m.name == "QueueMemberStatus"
+    ]
+
+    assert ("2", "0") in statuses
+    assert all(in_call == "0" for _, in_call in statuses)
+
+
+def test_hangup_cause_of_the_ami_hangup_target(traces_dir: Path) -> None:
+    messages = transcript(traces_dir, "03-priority-queue-experts")
+    causes = {
+        m["Channel"]: (m.get("Cause"), m.get("Cause-txt")) for m in messages if m.name == "Hangup"
+    }
+
+    assert causes["Local/0622222222@hotline-00000001;1"] == ("0", "Unknown")
+    assert causes["Local/0622222222@hotline-00000001;2"] == ("16", "Normal Clearing")
+
+
+def test_withdrawn_caller_shows_as_abandon_then_leave(traces_dir: Path) -> None:
+    messages = transcript(traces_dir, "06-queue-member-mgmt")
+    withdrawn = next(i for i, m in enumerate(messages) if m.action_id == "a-019")
+    after = [m.name for m in messages[withdrawn:] if m.name.startswith("QueueCaller")]
+
+    assert messages[withdrawn].get("Message") == "Withdraw requested successfully"
+    assert after[:2] == ["QueueCallerAbandon", "QueueCallerLeave"]

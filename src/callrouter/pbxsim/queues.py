@@ -1,0 +1,182 @@
+"""app_queue as the traces show it: callers ordered by priority then arrival, members picked
+by `rrmemory` (or all at once with `ringall`), paused or busy members skipped (`ringinuse=no`),
+and the list items and member events Asterisk 22 writes for them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from callrouter.ami import Message
+from callrouter.pbxsim.channels import Channel
+
+#: QueueParams ServiceLevel (queues.conf default): answered within it counts as "in service level".
+SERVICE_LEVEL = 60
+
+
+class MemberStatus:
+    """Device states as QueueMember/QueueMemberStatus write them."""
+
+    NOT_INUSE = 1
+    INUSE = 2
+
+
+@dataclass(eq=False)
+class Member:
+    interface: str
+    name: str
+    login_time: float
+    dynamic: bool = False
+    penalty: int = 0
+    paused: bool = False
+    paused_reason: str = ""
+    last_pause: float = 0.0
+    calls_taken: int = 0
+    last_call: float = 0.0
+    ringinuse: bool = False
+
+    def headers(
+        self, status: int, *, list_item: bool, in_call: bool = False
+    ) -> list[tuple[str, str]]:
+        # List items say Name/Location and carry InCall; member events say MemberName/Interface,
+        # keep InCall at 0 and add Ringinuse (README of ami-traces, "Inconsistent names").
+        name_key, interface_key = ("Name", "Location") if list_item else ("MemberName", "Interface")
+        headers = [
+            (name_key, self.name),
+            (interface_key, self.interface),
+            ("StateInterface", self.interface),
+            ("Membership", "dynamic" if self.dynamic else "static"),
+            ("Penalty", str(self.penalty)),
+            ("CallsTaken", str(self.calls_taken)),
+            ("LastCall", str(int(self.last_call))),
+            ("LastPause", str(int(self.last_pause))),
+            ("LoginTime", str(int(self.login_time))),
+            ("InCall", "1" if in_call and list_item else "0"),
+            ("Status", str(status)),
+            ("Paused", "1" if self.paused else "0"),
+            ("PausedReason", self.paused_reason),
+        ]
+        if not list_item:
+            headers.append(("Ringinuse", "1" if self.ringinuse else "0"))
+        headers.append(("Wrapuptime", "0"))
+        return headers
+
+
+@dataclass(eq=False)
+class QueueEntry:
+    channel: Channel
+    priority: int
+    joined_at: float
+    original_position: int
+
+
+@dataclass(eq=False)
+class Queue:
+    name: str
+    ringall: bool = False
+    members: list[Member] = field(default_factory=list)
+    entries: list[QueueEntry] = field(default_factory=list)
+    holdtime: int = 0
+    talktime: int = 0
+    completed: int = 0
+    abandoned: int = 0
+    completed_in_sl: int = 0
+    _last_rung: int = -1
+
+    @property
+    def strategy(self) -> str:
+        return "ringall" if self.ringall else "rrmemory"
+
+    def member(self, interface: str) -> Member | None:
+        return next((m for m in self.members if m.interface == interface), None)
+
+    def entry(self, channel_name: str) -> QueueEntry | None:
+        return next((e for e in self.entries if e.channel.name == channel_name), None)
+
+    def position(self, entry: QueueEntry) -> int:
+        return self.entries.index(entry) + 1
+
+    def join(self, channel: Channel, priority: int, now: float) -> QueueEntry:
+        """Behind every caller of the same or higher priority, ahead of lower ones."""
+        index = next(
+            (i for i, e in enumerate(self.entries) if e.priority < priority), len(self.entries)
+        )
+        entry = QueueEntry(channel, priority, now, index + 1)
+        self.entries.insert(index, entry)
+        return entry
+
+    def reprioritise(self, entry: QueueEntry, priority: int, *, immediate: bool) -> None:
+        entry.priority = priority
+        if immediate:
+            self.entries.remove(entry)
+            index = next(
+                (i for i, e in enumerate(self.entries) if e.priority < priority),
+                len(self.entries),
+            )
+            self.entries.insert(index, entry)
+
+    def pick(self, available: Callable[[Member], bool]) -> list[Member]:
+        """Members to ring for the next caller: all free ones (ringall) or the next free one
+        after the last member rung (rrmemory)."""
+        if self.ringall:
+            return [m for m in self.members if available(m)]
+        count = len(self.members)
+        for step in range(1, count + 1):
+            index = (self._last_rung + step) % count
+            if available(self.members[index]):
+                self._last_rung = index
+                return [self.members[index]]
+        return []
+
+    def record_answer(self, holdtime: float) -> None:
+        # app_queue keeps running averages weighted 3:1 towards the past.
+        self.holdtime = (self.holdtime * 3 + int(holdtime)) // 4
+        if holdtime <= SERVICE_LEVEL:
+            self.completed_in_sl += 1
+
+    def record_completion(self, talktime: float) -> None:
+        self.completed += 1
+        self.talktime = (self.talktime * 3 + int(talktime)) // 4
+
+    def params_item(self) -> list[tuple[str, str]]:
+        handled = self.completed + self.abandoned
+        perf = 100.0 * self.completed_in_sl / self.completed if self.completed else 0.0
+        perf2 = 100.0 * self.completed_in_sl / handled if handled else 0.0
+        return [
+            ("Queue", self.name),
+            ("Max", "0"),
+            ("Strategy", self.strategy),
+            ("Calls", str(len(self.entries))),
+            ("Holdtime", str(self.holdtime)),
+            ("TalkTime", str(self.talktime)),
+            ("Completed", str(self.completed)),
+            ("Abandoned", str(self.abandoned)),
+            ("ServiceLevel", str(SERVICE_LEVEL)),
+            ("ServicelevelPerf", f"{perf:.1f}"),
+            ("ServicelevelPerf2", f"{perf2:.1f}"),
+            ("Weight", "0"),
+        ]
+
+    def entry_items(self, now: float) -> Iterable[list[tuple[str, str]]]:
+        for position, entry in enumerate(self.entries, start=1):
+            channel = entry.channel
+            yield [
+                ("Queue", self.name),
+                ("Position", str(position)),
+                ("Channel", channel.name),
+                ("Uniqueid", channel.uniqueid),
+                ("CallerIDNum", channel.caller_num),
+                ("CallerIDName", channel.caller_name),
+                ("ConnectedLineNum", channel.connected_num),
+                ("ConnectedLineName", channel.connected_name),
+                ("Wait", str(int(now - entry.joined_at))),
+                ("Priority", str(entry.priority)),
+            ]
+
+
+def list_item(name: str, headers: Iterable[tuple[str, str]], action_id: str | None) -> Message:
+    """A list item: no Privilege line, the ActionID last (QueueParams, QueueMember, ...)."""
+    items = list(headers)
+    if action_id is not None:
+        items.append(("ActionID", action_id))
+    return Message.event(name, items)

@@ -1,0 +1,110 @@
+"""What the simulated PBX is made of: its AMI account, its queues and how its people behave.
+
+Defaults copy the lab Asterisk that recorded /work/shared/ami-traces (configs/queues.conf,
+configs/extensions.conf): three queues of static `Local/agentN@agents` members, a 15 s ring
+timeout, a 2 s retry, `ringinuse=no`, `rrmemory` (`ringall` for oncall).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from callrouter.errors import ConfigError
+
+#: Queue name -> (interface, member name), as in the traces' queues.conf.
+DEFAULT_QUEUES: dict[str, tuple[tuple[str, str], ...]] = {
+    "coordinators": (
+        ("Local/agent1@agents", "Alice Martin"),
+        ("Local/agent2@agents", "Bruno Petit"),
+    ),
+    "experts": (
+        ("Local/agent3@agents", "Chloe Bernard"),
+        ("Local/agent4@agents", "David Moreau"),
+    ),
+    "oncall": (("Local/agent5@agents", "Emma Laurent"),),
+}
+
+#: Queues that ring every free member at once; the others use rrmemory.
+DEFAULT_RINGALL = frozenset({"oncall"})
+
+
+@dataclass(frozen=True)
+class CallerProfile:
+    """Someone who dials the hotline: what the dialplan learns by caller ID and by DTMF.
+
+    `pins` holds the PIN typed at each attempt (the 2nd one after a `hotline-pin-retry`,
+    and so on); an attempt with no PIN left sends an empty `Pin:`.
+    """
+
+    caller_id: str
+    name: str
+    account: str = ""
+    pins: tuple[str, ...] = ()
+    pass_digit: str = ""
+
+    def pin_for(self, attempt: int) -> str:
+        return self.pins[attempt - 1] if 0 < attempt <= len(self.pins) else ""
+
+
+def _default_queues() -> dict[str, list[tuple[str, str]]]:
+    return {name: list(members) for name, members in DEFAULT_QUEUES.items()}
+
+
+@dataclass
+class SimulatorSettings:
+    """Every delay is in model seconds and runs `time_scale` times as long in real time,
+    except `login_failure_delay`, which is a real-time protocol pause (Asterisk waits
+    about 1 s before refusing a login, see 07-errors-badlogin)."""
+
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "callrouter"
+    secret: str = "callrouter"
+    router_wait: float = 5.0
+    time_scale: float = 1.0
+    login_failure_delay: float = 1.0
+    answer_delay: tuple[float, float] = (2.0, 6.0)
+    talk_time: tuple[float, float] = (20.0, 120.0)
+    patience: tuple[float, float] = (30.0, 240.0)
+    seed: int | None = None
+    queues: Mapping[str, Sequence[tuple[str, str]]] = field(default_factory=_default_queues)
+    ringall_queues: frozenset[str] = DEFAULT_RINGALL
+    hotline_did: str = "0800100200"
+    #: Time the dialplan spends answering and collecting account, PIN and pass by DTMF.
+    ivr_time: float = 1.0
+    #: Time a `hotline-message` sound plays before the dialplan hangs up.
+    message_time: float = 4.0
+    ring_timeout: float = 15.0
+    retry: float = 2.0
+    #: How long the callback dialplan rings a customer (CALLBACK_RING_SECS overrides it).
+    callback_ring_time: float = 20.0
+    #: Share of generated calls that come from numbers no profile knows.
+    unknown_caller_share: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.time_scale <= 0:
+            raise ConfigError(f"pbxsim time_scale must be positive, got {self.time_scale}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"pbxsim port must be 0..65535, got {self.port}")
+        for label in ("answer_delay", "talk_time", "patience"):
+            low, high = getattr(self, label)
+            if low < 0 or high < low:
+                raise ConfigError(f"pbxsim {label} must be (low, high) with 0 <= low <= high")
+        for label in (
+            "router_wait",
+            "login_failure_delay",
+            "ivr_time",
+            "message_time",
+            "ring_timeout",
+            "retry",
+            "callback_ring_time",
+        ):
+            if getattr(self, label) < 0:
+                raise ConfigError(f"pbxsim {label} must not be negative")
+        if not 0 <= self.unknown_caller_share <= 1:
+            raise ConfigError("pbxsim unknown_caller_share must be between 0 and 1")
+        for queue, members in self.queues.items():
+            interfaces = [interface for interface, _ in members]
+            if len(set(interfaces)) != len(interfaces):
+                raise ConfigError(f"pbxsim queue {queue!r} lists an interface twice")

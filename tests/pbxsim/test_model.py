@@ -1,0 +1,288 @@
+"""The simulated dialplan and app_queue, driven on virtual time (no sockets, no waiting)."""
+
+from __future__ import annotations
+
+import pytest
+
+from callrouter.ami import Message
+from callrouter.errors import ConfigError
+from callrouter.pbxsim import CallerProfile, PBXModel, SimulatorSettings
+from callrouter.pbxsim.scheduler import ManualScheduler
+
+EPOCH = 1_795_433_938.0
+ANNE = CallerProfile(
+    "0611111111", "Anne Client", account="100200", pins=("1111", "2222"), pass_digit="1"
+)
+BERNARD = CallerProfile(
+    "0622222222", "Bernard VIP", account="300400", pins=("9999",), pass_digit="3"
+)
+
+
+class Harness:
+    def __init__(self, **overrides: object) -> None:
+        values: dict[str, object] = {
+            "router_wait": 5.0,
+            "ivr_time": 1.0,
+            "answer_delay": (2.0, 2.0),
+            "talk_time": (30.0, 30.0),
+            "patience": (600.0, 600.0),
+            "seed": 3,
+        }
+        values.update(overrides)
+        self.clock = ManualScheduler(EPOCH)
+        self.model = PBXModel(SimulatorSettings(**values), self.clock)  # type: ignore[arg-type]
+        self.events: list[Message] = []
+        self.model.subscribe(self.events.append)
+
+    def named(self, name: str, **headers: str) -> list[Message]:
+        return [
+            e
+            for e in self.events
+            if e.name == name and all(e.get(k) == v for k, v in headers.items())
+        ]
+
+    def announced(self, profile: CallerProfile) -> str:
+        """Place a call and let the dialplan announce it; returns the `;2` channel."""
+        leg = self.model.place_call(profile)
+        self.clock.advance(1.0)
+        return leg
+
+    def route(self, leg: str, queue: str, priority: int = 0) -> None:
+        assert self.model.setvar(leg, "QUEUE_PRIO", str(priority)) is None
+        assert self.model.redirect(leg, f"queue-{queue}") is None
+
+
+def test_the_call_is_announced_with_the_contract_headers() -> None:
+    sim = Harness()
+    leg = sim.announced(ANNE)
+    [event] = sim.named("UserEvent", UserEvent="HotlineCall")
+    assert event["Channel"] == leg
+    custom = event.items()[event.items().index(("UserEvent", "HotlineCall")) :]
+    assert custom == [
+        ("UserEvent", "HotlineCall"),
+        ("Caller", "0611111111"),
+        ("CallerName", "Anne Client"),
+        ("HotlineDID", "0800100200"),
+        ("Arrival", str(int(EPOCH))),
+        ("Account", "100200"),
+        ("Pin", "1111"),
+        ("Pass", "1"),
+        ("Attempt", "1"),
+    ]
+    assert leg.startswith("Local/0611111111@hotline-00000000;2")
+
+
+def test_a_prio_10_caller_is_served_before_an_earlier_prio_0_caller() -> None:
+    sim = Harness()
+    for interface in ("Local/agent3@agents", "Local/agent4@agents"):
+        assert sim.model.queue_pause(interface, True, "experts", "Briefing") is None
+    anne = sim.announced(ANNE)
+    sim.route(anne, "experts", 0)
+    bernard = sim.announced(BERNARD)
+    sim.route(bernard, "experts", 10)
+    callers = sim.model.snapshot()["queues"]["experts"]["callers"]
+    assert [(c["channel"], c["priority"]) for c in callers] == [(bernard, 10), (anne, 0)]
+    assert sim.named("QueueCallerJoin", Channel=bernard)[0]["Position"] == "1"
+
+    assert sim.model.queue_pause("Local/agent3@agents", False, "experts") is None
+    sim.clock.advance(3.0)
+    first = sim.named("AgentConnect")[0]
+    assert first["Channel"] == bernard
+    assert first["MemberName"] == "Chloe Bernard"
+    experts = sim.model.snapshot()["queues"]["experts"]
+    assert [c["channel"] for c in experts["callers"]] == [anne]
+    chloe = experts["members"][0]
+    assert (chloe["in_call"], chloe["status"]) == (True, 2)
+
+
+def test_a_caller_out_of_patience_abandons_the_queue() -> None:
+    sim = Harness(patience=(20.0, 20.0))
+    for interface in ("Local/agent1@agents", "Local/agent2@agents"):
+        sim.model.queue_pause(interface, True)
+    leg = sim.announced(ANNE)
+    sim.route(leg, "coordinators")
+    sim.clock.advance(19.0)
+    assert not sim.named("QueueCallerAbandon")
+    sim.clock.advance(2.0)
+    tail = [e.name for e in sim.events[-4:]]
+    assert tail == ["Hangup", "QueueCallerAbandon", "QueueCallerLeave", "Hangup"]
+    [abandon] = sim.named("QueueCallerAbandon")
+    assert (abandon["Channel"], abandon["Position"], abandon["HoldTime"]) == (leg, "1", "20")
+    view = sim.model.snapshot()
+    assert view["queues"]["coordinators"]["callers"] == []
+    assert view["queues"]["coordinators"]["abandoned"] == 1
+    assert view["channels"] == []
+
+
+def test_without_a_redirect_the_failsafe_queues_the_caller_to_coordinators() -> None:
+    sim = Harness(router_wait=5.0)
+    leg = sim.announced(ANNE)
+    sim.clock.advance(4.9)
+    assert not sim.named("UserEvent", UserEvent="HotlineFailsafe")
+    sim.clock.advance(0.2)
+    [failsafe] = sim.named("UserEvent", UserEvent="HotlineFailsafe")
+    assert (failsafe["Channel"], failsafe["Caller"], failsafe["Waited"]) == (
+        leg,
+        ANNE.caller_id,
+        "6",
+    )
+    [join] = sim.named("QueueCallerJoin")
+    assert (join["Channel"], join["Queue"]) == (leg, "coordinators")
+    sim.clock.advance(2.0)
+    assert sim.named("AgentConnect", Channel=leg)
+
+
+def test_a_redirect_cancels_the_failsafe() -> None:
+    sim = Harness(router_wait=5.0)
+    leg = sim.announced(ANNE)
+    sim.route(leg, "experts")
+    sim.clock.advance(60.0)
+    assert not sim.named("UserEvent", UserEvent="HotlineFailsafe")
+    assert [e["Queue"] for e in sim.named("QueueCallerJoin")] == ["experts"]
+
+
+def test_hotline_message_plays_the_sound_then_hangs_up() -> None:
+    sim = Harness(message_time=4.0)
+    leg = sim.announced(ANNE)
+    sim.model.setvar(leg, "HOTLINE_MESSAGE", "callrouter/closed-hours")
+    sim.model.setvar(leg, "HOTLINE_OPENS_AT", "1795500000")
+    assert sim.model.redirect(leg, "hotline-message") is None
+    [playback] = sim.named("Newexten", Channel=leg, Context="hotline-message")
+    assert (playback["Application"], playback["AppData"]) == ("Playback", "callrouter/closed-hours")
+    sim.clock.advance(3.9)
+    assert leg in sim.model.channels
+    sim.clock.advance(0.2)
+    assert sim.named("Hangup", Channel=leg)
+    assert sim.model.snapshot()["channels"] == []
+
+
+def test_pin_retry_announces_the_next_attempt_then_refuses_after_three() -> None:
+    sim = Harness()
+    leg = sim.announced(ANNE)
+    for attempt, pin in ((2, "2222"), (3, "")):
+        assert sim.model.redirect(leg, "hotline-pin-retry") is None
+        sim.clock.advance(1.0)
+        latest = sim.named("UserEvent", UserEvent="HotlineCall")[-1]
+        assert (latest["Attempt"], latest["Pin"], latest["Channel"]) == (str(attempt), pin, leg)
+    assert sim.model.redirect(leg, "hotline-pin-retry") is None
+    sim.clock.advance(10.0)
+    assert len(sim.named("UserEvent", UserEvent="HotlineCall")) == 3
+    assert sim.named("Hangup", Channel=leg)
+
+
+def test_an_unknown_context_hangs_the_call_up() -> None:
+    sim = Harness()
+    leg = sim.announced(ANNE)
+    assert sim.model.redirect(leg, "queue-nowhere") is None
+    assert sim.named("Hangup", Channel=leg)[0]["Cause"] == "0"
+    assert sim.model.redirect(leg, "queue-experts") == f"Channel does not exist: {leg}"
+
+
+def test_after_talk_time_one_side_hangs_up_and_the_member_is_free_again() -> None:
+    sim = Harness(talk_time=(30.0, 30.0))
+    leg = sim.announced(ANNE)
+    sim.route(leg, "coordinators")
+    sim.clock.advance(2.0)
+    assert sim.named("AgentConnect", Channel=leg)
+    sim.clock.advance(31.0)
+    [complete] = sim.named("AgentComplete", Channel=leg)
+    assert complete["Reason"] in ("caller", "agent")
+    assert complete["TalkTime"] == "30"
+    statuses = [e["Status"] for e in sim.named("QueueMemberStatus", MemberName="Alice Martin")]
+    assert statuses == ["2", "1"]
+    members = sim.model.snapshot()["queues"]["coordinators"]["members"]
+    assert (members[0]["calls_taken"], members[0]["in_call"]) == (1, False)
+
+
+def test_an_agent_who_hangs_up_completes_with_reason_agent() -> None:
+    sim = Harness()
+    leg = sim.announced(ANNE)
+    sim.route(leg, "coordinators")
+    sim.clock.advance(2.0)
+    agent = sim.named("AgentConnect", Channel=leg)[0]["DestChannel"]
+    assert agent is not None
+    assert sim.model.hangup(agent) is None
+    assert sim.named("AgentComplete", Channel=leg)[0]["Reason"] == "agent"
+    assert sim.model.snapshot()["channels"] == []
+
+
+def test_a_member_who_never_answers_rings_out_and_the_caller_is_offered_again() -> None:
+    sim = Harness(
+        queues={"coordinators": [("Local/noanswer@agents", "Nobody")]},
+        ring_timeout=15.0,
+        retry=2.0,
+    )
+    leg = sim.announced(ANNE)
+    sim.route(leg, "coordinators")
+    sim.clock.advance(15.0)
+    [no_answer] = sim.named("AgentRingNoAnswer")
+    assert (no_answer["Channel"], no_answer["MemberName"], no_answer["RingTime"]) == (
+        leg,
+        "Nobody",
+        "15",
+    )
+    assert sim.named("DialEnd", Channel=leg)[0]["DialStatus"] == "NOANSWER"
+    sim.clock.advance(2.0)
+    assert len(sim.named("AgentCalled", Channel=leg)) == 2
+
+
+def test_ringall_rings_every_free_member_and_cancels_the_others() -> None:
+    sim = Harness(
+        queues={"oncall": [("Local/agent5@agents", "Emma"), ("Local/agent6@agents", "Fred")]}
+    )
+    leg = sim.announced(ANNE)
+    sim.route(leg, "oncall")
+    assert [e["MemberName"] for e in sim.named("AgentCalled")] == ["Emma", "Fred"]
+    sim.clock.advance(2.0)
+    assert len(sim.named("AgentConnect")) == 1
+    assert [e["DialStatus"] for e in sim.named("DialEnd", Channel=leg)] == ["ANSWER", "CANCEL"]
+
+
+def test_a_callback_agent_already_on_a_call_is_busy() -> None:
+    from callrouter.pbxsim.model import OriginateRequest
+
+    sim = Harness()
+    leg = sim.announced(ANNE)
+    sim.route(leg, "coordinators")
+    sim.clock.advance(2.0)
+    busy_agent = sim.named("AgentConnect", Channel=leg)[0]["Interface"]
+    assert busy_agent is not None
+    sim.model.originate(
+        OriginateRequest(busy_agent, context="callback", exten="0612345678", action_id="cb-1")
+    )
+    sim.clock.advance(0.1)
+    [outcome] = sim.named("OriginateResponse", ActionID="cb-1")
+    assert (outcome["Response"], outcome["Reason"]) == ("Failure", "5")
+
+
+def test_traffic_arrives_at_the_asked_rate_in_model_time() -> None:
+    sim = Harness(unknown_caller_share=0.25)
+    sim.model.start_traffic(0.5, [ANNE, BERNARD])
+    sim.clock.advance(2000.0)
+    placed = sim.model.calls_placed
+    assert 900 <= placed <= 1100
+    callers = [e["Caller"] for e in sim.named("UserEvent", UserEvent="HotlineCall")]
+    unknown = sum(1 for c in callers if c not in (ANNE.caller_id, BERNARD.caller_id))
+    assert 0.15 < unknown / len(callers) < 0.35
+    sim.model.stop_traffic()
+    sim.clock.advance(1000.0)
+    assert sim.model.calls_placed == placed
+
+
+def test_the_same_seed_gives_the_same_calls() -> None:
+    runs = []
+    for _ in range(2):
+        sim = Harness(seed=11)
+        sim.model.start_traffic(1.0, [ANNE])
+        sim.clock.advance(300.0)
+        runs.append([e.lines for e in sim.events])
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"time_scale": 0.0}, {"answer_delay": (5.0, 1.0)}, {"port": 70000}, {"router_wait": -1.0}],
+)
+def test_bad_settings_are_refused(overrides: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        SimulatorSettings(**overrides)  # type: ignore[arg-type]

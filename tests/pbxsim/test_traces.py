@@ -134,9 +134,11 @@ async def replay(
         if action.name == "Logoff":
             await client.wait_closed()
         else:
-            await client.wait_for(
-                lambda m, wanted=action_id: m.kind is MessageKind.RESPONSE and m.action_id == wanted
-            )
+            await client.wait_for(response_to(action_id))
+
+
+def response_to(action_id: str | None) -> Predicate:
+    return lambda m: m.kind is MessageKind.RESPONSE and m.action_id == action_id
 
 
 def assert_like_trace(sim: list[Message], real: list[Message]) -> None:

@@ -1,0 +1,1 @@
+"""HTTP edge: thin aiohttp handlers over the services."""

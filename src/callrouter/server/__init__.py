@@ -1,0 +1,1 @@
+"""The running hotline: wiring of the PBX link, router, database and HTTP API."""

@@ -1,0 +1,155 @@
+"""`callrouter demo`: the PBX simulator, demo accounts and inbound traffic around the router.
+
+A newcomer runs one command and watches calls arrive, get routed, answered and abandoned,
+by day and, on the simulated clock, across the 18:00 hand-over to the on-call technicians.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+import structlog
+from aiohttp import web
+
+from callrouter.identity.errors import BeneficiaryExists
+from callrouter.identity.service import IdentityService
+from callrouter.ledger.service import LedgerService
+from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
+from callrouter.server.runtime import HOTLINE, Hotline, PBXLink
+from callrouter.server.view import render_queues, summary_line
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    """A seeded customer: who calls, from which number, which pass, with how many points."""
+
+    holder: str
+    caller_id: str
+    pin: str
+    points: int
+    pass_digit: str
+    #: Calls from an unlisted number: the caller keys account number and PIN.
+    keys_pin: bool = False
+    #: The first PIN keyed is wrong (shows the retry).
+    fumbles_pin: bool = False
+
+
+DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
+    DemoCustomer("Jean Dupont", "0612345678", "240517", 500, "1"),
+    DemoCustomer("Claire Lefèvre", "0611111111", "903114", 1000, "3"),
+    DemoCustomer("Hôtel des Alpes", "0476000001", "118822", 200, "2"),
+    DemoCustomer("Mairie de Voiron", "0476000002", "775301", 150, "3"),
+    DemoCustomer("Atelier Morel", "0622222222", "640028", 20, "3"),
+    DemoCustomer("Sophie Garnier", "0633333333", "315690", 100, "1", keys_pin=True),
+    DemoCustomer("Karim Haddad", "0644444444", "482213", 300, "3", keys_pin=True, fumbles_pin=True),
+)
+
+#: Callers the hotline does not know: they hear the refusal message.
+UNKNOWN_CALLERS: tuple[CallerProfile, ...] = (
+    CallerProfile(caller_id="0655555555", name="Numéro inconnu"),
+    CallerProfile(caller_id="0766666666", name="Démarcheur", account="12345678", pins=("0000",)),
+)
+
+DEMO_IDEMPOTENCY_PREFIX = "demo-seed"
+
+
+async def seed_customers(identity: IdentityService, ledger: LedgerService) -> list[CallerProfile]:
+    """Create the demo accounts once (re-runs reuse them) and return the callers' profiles."""
+    profiles: list[CallerProfile] = []
+    for customer in DEMO_CUSTOMERS:
+        number = (await identity.identify_caller(customer.caller_id, None, None)).account_number
+        if number is None:
+            account = await identity.create_account(customer.holder, pin=customer.pin)
+            number = account.number
+            with contextlib.suppress(BeneficiaryExists):
+                await identity.add_beneficiary(number, customer.holder, customer.caller_id)
+            await ledger.credit(
+                number,
+                customer.points,
+                reason="demo seed",
+                idempotency_key=f"{DEMO_IDEMPOTENCY_PREFIX}:{number}",
+            )
+        pins = (("000000", customer.pin) if customer.fumbles_pin else (customer.pin,))
+        profiles.append(
+            CallerProfile(
+                # An unlisted number: the beneficiary's caller ID is not shown, so the
+                # caller keys the account number and PIN.
+                caller_id=("07" + customer.caller_id[2:]) if customer.keys_pin else customer.caller_id,
+                name=customer.holder,
+                account=number if customer.keys_pin else "",
+                pins=pins if customer.keys_pin else (),
+                pass_digit=customer.pass_digit,
+            )
+        )
+    return [*profiles, *UNKNOWN_CALLERS]
+
+
+def default_demo_start(now_local: datetime) -> datetime:
+    """17:50 on the latest weekday: ten minutes of daytime routing, then the night hand-over."""
+    day = now_local.date()
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return datetime.combine(day, time(17, 50), tzinfo=now_local.tzinfo)
+
+
+def simulator_context(
+    settings: SimulatorSettings, calls_per_second: float
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        hotline = app[HOTLINE]
+        simulator = PBXSimulator(settings)
+        await simulator.start()
+        # The router connects to wherever the simulator listens (port 0 = any free port).
+        hotline.pbx = PBXLink(settings.host, simulator.port, settings.username, settings.secret)
+        assert hotline.identity is not None and hotline.ledger is not None
+        profiles = await seed_customers(hotline.identity, hotline.ledger)
+        simulator.start_traffic(calls_per_second, profiles)
+        log.info("demo.traffic", calls_per_second=calls_per_second, callers=len(profiles), pbx_port=simulator.port)
+        try:
+            yield
+        finally:
+            simulator.stop_traffic()
+            await simulator.stop()
+
+    return context
+
+
+def screen_context(*, interactive: bool, refresh: float = 0.5) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(_screen(app[HOTLINE], interactive=interactive, refresh=refresh))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return context
+
+
+async def _screen(hotline: Hotline, *, interactive: bool, refresh: float) -> None:
+    zone = hotline.config.calendar_settings.timezone
+    assert hotline.live is not None
+    every = 1 if interactive else max(1, int(10 / refresh))
+    tick = 0
+    while True:
+        await asyncio.sleep(refresh)
+        tick += 1
+        if tick % every:
+            continue
+        queues = hotline.live.queues()
+        ami_up = hotline.ami is not None and hotline.ami.connected
+        if interactive:
+            screen = render_queues(queues, hotline.clock.now(), zone, recent=hotline.recent, ami_up=ami_up)
+            sys.stdout.write("\x1b[H\x1b[2J" + screen + "\n")
+            sys.stdout.flush()
+        else:
+            local = hotline.clock.now().astimezone(zone)
+            log.info("demo.queues", at=f"{local:%a %H:%M:%S}", pbx="up" if ami_up else "down", summary=summary_line(queues))

@@ -1,0 +1,273 @@
+"""The running hotline: each long-lived resource is an aiohttp cleanup context.
+
+Order matters and is the order of `cleanup_ctx`: the database first, then (in the demo)
+the PBX simulator, then the PBX link with the live view and the router, then the demo's
+screen. Shutdown runs them backwards, so no task outlives what it uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from callrouter.accounts.http import setup_account_api
+from callrouter.ami.client import AMIClient, reconnect_delays
+from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
+from callrouter.calls.records import CallRecordData, add_call_record, recent_call_records
+from callrouter.clock import Clock
+from callrouter.config import Config
+from callrouter.db.engine import create_engine, session_factory
+from callrouter.db.migrate import upgrade_async
+from callrouter.http.errors import error_middleware
+from callrouter.http.ops import OpsContext, setup_ops_routes
+from callrouter.identity.service import IdentityService
+from callrouter.ledger.service import LedgerService
+from callrouter.live.state import LiveState
+from callrouter.routing.decision import QueueLoad
+from callrouter.routing.service import RoutedCall, Router
+from callrouter.server.adapters import IdentityDirectory, LedgerWallet
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class PBXLink:
+    host: str
+    port: int
+    username: str
+    secret: str
+
+
+@dataclass
+class Hotline:
+    """What the running hotline is made of; filled in as the cleanup contexts start."""
+
+    config: Config
+    database_url: str
+    pbx: PBXLink
+    clock: Clock
+    api_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    sessions: async_sessionmaker[AsyncSession] | None = None
+    identity: IdentityService | None = None
+    ledger: LedgerService | None = None
+    ami: AMIClient | None = None
+    live: LiveState | None = None
+    router: Router | None = None
+    recent: list[str] = field(default_factory=list)
+
+    def require_sessions(self) -> async_sessionmaker[AsyncSession]:
+        if self.sessions is None:
+            raise RuntimeError("the database context has not started")
+        return self.sessions
+
+
+HOTLINE = web.AppKey("hotline", Hotline)
+ENGINE = web.AppKey("engine", AsyncEngine)
+
+#: How many decision lines the demo screen keeps.
+_RECENT_LINES = 8
+
+
+def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Application:
+    """The HTTP app whose life carries the whole hotline.
+
+    `extra_contexts` run between the database and the PBX link (the demo's simulator).
+    """
+    app = web.Application(middlewares=[error_middleware])
+    app[HOTLINE] = hotline
+    # Creating an engine opens no connection: the schema is upgraded when the app starts.
+    engine = create_engine(hotline.database_url)
+    app[ENGINE] = engine
+    sessions = session_factory(engine)
+    hotline.sessions = sessions
+    hotline.identity = IdentityService(sessions, hotline.clock)
+    hotline.ledger = LedgerService(sessions, hotline.clock, hotline.config.ledger)
+    app.cleanup_ctx.append(database_context)
+    app.cleanup_ctx.extend(extra_contexts)
+    app.cleanup_ctx.append(pbx_context)
+    live = LiveState(hotline.clock)
+    hotline.live = live
+    setup_ops_routes(
+        app,
+        OpsContext(
+            live=live,
+            clock=hotline.clock,
+            ami_connected=lambda: hotline.ami is not None and hotline.ami.connected,
+            recent_decisions=lambda limit: _recent_decisions(hotline, limit),
+        ),
+    )
+    setup_account_api(
+        app,
+        sessions=sessions,
+        clock=hotline.clock,
+        secret=hotline.api_secret,
+        ledger_config=hotline.config.ledger,
+    )
+    return app
+
+
+async def database_context(app: web.Application) -> AsyncIterator[None]:
+    hotline, engine = app[HOTLINE], app[ENGINE]
+    await upgrade_async(hotline.database_url)
+    log.info("database.ready", url=engine.url.render_as_string(hide_password=True))
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+async def pbx_context(app: web.Application) -> AsyncIterator[None]:
+    hotline = app[HOTLINE]
+    live = hotline.live
+    assert live is not None and hotline.identity is not None and hotline.ledger is not None
+    ami_settings = hotline.config.ami
+    client = AMIClient(
+        hotline.pbx.host,
+        hotline.pbx.port,
+        hotline.pbx.username,
+        hotline.pbx.secret,
+        ping_interval=ami_settings.ping_interval,
+        reconnect_max_delay=ami_settings.reconnect_max_delay,
+    )
+    hotline.ami = client
+    router = Router(
+        pbx=client,
+        directory=IdentityDirectory(hotline.identity),
+        wallet=LedgerWallet(hotline.ledger),
+        calendar=hotline.config.calendar(),
+        policy=hotline.config.routing_policy(),
+        clock=hotline.clock,
+        queue_loads=lambda: _queue_loads(live),
+        record=lambda routed: _record(hotline, routed),
+    )
+    hotline.router = router
+    unsubscribe = [
+        client.subscribe(live.apply),
+        client.subscribe(router.on_event),
+        client.on_connected(lambda: _rebuild(client, live)),
+    ]
+    first_link = asyncio.create_task(_connect_until_up(client, hotline.pbx))
+    try:
+        yield
+    finally:
+        first_link.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await first_link
+        for undo in unsubscribe:
+            undo()
+        await router.close()
+        await client.close()
+
+
+async def _connect_until_up(client: AMIClient, pbx: PBXLink) -> None:
+    """The first connection: the PBX may start after us. Refused credentials are final.
+
+    Once connected, the client keeps the link up by itself.
+    """
+    for delay in reconnect_delays(0.5, 30.0):
+        try:
+            await client.connect()
+        except AMILoginError as error:
+            log.error("ami.login_refused", host=pbx.host, port=pbx.port, error=str(error))
+            return
+        except AMIConnectionError as error:
+            log.warning(
+                "ami.unreachable", host=pbx.host, port=pbx.port, error=str(error), retry_in=delay
+            )
+            await asyncio.sleep(delay)
+            continue
+        return
+
+
+async def _rebuild(client: AMIClient, live: LiveState) -> None:
+    """After every login the live view is rebuilt from what the PBX says, never guessed."""
+    try:
+        queue_status = await client.send_list_action("QueueStatus")
+        channels = await client.send_list_action("CoreShowChannels")
+    except AMIError as error:
+        log.warning("live.rebuild_failed", error=str(error))
+        return
+    live.rebuild(queue_status, channels)
+
+
+def _queue_loads(live: LiveState) -> Mapping[str, QueueLoad]:
+    loads: dict[str, QueueLoad] = {}
+    for queue in live.queues():
+        members, available, waiting = live.queue_load(queue.name)
+        loads[queue.name] = QueueLoad(members=members, available=available, waiting=waiting)
+    return loads
+
+
+async def _record(hotline: Hotline, routed: RoutedCall) -> None:
+    decision = routed.decision
+    hotline.recent.append(
+        f"{hotline.clock.now().astimezone(hotline.config.calendar_settings.timezone):%H:%M:%S} "
+        f"{routed.call.caller_id or '?':<12} {decision.window:<12} "
+        f"{routed.chosen_pass.value if routed.chosen_pass else '-':<11} -> {decision.target.value}"
+        f"{' (' + decision.reason + ')' if decision.reason else ''}"
+    )
+    del hotline.recent[:-_RECENT_LINES]
+    async with hotline.require_sessions().begin() as session:
+        await add_call_record(session, _record_data(routed))
+
+
+def _record_data(routed: RoutedCall) -> CallRecordData:
+    call, decision = routed.call, routed.decision
+    return CallRecordData(
+        channel=call.channel,
+        uniqueid=call.uniqueid,
+        linkedid=call.linkedid,
+        caller_id=call.caller_id,
+        account_number=routed.caller.account_number,
+        caller_status=routed.caller.status.value,
+        chosen_pass=routed.chosen_pass.value if routed.chosen_pass else None,
+        window=decision.window,
+        target=decision.target.value,
+        queue=decision.queue,
+        queue_priority=decision.queue_priority,
+        reason=decision.reason if routed.error is None else f"{decision.reason}; {routed.error}",
+        arrived_at=call.arrived_at,
+        decided_at=routed.decided_at,
+        latency_ms=routed.latency_ms,
+        failsafe=False,
+    )
+
+
+async def _recent_decisions(hotline: Hotline, limit: int) -> list[dict[str, Any]]:
+    if hotline.sessions is None or limit == 0:
+        return []
+    async with hotline.sessions() as session:
+        records = await recent_call_records(session, limit)
+    return [record.to_dict() for record in records]
+
+
+Shutdown = Callable[[], None]
+
+
+async def serve_until_stopped(app: web.Application, host: str, port: int) -> None:
+    """Run the app until SIGINT/SIGTERM; then every cleanup context runs backwards."""
+    import signal
+
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        log.info("http.listening", url=f"http://{host}:{port}")
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await runner.cleanup()

@@ -1,0 +1,56 @@
+"""The demo's live terminal view of the queues (plain summary lines when not on a terminal)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from callrouter.live.state import QueueView
+
+
+def render_queues(
+    queues: Sequence[QueueView],
+    now: datetime,
+    zone: ZoneInfo,
+    *,
+    recent: Sequence[str] = (),
+    ami_up: bool = True,
+) -> str:
+    """The whole screen as text: one block per queue, then the latest decisions."""
+    local = now.astimezone(zone)
+    lines = [
+        f"callrouter — {local:%A %d %B %Y %H:%M:%S} ({zone.key})"
+        f"   PBX link: {'up' if ami_up else 'DOWN, reconnecting'}",
+        "",
+    ]
+    for queue in queues:
+        busy = sum(1 for member in queue.members if member.in_call)
+        lines.append(
+            f"[{queue.name}] waiting {len(queue.callers)}  members {len(queue.members)}"
+            f" (in call {busy})  answered {queue.completed}  abandoned {queue.abandoned}"
+        )
+        for member in queue.members:
+            flags = "paused" if member.paused else ("in call" if member.in_call else member.state)
+            lines.append(f"    agent  {member.name:<20} {flags}")
+        for caller in queue.callers:
+            priority = "-" if caller.priority is None else str(caller.priority)
+            lines.append(
+                f"    #{caller.position:<3} {caller.caller_id:<14} {caller.caller_name:<18}"
+                f" prio {priority:>3}  waiting {caller.waiting_seconds(now):5.0f}s"
+            )
+        lines.append("")
+    if recent:
+        lines.append("Latest routing decisions:")
+        lines.extend(f"    {line}" for line in recent)
+    return "\n".join(lines)
+
+
+def summary_line(queues: Sequence[QueueView]) -> str:
+    """One line for logs when the output is not a terminal."""
+    parts = [
+        f"{queue.name}: {len(queue.callers)} waiting, "
+        f"{sum(1 for m in queue.members if m.in_call)}/{len(queue.members)} in call"
+        for queue in queues
+    ]
+    return "; ".join(parts) if parts else "no queue known yet"

@@ -123,6 +123,7 @@ class Harness:
         self.directory = FakeDirectory({"0612345678": JEAN})
         self.wallet = wallet or FakeWallet()
         self.records: list[RoutedCall] = []
+        self.failsafes: list[str] = []
         self.router = Router(
             pbx=self.pbx,
             directory=self.directory,
@@ -135,10 +136,14 @@ class Harness:
                 "oncall": QueueLoad(members=1, available=1, waiting=0),
             },
             record=self._record,
+            record_failsafe=self._record_failsafe,
         )
 
     async def _record(self, routed: RoutedCall) -> None:
         self.records.append(routed)
+
+    async def _record_failsafe(self, uniqueid: str) -> None:
+        self.failsafes.append(uniqueid)
 
     async def route(self, *events: Message) -> list[RoutedCall]:
         for event in events:
@@ -251,6 +256,17 @@ async def test_a_caller_who_hung_up_meanwhile_is_recorded_as_not_redirected() ->
     [routed] = await harness.route(hotline_call())
     assert not routed.redirected
     assert routed.error is not None and "Channel does not exist" in routed.error
+
+
+async def test_a_failsafe_reported_by_the_dialplan_is_recorded() -> None:
+    harness = Harness()
+    failsafe = Message.event(
+        "UserEvent",
+        {"Channel": CHANNEL, "Uniqueid": "1795433938.1", "UserEvent": "HotlineFailsafe"},
+    )
+    await harness.route(failsafe)
+    assert harness.failsafes == ["1795433938.1"]
+    assert harness.pbx.actions == []
 
 
 async def test_other_events_are_ignored() -> None:

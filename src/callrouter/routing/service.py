@@ -116,6 +116,7 @@ class RoutedCall:
 
 
 RecordSink = Callable[[RoutedCall], Awaitable[None]]
+FailsafeSink = Callable[[str], Awaitable[None]]
 QueueLoads = Callable[[], Mapping[str, QueueLoad]]
 
 
@@ -133,6 +134,7 @@ class Router:
         clock: Clock,
         queue_loads: QueueLoads,
         record: RecordSink,
+        record_failsafe: FailsafeSink,
     ) -> None:
         self._pbx = pbx
         self._directory = directory
@@ -142,6 +144,7 @@ class Router:
         self._clock = clock
         self._queue_loads = queue_loads
         self._record = record
+        self._record_failsafe_sink = record_failsafe
         self._tasks: set[asyncio.Task[None]] = set()
         self._seen: dict[tuple[str, int], None] = {}
         self.latencies_ms: list[float] = []
@@ -162,12 +165,17 @@ class Router:
             self._remember(key)
             self._spawn(self._route(call, received))
         elif kind == "HotlineFailsafe":
+            # The dialplan gave up waiting for us and queued the caller itself: a decision
+            # came too late or never. The record says so, for the supervisor.
             log.warning(
                 "routing.failsafe",
                 channel=event.get("Channel"),
                 caller=event.get("Caller"),
                 waited=event.get("Waited"),
             )
+            uniqueid = event.get("Uniqueid")
+            if uniqueid:
+                self._spawn(self._record_failsafe(uniqueid))
 
     def _remember(self, key: tuple[str, int]) -> None:
         self._seen[key] = None
@@ -246,8 +254,16 @@ class Router:
         )
         try:
             await self._record(routed)
-        except CallrouterError as exc:
-            log.error("routing.record_failed", channel=call.channel, error=str(exc))
+        except Exception:
+            # The caller is already on their way; a record that cannot be written (database
+            # down) is logged in full rather than lost silently in a task.
+            log.exception("routing.record_failed", channel=call.channel)
+
+    async def _record_failsafe(self, uniqueid: str) -> None:
+        try:
+            await self._record_failsafe_sink(uniqueid)
+        except Exception:
+            log.exception("routing.record_failed", uniqueid=uniqueid)
 
     async def _can_pay(
         self, account_number: str, chosen_pass: Pass | None, emergency: bool

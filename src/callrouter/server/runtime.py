@@ -21,7 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callrouter.accounts.http import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
 from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
-from callrouter.calls.records import CallRecordData, add_call_record, recent_call_records
+from callrouter.calls.records import (
+    CallRecordData,
+    add_call_record,
+    mark_failsafe,
+    recent_call_records,
+)
 from callrouter.clock import Clock
 from callrouter.config import Config
 from callrouter.db.engine import create_engine, session_factory
@@ -147,6 +152,7 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         clock=hotline.clock,
         queue_loads=lambda: _queue_loads(live),
         record=lambda routed: _record(hotline, routed),
+        record_failsafe=lambda uniqueid: _record_failsafe(hotline, uniqueid),
     )
     hotline.router = router
     unsubscribe = [
@@ -217,6 +223,11 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
     del hotline.recent[:-_RECENT_LINES]
     async with hotline.require_sessions().begin() as session:
         await add_call_record(session, _record_data(routed))
+
+
+async def _record_failsafe(hotline: Hotline, uniqueid: str) -> None:
+    async with hotline.require_sessions().begin() as session:
+        await mark_failsafe(session, uniqueid)
 
 
 def _record_data(routed: RoutedCall) -> CallRecordData:

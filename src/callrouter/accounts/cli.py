@@ -1,0 +1,77 @@
+"""`callrouter operator ...`: issue and revoke the coordinators' API keys."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable
+
+from callrouter.accounts.operators import OperatorService
+from callrouter.clock import SystemClock
+from callrouter.db.cli import run_database_command
+from callrouter.db.engine import create_engine, session_factory
+
+Action = Callable[[OperatorService, argparse.Namespace], Awaitable[int]]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    operator = subparsers.add_parser(
+        "operator", help="coordinators' API keys for the staff routes of the account API"
+    )
+    actions = operator.add_subparsers(dest="operator_command", metavar="ACTION", required=True)
+
+    create = actions.add_parser("create", help="issue an API key; prints it, once")
+    create.add_argument("--name", required=True, help="the coordinator's name")
+    create.set_defaults(handler=_handler(_create))
+
+    revoke = actions.add_parser("revoke", help="stop accepting an operator's API key")
+    revoke.add_argument("--name", required=True, help="the coordinator's name")
+    revoke.set_defaults(handler=_handler(_revoke))
+
+    listing = actions.add_parser("list", help="every operator, active or revoked")
+    listing.set_defaults(handler=_handler(_list))
+
+
+def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
+    def handle(args: argparse.Namespace) -> int:
+        async def work(url: str) -> int:
+            engine = create_engine(url)
+            try:
+                return await action(OperatorService(session_factory(engine), SystemClock()), args)
+            finally:
+                await engine.dispose()
+
+        return run_database_command(args, work)
+
+    return handle
+
+
+async def _create(service: OperatorService, args: argparse.Namespace) -> int:
+    new = await service.create(args.name)
+    print(f"operator {new.name} created")
+    print(f"  API key: {new.api_key}")
+    print("the key is stored hashed and cannot be shown again: hand it over now")
+    print("use it as 'Authorization: Bearer <key>' on the /api/incidents and /api/accounts routes")
+    return 0
+
+
+async def _revoke(service: OperatorService, args: argparse.Namespace) -> int:
+    revoked = await service.revoke(args.name)
+    print(f"operator {revoked.name}: API key {revoked.key_id} revoked")
+    return 0
+
+
+async def _list(service: OperatorService, args: argparse.Namespace) -> int:
+    operators = await service.list()
+    if not operators:
+        print("no operators yet")
+    for operator in operators:
+        state = (
+            "active"
+            if operator.revoked_at is None
+            else f"revoked {operator.revoked_at:%Y-%m-%d %H:%M} UTC"
+        )
+        print(
+            f"{operator.name}  key {operator.key_id}  "
+            f"created {operator.created_at:%Y-%m-%d %H:%M} UTC  {state}"
+        )
+    return 0

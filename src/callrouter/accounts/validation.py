@@ -5,6 +5,8 @@ Every failure is an InvalidInput (400) naming the field and saying what was expe
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 import json
 from collections.abc import Collection, Mapping
@@ -13,7 +15,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from callrouter.http.errors import InvalidInput
+from callrouter.http.errors import ApiError, InvalidInput
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -55,6 +57,15 @@ class Body:
         if not isinstance(value, str):
             raise InvalidInput(name, f"{name} must be a string")
         return check_length(name, value.strip(), min_length=min_length, max_length=max_length)
+
+    def has(self, name: str) -> bool:
+        return self._data.get(name) is not None
+
+    def optional_text(self, name: str, *, max_length: int) -> str | None:
+        """The text, or None when the field is absent, null or blank."""
+        if not self.has(name):
+            return None
+        return self.text(name, max_length=max_length, min_length=0) or None
 
     def boolean(self, name: str, *, default: bool) -> bool:
         if name not in self._data:
@@ -115,9 +126,28 @@ def parse_bounded_int(name: str, value: str, *, minimum: int, maximum: int) -> i
     return int(value)
 
 
-def path_int(request: web.Request, name: str) -> int:
+def path_id(request: web.Request, name: str, what: str) -> int:
     """An id in the URL path; 404 rather than 400, as for any URL that names nothing."""
     value = request.match_info[name]
     if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        raise web.HTTPNotFound()
+        raise ApiError(404, "not-found", f"no {what} numbered {value!r}")
     return int(value)
+
+
+def encode_cursor(before_id: int) -> str:
+    """An opaque page cursor: clients pass it back, they do not build it."""
+    return base64.urlsafe_b64encode(f"before:{before_id}".encode()).decode().rstrip("=")
+
+
+def parse_cursor(value: str) -> int:
+    message = "cursor must be a next_cursor value returned by the previous page"
+    if len(value) > 64:
+        raise InvalidInput("cursor", message)
+    try:
+        text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise InvalidInput("cursor", message) from None
+    prefix, _, number = text.partition(":")
+    if prefix != "before" or not (number.isascii() and number.isdigit()) or len(number) > 18:
+        raise InvalidInput("cursor", message)
+    return int(number)

@@ -20,7 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,7 @@ from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
 from callrouter.server.runtime import Hotline, PBXLink, build_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pg import temporary_postgres_database  # noqa: E402
+from pg import temporary_postgres_database
 
 PARIS = ZoneInfo("Europe/Paris")
 ACCOUNTS = 50
@@ -56,7 +56,9 @@ async def seed(hotline: Hotline) -> list[CallerProfile]:
         for person in range(BENEFICIARIES_PER_ACCOUNT):
             caller_id = f"06{index:04d}{person:04d}"
             await hotline.identity.add_beneficiary(account.number, f"B {index}.{person}", caller_id)
-            profiles.append(CallerProfile(caller_id, f"B {index}.{person}", pass_digit="13"[person % 2]))
+            profiles.append(
+                CallerProfile(caller_id, f"B {index}.{person}", pass_digit="13"[person % 2])
+            )
     return profiles
 
 
@@ -110,7 +112,9 @@ async def run(url: str, rate: float, seconds: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", default=os.environ.get("CALLROUTER_TEST_POSTGRES_URL"))
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)

@@ -8,7 +8,6 @@ refused, with the closest known key suggested.
 from __future__ import annotations
 
 import difflib
-import importlib
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +32,7 @@ from callrouter.calendar import (
     default_windows,
 )
 from callrouter.errors import ConfigError
+from callrouter.ledger.config import LedgerConfig, parse_ledger_config
 from callrouter.passes import Pass
 from callrouter.routing.decision import RoutingPolicy
 
@@ -84,9 +84,8 @@ class Config:
     ami: AMIConfig = field(default_factory=AMIConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     http: HTTPConfig = field(default_factory=HTTPConfig)
-    #: A `callrouter.ledger.config.LedgerConfig`; the raw [ledger] table while that
-    #: module is not installed.
-    ledger: object = field(default_factory=lambda: _ledger(_Table({}, "ledger")))
+    #: Prices, packs and recharge codes; validated by the ledger's own parser.
+    ledger: LedgerConfig = field(default_factory=LedgerConfig)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> Config:
@@ -398,12 +397,5 @@ def _http(section: _Table) -> HTTPConfig:
     )
 
 
-def _ledger(section: _Table) -> object:
-    try:
-        module = importlib.import_module("callrouter.ledger.config")
-    except ModuleNotFoundError as error:
-        if error.name not in ("callrouter.ledger", "callrouter.ledger.config"):
-            raise
-        return MappingProxyType(dict(section.data))
-    parse: Callable[[Mapping[str, object]], object] = module.parse_ledger_config
-    return parse(section.data)
+def _ledger(section: _Table) -> LedgerConfig:
+    return parse_ledger_config(section.data)

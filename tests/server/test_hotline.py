@@ -116,7 +116,9 @@ async def test_a_call_is_routed_by_pass_and_shows_in_the_live_api(running: Runni
 
     # The Prioritaire caller came second and is served first.
     assert waiting_in(running, "coordinators") == [("0622222222", 10), ("0611111111", 0)]
-    pbx_order = [c["caller_id"] for c in running.simulator.snapshot()["queues"]["coordinators"]["callers"]]
+    pbx_order = [
+        c["caller_id"] for c in running.simulator.snapshot()["queues"]["coordinators"]["callers"]
+    ]
     assert pbx_order == ["0622222222", "0611111111"]
 
     status, body = await running.get("/api/queues")

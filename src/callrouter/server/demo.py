@@ -76,12 +76,14 @@ async def seed_customers(identity: IdentityService, ledger: LedgerService) -> li
                 reason="demo seed",
                 idempotency_key=f"{DEMO_IDEMPOTENCY_PREFIX}:{number}",
             )
-        pins = (("000000", customer.pin) if customer.fumbles_pin else (customer.pin,))
+        pins = ("000000", customer.pin) if customer.fumbles_pin else (customer.pin,)
         profiles.append(
             CallerProfile(
                 # An unlisted number: the beneficiary's caller ID is not shown, so the
                 # caller keys the account number and PIN.
-                caller_id=("07" + customer.caller_id[2:]) if customer.keys_pin else customer.caller_id,
+                caller_id=("07" + customer.caller_id[2:])
+                if customer.keys_pin
+                else customer.caller_id,
                 name=customer.holder,
                 account=number if customer.keys_pin else "",
                 pins=pins if customer.keys_pin else (),
@@ -111,7 +113,12 @@ def simulator_context(
         assert hotline.identity is not None and hotline.ledger is not None
         profiles = await seed_customers(hotline.identity, hotline.ledger)
         simulator.start_traffic(calls_per_second, profiles)
-        log.info("demo.traffic", calls_per_second=calls_per_second, callers=len(profiles), pbx_port=simulator.port)
+        log.info(
+            "demo.traffic",
+            calls_per_second=calls_per_second,
+            callers=len(profiles),
+            pbx_port=simulator.port,
+        )
         try:
             yield
         finally:
@@ -121,7 +128,9 @@ def simulator_context(
     return context
 
 
-def screen_context(*, interactive: bool, refresh: float = 0.5) -> Callable[[web.Application], AsyncIterator[None]]:
+def screen_context(
+    *, interactive: bool, refresh: float = 0.5
+) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(_screen(app[HOTLINE], interactive=interactive, refresh=refresh))
         try:
@@ -147,9 +156,16 @@ async def _screen(hotline: Hotline, *, interactive: bool, refresh: float) -> Non
         queues = hotline.live.queues()
         ami_up = hotline.ami is not None and hotline.ami.connected
         if interactive:
-            screen = render_queues(queues, hotline.clock.now(), zone, recent=hotline.recent, ami_up=ami_up)
+            screen = render_queues(
+                queues, hotline.clock.now(), zone, recent=hotline.recent, ami_up=ami_up
+            )
             sys.stdout.write("\x1b[H\x1b[2J" + screen + "\n")
             sys.stdout.flush()
         else:
             local = hotline.clock.now().astimezone(zone)
-            log.info("demo.queues", at=f"{local:%a %H:%M:%S}", pbx="up" if ami_up else "down", summary=summary_line(queues))
+            log.info(
+                "demo.queues",
+                at=f"{local:%a %H:%M:%S}",
+                pbx="up" if ami_up else "down",
+                summary=summary_line(queues),
+            )

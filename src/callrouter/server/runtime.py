@@ -18,7 +18,7 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from callrouter.accounts.http import setup_account_api
+from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
 from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
 from callrouter.calls.records import (

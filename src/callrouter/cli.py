@@ -16,6 +16,7 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 
 def _registrars() -> list[Registrar]:
+    from callrouter.accounts import cli as accounts_cli
     from callrouter.db import cli as db_cli
     from callrouter.identity import cli as identity_cli
     from callrouter.ledger import cli as ledger_cli
@@ -28,6 +29,7 @@ def _registrars() -> list[Registrar]:
         db_cli.register,
         identity_cli.register,
         ledger_cli.register,
+        accounts_cli.register,
     ]
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 import tomllib
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
-from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -298,10 +296,8 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
         load_config(wrong)
 
 
-def test_ledger_section_is_kept_raw_while_the_ledger_is_not_installed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # A None entry makes the import raise ModuleNotFoundError, as a missing module would.
-    monkeypatch.setitem(sys.modules, "callrouter.ledger.config", None)
+def test_ledger_section_is_validated_by_the_ledger() -> None:
     config = config_of("[ledger]\ncode_validity_days = 30")
-    assert config.ledger == MappingProxyType({"code_validity_days": 30})
+    assert config.ledger.code_validity == timedelta(days=30)
+    with pytest.raises(ConfigError, match="ledger"):
+        config_of("[ledger]\ncode_validity_days = -3")

@@ -366,6 +366,9 @@ class LiveState:
         ordered = sorted(self._channels.values(), key=lambda c: (c.started_at, c.channel))
         return [call.view() for call in ordered]
 
+    def knows_queue(self, name: str) -> bool:
+        return name in self._queues
+
     def queue_load(self, name: str) -> tuple[int, int, int]:
         """(members, available members, waiting callers) of a queue; zeros if unknown."""
         queue = self._queues.get(name)

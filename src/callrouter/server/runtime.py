@@ -143,14 +143,16 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         reconnect_max_delay=ami_settings.reconnect_max_delay,
     )
     hotline.ami = client
+    policy = hotline.config.routing_policy()
+    routed_queues = (policy.coordinators_queue, policy.oncall_queue)
     router = Router(
         pbx=client,
         directory=IdentityDirectory(hotline.identity),
         wallet=LedgerWallet(hotline.ledger),
         calendar=hotline.config.calendar(),
-        policy=hotline.config.routing_policy(),
+        policy=policy,
         clock=hotline.clock,
-        queue_loads=lambda: _queue_loads(live),
+        queue_loads=lambda: _queue_loads(live, routed_queues),
         record=lambda routed: _record(hotline, routed),
         record_failsafe=lambda uniqueid: _record_failsafe(hotline, uniqueid),
     )
@@ -204,11 +206,14 @@ async def _rebuild(client: AMIClient, live: LiveState) -> None:
     live.rebuild(queue_status, channels)
 
 
-def _queue_loads(live: LiveState) -> Mapping[str, QueueLoad]:
+def _queue_loads(live: LiveState, names: Sequence[str]) -> Mapping[str, QueueLoad]:
+    # Only the queues the router sends callers to, and counts only: building full views
+    # of long queues on every call would cost the caller milliseconds.
     loads: dict[str, QueueLoad] = {}
-    for queue in live.queues():
-        members, available, waiting = live.queue_load(queue.name)
-        loads[queue.name] = QueueLoad(members=members, available=available, waiting=waiting)
+    for name in names:
+        if live.knows_queue(name):
+            members, available, waiting = live.queue_load(name)
+            loads[name] = QueueLoad(members=members, available=available, waiting=waiting)
     return loads
 
 

@@ -114,6 +114,4 @@ class IncidentEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     detail: Mapped[str] = mapped_column(Text)
     call: Mapped[str | None] = mapped_column(String(CALL_REFERENCE_LENGTH))
-    idempotency_key: Mapped[str | None] = mapped_column(
-        String(IDEMPOTENCY_KEY_LENGTH), unique=True
-    )
+    idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_LENGTH), unique=True)

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from callrouter.calls.records import (
     CallRecordData,
-    add_call_record,
+    add_call_records,
     mark_failsafe,
     recent_call_records,
 )
@@ -60,8 +60,8 @@ async def test_records_come_back_as_stored_newest_first(
     database_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with database_sessions.begin() as session:
-        await add_call_record(session, QUEUED)
-        await add_call_record(session, CLOSED)
+        await add_call_records(session, [QUEUED])
+        await add_call_records(session, [CLOSED])
 
     async with database_sessions() as session:
         assert await recent_call_records(session) == [CLOSED, QUEUED]
@@ -73,12 +73,24 @@ async def test_the_limit_keeps_the_latest(
 ) -> None:
     async with database_sessions.begin() as session:
         for minute in range(5):
-            await add_call_record(
-                session, replace(CLOSED, decided_at=T0 + timedelta(minutes=minute))
+            await add_call_records(
+                session, [replace(CLOSED, decided_at=T0 + timedelta(minutes=minute))]
             )
     async with database_sessions() as session:
         latest = await recent_call_records(session, limit=3)
     assert [r.decided_at for r in latest] == [T0 + timedelta(minutes=m) for m in (4, 3, 2)]
+
+
+async def test_a_batch_is_stored_in_one_statement_in_order(
+    database_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    batch = [replace(QUEUED, uniqueid=f"1741.{n}", latency_ms=float(n)) for n in range(50)]
+    async with database_sessions.begin() as session:
+        await add_call_records(session, batch)
+    async with database_sessions() as session:
+        stored = await recent_call_records(session, limit=100)
+    # Same decision instant: newest first means last inserted first.
+    assert stored == list(reversed(batch))
 
 
 async def test_a_nonpositive_limit_is_refused(
@@ -95,9 +107,9 @@ async def test_failsafe_flags_the_latest_decision_of_the_channel(
     first_try = replace(QUEUED, caller_status="wrong-pin", target="pin-retry", queue=None)
     second_try = replace(QUEUED, decided_at=QUEUED.decided_at + timedelta(seconds=20))
     async with database_sessions.begin() as session:
-        await add_call_record(session, first_try)
-        await add_call_record(session, second_try)
-        await add_call_record(session, CLOSED)
+        await add_call_records(session, [first_try])
+        await add_call_records(session, [second_try])
+        await add_call_records(session, [CLOSED])
 
     async with database_sessions.begin() as session:
         await mark_failsafe(session, QUEUED.uniqueid)
@@ -111,7 +123,7 @@ async def test_a_failsafe_for_an_undecided_call_is_logged(
     database_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with database_sessions.begin() as session:
-        await add_call_record(session, CLOSED)
+        await add_call_records(session, [CLOSED])
         with capture_logs() as logs:
             await mark_failsafe(session, "1741999999.9")
 

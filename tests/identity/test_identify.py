@@ -34,7 +34,9 @@ async def test_a_beneficiary_is_recognised_by_caller_id_without_pin(
     service: IdentityService, account: NewAccount
 ) -> None:
     found = await service.identify_caller("+33612345678", "", "")
-    assert found == Identification(IdentificationStatus.CALLER_ID, account.number, "Marie Durand")
+    assert found == Identification(
+        IdentificationStatus.CALLER_ID, account.number, "Marie Durand", balance=0
+    )
     assert found.status == "caller-id"
 
 
@@ -50,7 +52,7 @@ async def test_account_and_pin_identify_any_caller(
     service: IdentityService, account: NewAccount
 ) -> None:
     found = await service.identify_caller("0499999999", account.number, PIN)
-    assert found == Identification(IdentificationStatus.PIN, account.number)
+    assert found == Identification(IdentificationStatus.PIN, account.number, balance=0)
 
 
 @pytest.mark.parametrize("caller_id", [None, "", "anonymous", "0700000000"])

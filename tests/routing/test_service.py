@@ -12,10 +12,9 @@ from callrouter.ami.errors import AMIActionError
 from callrouter.ami.message import Message
 from callrouter.calendar import HotlineCalendar
 from callrouter.clock import FakeClock
-from callrouter.errors import CallrouterError
 from callrouter.passes import Pass
 from callrouter.routing.decision import Caller, CallerStatus, QueueLoad, RoutingPolicy, Target
-from callrouter.routing.service import RoutedCall, Router, parse_hotline_call
+from callrouter.routing.service import IdentifiedCaller, RoutedCall, Router, parse_hotline_call
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_10H = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
@@ -76,33 +75,36 @@ class FakePBX:
 
 
 class FakeDirectory:
-    def __init__(self, callers: Mapping[str, Caller]) -> None:
+    def __init__(self, callers: Mapping[str, Caller], *, balance: int, broken: bool) -> None:
         self._callers = callers
-        self.calls: list[tuple[str, str, str]] = []
+        self._balance = balance
+        self._broken = broken
 
-    async def identify(self, caller_id: str, account: str, pin: str) -> Caller:
-        self.calls.append((caller_id, account, pin))
+    async def identify(self, caller_id: str, account: str, pin: str) -> IdentifiedCaller:
+        if self._broken:
+            raise OSError("connection refused")
         if caller_id in self._callers:
-            return self._callers[caller_id]
+            return IdentifiedCaller(self._callers[caller_id], self._balance)
         if account and pin == "1234":
-            return Caller(status=CallerStatus.PIN_ACCEPTED, account_number=account)
+            caller = Caller(status=CallerStatus.PIN_ACCEPTED, account_number=account)
+            return IdentifiedCaller(caller, self._balance)
         if account or pin:
-            return Caller(status=CallerStatus.WRONG_PIN)
-        return Caller(status=CallerStatus.UNKNOWN)
+            return IdentifiedCaller(Caller(status=CallerStatus.WRONG_PIN))
+        return IdentifiedCaller(Caller(status=CallerStatus.UNKNOWN))
 
 
 class FakeWallet:
-    def __init__(self, *, balance_ok: bool = True, broken: bool = False) -> None:
-        self.balance_ok = balance_ok
-        self.broken = broken
-        self.checks: list[tuple[str, Pass, bool]] = []
+    """Prices as in the SPEC: 4H 35, Prioritaire 75, emergency 100 (Prioritaire only)."""
+
+    def __init__(self) -> None:
+        self.checks: list[tuple[Pass, bool]] = []
         self.emergencies: list[tuple[str, str]] = []
 
-    async def can_pay(self, account_number: str, chosen_pass: Pass, emergency: bool) -> bool:
-        self.checks.append((account_number, chosen_pass, emergency))
-        if self.broken:
-            raise CallrouterError("ledger unavailable")
-        return self.balance_ok
+    def price(self, chosen_pass: Pass, emergency: bool) -> int | None:
+        self.checks.append((chosen_pass, emergency))
+        if emergency:
+            return 100 if chosen_pass is Pass.PRIORITY else None
+        return {Pass.FOUR_HOURS: 35, Pass.APPOINTMENT: 50, Pass.PRIORITY: 75}[chosen_pass]
 
     async def open_emergency_incident(self, account_number: str, call_uniqueid: str) -> None:
         self.emergencies.append((account_number, call_uniqueid))
@@ -117,11 +119,12 @@ class Harness:
         *,
         at: datetime = TUESDAY_10H,
         pbx: FakePBX | None = None,
-        wallet: FakeWallet | None = None,
+        balance: int = 500,
+        directory_down: bool = False,
     ) -> None:
         self.pbx = pbx or FakePBX()
-        self.directory = FakeDirectory({"0612345678": JEAN})
-        self.wallet = wallet or FakeWallet()
+        self.directory = FakeDirectory({"0612345678": JEAN}, balance=balance, broken=directory_down)
+        self.wallet = FakeWallet()
         self.records: list[RoutedCall] = []
         self.failsafes: list[str] = []
         self.router = Router(
@@ -185,12 +188,12 @@ async def test_night_prioritaire_goes_on_call_and_opens_the_emergency_incident_o
     [routed] = await harness.route(hotline_call(pass_digit="3"))
     assert routed.decision.target is Target.ONCALL_QUEUE
     assert harness.pbx.actions[-1][1]["Context"] == "queue-oncall"
-    assert harness.wallet.checks == [("40000001", Pass.PRIORITY, True)]
+    assert harness.wallet.checks == [(Pass.PRIORITY, True)]
     assert harness.wallet.emergencies == [("40000001", "1795433938.1")]
 
 
 async def test_night_prioritaire_who_cannot_pay_hears_the_balance_message() -> None:
-    harness = Harness(at=TUESDAY_22H, wallet=FakeWallet(balance_ok=False))
+    harness = Harness(at=TUESDAY_22H, balance=99)
     [routed] = await harness.route(hotline_call(pass_digit="3"))
     assert routed.decision.target is Target.INSUFFICIENT_BALANCE_MESSAGE
     assert routed.caller.can_pay is False
@@ -199,7 +202,7 @@ async def test_night_prioritaire_who_cannot_pay_hears_the_balance_message() -> N
 
 
 async def test_daytime_caller_who_cannot_pay_still_reaches_a_coordinator_with_the_reason() -> None:
-    harness = Harness(wallet=FakeWallet(balance_ok=False))
+    harness = Harness(balance=74)
     [routed] = await harness.route(hotline_call(pass_digit="3"))
     assert routed.decision.target is Target.COORDINATORS_QUEUE
     assert "insufficient" in routed.decision.reason
@@ -207,11 +210,22 @@ async def test_daytime_caller_who_cannot_pay_still_reaches_a_coordinator_with_th
     assert variables["QUEUE_PRIO"] == "0"
 
 
-async def test_ledger_failure_does_not_keep_a_caller_from_the_queue() -> None:
-    harness = Harness(wallet=FakeWallet(broken=True))
-    [routed] = await harness.route(hotline_call(pass_digit="1"))
-    assert routed.decision.target is Target.COORDINATORS_QUEUE
-    assert routed.redirected
+async def test_the_price_of_the_chosen_pass_is_what_the_balance_must_cover() -> None:
+    harness = Harness(balance=35)
+    [four_hours] = await harness.route(hotline_call(pass_digit="1", uniqueid="1.1"))
+    assert four_hours.caller.can_pay is True
+    assert four_hours.decision.queue_priority == 0
+    harness = Harness(balance=35)
+    [priority] = await harness.route(hotline_call(pass_digit="3", uniqueid="1.2"))
+    assert priority.caller.can_pay is False
+    assert "insufficient" in priority.decision.reason
+
+
+async def test_with_the_database_away_the_router_leaves_the_caller_to_the_failsafe() -> None:
+    harness = Harness(directory_down=True)
+    records = await harness.route(hotline_call(pass_digit="1"))
+    assert records == []
+    assert harness.pbx.actions == []
 
 
 async def test_night_4h_caller_hears_closed_hours_without_a_balance_check() -> None:

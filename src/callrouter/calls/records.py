@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrouter.calls.models import CallRecord
@@ -60,29 +61,19 @@ class CallRecordData:
         return fields
 
 
-async def add_call_record(session: AsyncSession, record: CallRecordData) -> None:
-    """Add the record to the session's transaction; the caller commits."""
-    session.add(
-        CallRecord(
-            channel=record.channel,
-            uniqueid=record.uniqueid,
-            linkedid=record.linkedid,
-            caller_id=record.caller_id,
-            account_number=record.account_number,
-            caller_status=record.caller_status,
-            chosen_pass=Pass(record.chosen_pass).value if record.chosen_pass is not None else None,
-            window=record.window,
-            target=record.target,
-            queue=record.queue,
-            queue_priority=record.queue_priority,
-            reason=record.reason,
-            arrived_at=record.arrived_at,
-            decided_at=record.decided_at,
-            latency_ms=record.latency_ms,
-            failsafe=record.failsafe,
-        )
-    )
-    await session.flush()
+async def add_call_records(session: AsyncSession, records: Sequence[CallRecordData]) -> None:
+    """Add the records in one statement (the router writes them in batches); the caller
+    commits."""
+    if not records:
+        return
+    await session.execute(insert(CallRecord), [_row(record) for record in records])
+
+
+def _row(record: CallRecordData) -> dict[str, object]:
+    row = asdict(record)
+    if record.chosen_pass is not None:
+        row["chosen_pass"] = Pass(record.chosen_pass).value
+    return row
 
 
 async def recent_call_records(session: AsyncSession, limit: int = 100) -> list[CallRecordData]:

@@ -65,7 +65,10 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True) -> AsyncEngine:
             parsed,
             pool_size=POSTGRES_POOL_SIZE,
             max_overflow=POSTGRES_MAX_OVERFLOW,
-            pool_pre_ping=True,
+            # No ping before each checkout: it costs the routing path a round trip per
+            # query. A connection dropped by a server restart fails once, the pool is
+            # invalidated, and the dialplan's fail-safe queues that one caller.
+            pool_pre_ping=False,
         )
     engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys)

@@ -62,6 +62,9 @@ class Identification:
     status: IdentificationStatus
     account_number: str | None = None
     beneficiary_name: str | None = None
+    #: The account's points when identified (caller-id or pin): read in the same query,
+    #: so routing checks the price without another round trip.
+    balance: int | None = None
 
 
 @dataclass(frozen=True)
@@ -267,14 +270,14 @@ class IdentityService:
         async with self._sessions() as session:
             row = (
                 await session.execute(
-                    select(Account.number, Beneficiary.name)
+                    select(Account.number, Account.balance, Beneficiary.name)
                     .join(Beneficiary.account)
                     .where(Beneficiary.caller_id == normalised, Beneficiary.removed_at.is_(None))
                 )
             ).first()
         if row is None:
             return None
-        return Identification(IdentificationStatus.CALLER_ID, row.number, row.name)
+        return Identification(IdentificationStatus.CALLER_ID, row.number, row.name, row.balance)
 
     async def _identify_by_pin(self, entry: str, pin: str) -> Identification:
         account: Account | None = None
@@ -295,7 +298,7 @@ class IdentityService:
                 if after.is_locked(now):
                     return Identification(IdentificationStatus.LOCKED, account.number)
                 return Identification(IdentificationStatus.WRONG_PIN, account.number)
-        return Identification(IdentificationStatus.PIN, account.number)
+        return Identification(IdentificationStatus.PIN, account.number, balance=account.balance)
 
     async def _record_attempt(
         self, account_id: int, channel: Literal["pin", "web"], *, matched: bool

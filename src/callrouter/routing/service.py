@@ -23,7 +23,6 @@ from callrouter.errors import CallrouterError
 from callrouter.passes import Pass
 from callrouter.routing.decision import (
     Caller,
-    CallerStatus,
     QueueLoad,
     RoutingDecision,
     RoutingPolicy,
@@ -77,16 +76,25 @@ def parse_hotline_call(event: Message) -> HotlineCall:
     )
 
 
+@dataclass(frozen=True)
+class IdentifiedCaller:
+    caller: Caller
+    #: Points on the caller's account, read with the identification (None: not identified).
+    balance: int | None = None
+
+
 class CallerDirectory(Protocol):
     """Who is calling: a beneficiary's caller ID, or an account number and its PIN."""
 
-    async def identify(self, caller_id: str, account: str, pin: str) -> Caller: ...
+    async def identify(self, caller_id: str, account: str, pin: str) -> IdentifiedCaller: ...
 
 
 class Wallet(Protocol):
     """The points account as the router sees it (the ledger behind it)."""
 
-    async def can_pay(self, account_number: str, chosen_pass: Pass, emergency: bool) -> bool: ...
+    def price(self, chosen_pass: Pass, emergency: bool) -> int | None:
+        """Points the call's service costs at its standard level; None: not available."""
+        ...
 
     async def open_emergency_incident(self, account_number: str, call_uniqueid: str) -> None: ...
 
@@ -203,27 +211,33 @@ class Router:
         chosen_pass = pass_from_digit(call.pass_digit, self._policy.pass_digits)
         error: str | None = None
         try:
-            caller = await self._directory.identify(call.caller_id, call.account, call.pin)
-        except CallrouterError as exc:
-            log.error("routing.identify_failed", channel=call.channel, error=str(exc))
-            caller = Caller(status=CallerStatus.UNKNOWN)
-            error = f"identification failed: {exc}"
+            identified = await self._directory.identify(call.caller_id, call.account, call.pin)
+        except Exception:
+            # The database is away: routing without knowing the caller could refuse a
+            # customer. Doing nothing is the designed fail-safe: the dialplan queues the
+            # caller to the coordinators after HOTLINE_ROUTER_WAIT seconds.
+            log.exception("routing.identify_failed", channel=call.channel, caller=call.caller_id)
+            return
+        caller = identified.caller
         now = self._clock.now()
         loads = self._queue_loads()
         decision = decide(
             now, self._calendar, caller, chosen_pass, call.attempt, loads, self._policy
         )
-        if decision.target in _PAID_TARGETS and caller.account_number is not None:
+        if (
+            self._wallet is not None
+            and decision.target in _PAID_TARGETS
+            and identified.balance is not None
+        ):
             emergency = decision.target is Target.ONCALL_QUEUE
-            can_pay = await self._can_pay(caller.account_number, chosen_pass, emergency)
-            if can_pay is not None:
-                caller = replace(caller, can_pay=can_pay)
-                if not can_pay:
-                    decision = decide(
-                        now, self._calendar, caller, chosen_pass, call.attempt, loads, self._policy
-                    )
+            price = self._wallet.price(chosen_pass or self._policy.default_pass, emergency)
+            caller = replace(caller, can_pay=price is not None and identified.balance >= price)
+            if not caller.can_pay:
+                decision = decide(
+                    now, self._calendar, caller, chosen_pass, call.attempt, loads, self._policy
+                )
         if decision.target is Target.ONCALL_QUEUE and caller.account_number is not None:
-            error = await self._open_emergency(caller.account_number, call) or error
+            error = await self._open_emergency(caller.account_number, call)
         redirected, latency_ms, send_error = await self._carry_out(call, decision, received)
         self.latencies_ms.append(latency_ms)
         routed = RoutedCall(
@@ -264,20 +278,6 @@ class Router:
             await self._record_failsafe_sink(uniqueid)
         except Exception:
             log.exception("routing.record_failed", uniqueid=uniqueid)
-
-    async def _can_pay(
-        self, account_number: str, chosen_pass: Pass | None, emergency: bool
-    ) -> bool | None:
-        if self._wallet is None:
-            return None
-        try:
-            return await self._wallet.can_pay(
-                account_number, chosen_pass or self._policy.default_pass, emergency
-            )
-        except CallrouterError as exc:
-            # The queue is better than a refusal when the ledger cannot answer.
-            log.error("routing.balance_check_failed", account=account_number, error=str(exc))
-            return None
 
     async def _open_emergency(self, account_number: str, call: HotlineCall) -> str | None:
         if self._wallet is None:

@@ -12,6 +12,7 @@ from callrouter.ledger.prices import (
 from callrouter.ledger.service import LedgerService
 from callrouter.passes import Pass
 from callrouter.routing.decision import Caller, CallerStatus
+from callrouter.routing.service import IdentifiedCaller
 
 
 class IdentityDirectory:
@@ -20,40 +21,36 @@ class IdentityDirectory:
     def __init__(self, identity: IdentityService) -> None:
         self._identity = identity
 
-    async def identify(self, caller_id: str, account: str, pin: str) -> Caller:
+    async def identify(self, caller_id: str, account: str, pin: str) -> IdentifiedCaller:
         found = await self._identity.identify_caller(caller_id or None, account, pin)
-        return Caller(
+        caller = Caller(
             status=CallerStatus(found.status.value),
             account_number=found.account_number,
             beneficiary=found.beneficiary_name,
         )
+        return IdentifiedCaller(caller, found.balance)
 
 
 class LedgerWallet:
-    """`Wallet` over the ledger: a caller's balance must cover the standard price of the
-    pass chosen (or the emergency price at night), and a night emergency opens its
-    incident, debited once per call whatever the replays."""
+    """`Wallet` over the ledger: the standard price of the pass chosen (or the emergency
+    price at night) must be covered, and a night emergency opens its incident, debited
+    once per call whatever the replays."""
 
     def __init__(self, ledger: LedgerService) -> None:
         self._ledger = ledger
 
-    def _price(self, chosen_pass: Pass, emergency: bool) -> int:
-        return points_due(
-            self._ledger.config.prices.price(
+    def price(self, chosen_pass: Pass, emergency: bool) -> int | None:
+        try:
+            price = self._ledger.config.prices.price(
                 level=AssistanceLevel.STANDARD,
                 pass_=chosen_pass,
                 third_party=False,
                 emergency=emergency,
                 classification=Classification.EXPERT,
             )
-        )
-
-    async def can_pay(self, account_number: str, chosen_pass: Pass, emergency: bool) -> bool:
-        try:
-            price = self._price(chosen_pass, emergency)
         except EmergencyUnavailable:
-            return False
-        return await self._ledger.can_pay(account_number, price)
+            return None
+        return points_due(price)
 
     async def open_emergency_incident(self, account_number: str, call_uniqueid: str) -> None:
         await self._ledger.open_incident(

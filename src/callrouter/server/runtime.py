@@ -21,12 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
 from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
-from callrouter.calls.records import (
-    CallRecordData,
-    add_call_record,
-    mark_failsafe,
-    recent_call_records,
-)
+from callrouter.calls.records import CallRecordData, recent_call_records
+from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
 from callrouter.config import Config
 from callrouter.db.engine import create_engine, session_factory
@@ -66,6 +62,7 @@ class Hotline:
     ami: AMIClient | None = None
     live: LiveState | None = None
     router: Router | None = None
+    records: CallRecordWriter | None = None
     recent: list[str] = field(default_factory=list)
 
     def require_sessions(self) -> async_sessionmaker[AsyncSession]:
@@ -123,10 +120,16 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     hotline, engine = app[HOTLINE], app[ENGINE]
     await upgrade_async(hotline.database_url)
     log.info("database.ready", url=engine.url.render_as_string(hide_password=True))
+    records = CallRecordWriter(hotline.require_sessions())
+    records.start()
+    hotline.records = records
     try:
         yield
     finally:
-        await engine.dispose()
+        try:
+            await records.close()
+        finally:
+            await engine.dispose()
 
 
 async def pbx_context(app: web.Application) -> AsyncIterator[None]:
@@ -226,13 +229,13 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
         f"{' (' + decision.reason + ')' if decision.reason else ''}"
     )
     del hotline.recent[:-_RECENT_LINES]
-    async with hotline.require_sessions().begin() as session:
-        await add_call_record(session, _record_data(routed))
+    assert hotline.records is not None
+    hotline.records.add(_record_data(routed))
 
 
 async def _record_failsafe(hotline: Hotline, uniqueid: str) -> None:
-    async with hotline.require_sessions().begin() as session:
-        await mark_failsafe(session, uniqueid)
+    assert hotline.records is not None
+    hotline.records.mark_failsafe(uniqueid)
 
 
 def _record_data(routed: RoutedCall) -> CallRecordData:
@@ -258,8 +261,9 @@ def _record_data(routed: RoutedCall) -> CallRecordData:
 
 
 async def _recent_decisions(hotline: Hotline, limit: int) -> list[dict[str, Any]]:
-    if hotline.sessions is None or limit == 0:
+    if hotline.sessions is None or hotline.records is None or limit == 0:
         return []
+    await hotline.records.flush()
     async with hotline.sessions() as session:
         records = await recent_call_records(session, limit)
     return [record.to_dict() for record in records]

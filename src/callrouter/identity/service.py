@@ -13,9 +13,9 @@ from enum import StrEnum
 from typing import Literal
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callrouter.clock import Clock
 from callrouter.identity.callerid import normalise_caller_id
@@ -98,6 +98,13 @@ class BeneficiaryView:
     removed_at: datetime | None
 
 
+_BY_CALLER_ID = (
+    select(Account.number, Account.balance, Beneficiary.name)
+    .join(Beneficiary.account)
+    .where(Beneficiary.caller_id == bindparam("caller_id"), Beneficiary.removed_at.is_(None))
+)
+
+
 class IdentityService:
     def __init__(
         self,
@@ -109,6 +116,10 @@ class IdentityService:
         web_lockout: LockoutPolicy | None = None,
     ) -> None:
         self._sessions = sessions
+        engine = sessions.kw.get("bind")
+        if not isinstance(engine, AsyncEngine):
+            raise TypeError("the identity service needs sessions bound to an AsyncEngine")
+        self._engine = engine
         self._clock = clock
         self._hasher = hasher or CodeHasher()
         self._pin_lockout = pin_lockout or LockoutPolicy()
@@ -267,14 +278,10 @@ class IdentityService:
             normalised = normalise_caller_id(caller_id)
         except InvalidCallerId:
             return None
-        async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(Account.number, Account.balance, Beneficiary.name)
-                    .join(Beneficiary.account)
-                    .where(Beneficiary.caller_id == normalised, Beneficiary.removed_at.is_(None))
-                )
-            ).first()
+        # Every call starts here: a bare connection and a prebuilt statement cost the
+        # caller about half of what a session does (bench/routing_latency.py).
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(_BY_CALLER_ID, {"caller_id": normalised})).first()
         if row is None:
             return None
         return Identification(IdentificationStatus.CALLER_ID, row.number, row.name, row.balance)

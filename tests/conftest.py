@@ -43,7 +43,10 @@ def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for this test session (SQLAlchemy asyncpg URL)."""
     server_url = os.environ.get(POSTGRES_ENV)
     if not server_url:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            f"PostgreSQL tests need {POSTGRES_ENV} "
+            "(e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
+        )
     name = f"callrouter_test_{secrets.token_hex(6)}"
     asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
     url = make_url(server_url).set(drivername="postgresql+asyncpg", database=name)

@@ -147,7 +147,7 @@ def client_tasks() -> list[asyncio.Task[object]]:
 async def until(predicate: Callable[[], bool]) -> None:
     """Waits for a state of the client that no event of the fake server reveals."""
     async with asyncio.timeout(WAIT):
-        while not predicate():  # noqa: ASYNC110 - polls the client's own state, not a clock
+        while not predicate():
             await asyncio.sleep(0.001)
 
 

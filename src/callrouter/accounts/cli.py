@@ -7,8 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from callrouter.accounts.operators import OperatorService
 from callrouter.clock import SystemClock
-from callrouter.db.cli import run_database_command
-from callrouter.db.engine import create_engine, session_factory
+from callrouter.db.cli import service_command
 
 Action = Callable[[OperatorService, argparse.Namespace], Awaitable[int]]
 
@@ -32,17 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
-    def handle(args: argparse.Namespace) -> int:
-        async def work(url: str) -> int:
-            engine = create_engine(url)
-            try:
-                return await action(OperatorService(session_factory(engine), SystemClock()), args)
-            finally:
-                await engine.dispose()
-
-        return run_database_command(args, work)
-
-    return handle
+    return service_command(lambda sessions, _: OperatorService(sessions, SystemClock()), action)
 
 
 async def _create(service: OperatorService, args: argparse.Namespace) -> int:

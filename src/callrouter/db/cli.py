@@ -6,12 +6,16 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callrouter.db.engine import parse_database_url
+from callrouter.db.engine import create_engine, parse_database_url, session_factory
 from callrouter.db.migrate import current_revision_async, upgrade_async
 from callrouter.errors import CallrouterError
+
+S = TypeVar("S")
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///callrouter.db"
 
@@ -49,6 +53,26 @@ def run_database_command(args: argparse.Namespace, work: Callable[[str], Awaitab
     except (SQLAlchemyError, OSError) as error:
         print(f"callrouter: database error: {_first_line(error)}", file=sys.stderr)
     return 1
+
+
+def service_command(
+    build: Callable[[async_sessionmaker[AsyncSession], argparse.Namespace], S],
+    action: Callable[[S, argparse.Namespace], Awaitable[int]],
+) -> Callable[[argparse.Namespace], int]:
+    """A handler that migrates the database, builds a feature's service on it, runs `action`
+    with it and disposes of the engine, every failure becoming one clear line."""
+
+    def handle(args: argparse.Namespace) -> int:
+        async def work(url: str) -> int:
+            engine = create_engine(url)
+            try:
+                return await action(build(session_factory(engine), args), args)
+            finally:
+                await engine.dispose()
+
+        return run_database_command(args, work)
+
+    return handle
 
 
 def upgrade_command(args: argparse.Namespace) -> int:

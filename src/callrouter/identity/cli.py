@@ -7,8 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from callrouter.clock import SystemClock
-from callrouter.db.cli import run_database_command
-from callrouter.db.engine import create_engine, session_factory
+from callrouter.db.cli import service_command
 from callrouter.identity.service import AccountSummary, BeneficiaryView, IdentityService
 
 Action = Callable[[IdentityService, argparse.Namespace], Awaitable[int]]
@@ -46,17 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
-    def handle(args: argparse.Namespace) -> int:
-        async def work(url: str) -> int:
-            engine = create_engine(url)
-            try:
-                return await action(IdentityService(session_factory(engine), SystemClock()), args)
-            finally:
-                await engine.dispose()
-
-        return run_database_command(args, work)
-
-    return handle
+    return service_command(lambda sessions, _: IdentityService(sessions, SystemClock()), action)
 
 
 async def _create(service: IdentityService, args: argparse.Namespace) -> int:

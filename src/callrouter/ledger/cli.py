@@ -8,10 +8,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from callrouter.clock import SystemClock
 from callrouter.config import load_config
-from callrouter.db.cli import run_database_command
-from callrouter.db.engine import create_engine, session_factory
+from callrouter.db.cli import service_command
 from callrouter.errors import ConfigError
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.config import MAX_CODE_VALIDITY_DAYS, LedgerConfig
@@ -103,21 +104,12 @@ def _key_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
-    def handle(args: argparse.Namespace) -> int:
-        config = _ledger_config(args)
+    def build(
+        sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
+    ) -> LedgerService:
+        return LedgerService(sessions, SystemClock(), _ledger_config(args))
 
-        async def work(url: str) -> int:
-            engine = create_engine(url)
-            try:
-                return await action(
-                    LedgerService(session_factory(engine), SystemClock(), config), args
-                )
-            finally:
-                await engine.dispose()
-
-        return run_database_command(args, work)
-
-    return handle
+    return service_command(build, action)
 
 
 def _ledger_config(args: argparse.Namespace) -> LedgerConfig:

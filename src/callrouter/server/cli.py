@@ -16,7 +16,7 @@ from callrouter.clock import Clock, SimulatedClock, SystemClock
 from callrouter.config import Config, load_config
 from callrouter.errors import CallrouterError
 from callrouter.pbxsim import SimulatorSettings
-from callrouter.server.demo import default_demo_start, screen_context, simulator_context
+from callrouter.server.demo import build_demo_app, default_demo_start
 from callrouter.server.runtime import Hotline, PBXLink, build_app, serve_until_stopped
 
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///callrouter-demo.db"
@@ -111,8 +111,7 @@ def demo_command(args: argparse.Namespace) -> int:
         pbx=PBXLink(settings.host, settings.port, settings.username, settings.secret),
         clock=clock,
     )
-    app = build_app(hotline, extra_contexts=[simulator_context(settings, args.rate)])
-    app.cleanup_ctx.append(screen_context(interactive=interactive))
+    app = build_demo_app(hotline, settings, args.rate, interactive=interactive)
     host, port = args.host or config.http.host, args.port or config.http.port
     start = clock.now().astimezone(config.calendar_settings.timezone)
     print(
@@ -132,7 +131,8 @@ def _demo_clock(config: Config, start: str | None, speed: float) -> Clock:
     if start == "now":
         return SimulatedClock(datetime.now(zone), speed)
     if start is None:
-        return SimulatedClock(default_demo_start(datetime.now(zone)), speed)
+        latest = default_demo_start(datetime.now(zone), config.calendar().coordinators)
+        return SimulatedClock(latest, speed)
     try:
         parsed = datetime.fromisoformat(start)
     except ValueError:

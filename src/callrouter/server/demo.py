@@ -16,11 +16,12 @@ from datetime import datetime, time, timedelta
 import structlog
 from aiohttp import web
 
+from callrouter.calendar import Window, is_open
 from callrouter.identity.errors import BeneficiaryExists
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
-from callrouter.server.runtime import HOTLINE, Hotline, PBXLink
+from callrouter.server.runtime import HOTLINE, Hotline, PBXLink, build_app
 from callrouter.server.view import render_queues, summary_line
 
 log = structlog.get_logger(__name__)
@@ -93,12 +94,28 @@ async def seed_customers(identity: IdentityService, ledger: LedgerService) -> li
     return [*profiles, *UNKNOWN_CALLERS]
 
 
-def default_demo_start(now_local: datetime) -> datetime:
-    """17:50 on the latest weekday: ten minutes of daytime routing, then the night hand-over."""
+def default_demo_start(now_local: datetime, coordinators: Window) -> datetime:
+    """17:50 on the latest working day (weekends and public holidays skipped): ten minutes
+    of daytime routing, then the night hand-over."""
     day = now_local.date()
-    while day.weekday() >= 5:
+    while not is_open(coordinators, datetime.combine(day, time(12, 0), tzinfo=now_local.tzinfo)):
         day -= timedelta(days=1)
     return datetime.combine(day, time(17, 50), tzinfo=now_local.tzinfo)
+
+
+def build_demo_app(
+    hotline: Hotline,
+    settings: SimulatorSettings,
+    calls_per_second: float,
+    *,
+    interactive: bool,
+    screen: bool = True,
+) -> web.Application:
+    """The hotline app around a simulator with traffic from the seeded customers."""
+    app = build_app(hotline, extra_contexts=[simulator_context(settings, calls_per_second)])
+    if screen:
+        app.cleanup_ctx.append(screen_context(interactive=interactive))
+    return app
 
 
 def simulator_context(

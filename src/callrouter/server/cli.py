@@ -16,7 +16,7 @@ from callrouter.clock import Clock, SimulatedClock, SystemClock
 from callrouter.config import Config, load_config
 from callrouter.errors import CallrouterError
 from callrouter.pbxsim import SimulatorSettings
-from callrouter.server.demo import build_demo_app, default_demo_start
+from callrouter.server.demo import DEMO_QUEUES, build_demo_app, default_demo_start
 from callrouter.server.runtime import Hotline, PBXLink, build_app, serve_until_stopped
 
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///callrouter-demo.db"
@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--speed", type=float, default=10.0, help="simulated clock speed (default: 10x)"
     )
     demo.add_argument(
-        "--rate", type=float, default=0.5, help="new inbound calls per second (default: 0.5)"
+        "--rate", type=float, default=0.3, help="new inbound calls per second (default: 0.3)"
     )
     demo.add_argument("--seed", type=int, help="random seed of the simulated traffic")
     _http_options(demo)
@@ -104,6 +104,7 @@ def demo_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         # Calls move 4x faster than real time so queues fill and drain while you watch.
         time_scale=0.25,
+        queues=DEMO_QUEUES,
     )
     hotline = Hotline(
         config=config,

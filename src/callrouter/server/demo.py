@@ -60,6 +60,21 @@ UNKNOWN_CALLERS: tuple[CallerProfile, ...] = (
 
 DEMO_IDEMPOTENCY_PREFIX = "demo-seed"
 
+#: The demo's staff: four coordinators by day, two experts, one on-call technician at night.
+DEMO_QUEUES: dict[str, list[tuple[str, str]]] = {
+    "coordinators": [
+        ("Local/agent1@agents", "Alice Martin"),
+        ("Local/agent2@agents", "Bruno Petit"),
+        ("Local/agent6@agents", "Camille Roux"),
+        ("Local/agent7@agents", "Damien Faure"),
+    ],
+    "experts": [
+        ("Local/agent3@agents", "Chloe Bernard"),
+        ("Local/agent4@agents", "David Moreau"),
+    ],
+    "oncall": [("Local/agent5@agents", "Emma Laurent")],
+}
+
 
 async def seed_customers(identity: IdentityService, ledger: LedgerService) -> list[CallerProfile]:
     """Create the demo accounts once (re-runs reuse them) and return the callers' profiles."""

@@ -16,6 +16,7 @@ def render_queues(
     *,
     recent: Sequence[str] = (),
     ami_up: bool = True,
+    max_callers: int = 8,
 ) -> str:
     """The whole screen as text: one block per queue, then the latest decisions."""
     local = now.astimezone(zone)
@@ -33,12 +34,15 @@ def render_queues(
         for member in queue.members:
             flags = "paused" if member.paused else ("in call" if member.in_call else member.state)
             lines.append(f"    agent  {member.name:<20} {flags}")
-        for caller in queue.callers:
+        for caller in queue.callers[:max_callers]:
             priority = "-" if caller.priority is None else str(caller.priority)
             lines.append(
                 f"    #{caller.position:<3} {caller.caller_id:<14} {caller.caller_name:<18}"
                 f" prio {priority:>3}  waiting {caller.waiting_seconds(now):5.0f}s"
             )
+        hidden = len(queue.callers) - max_callers
+        if hidden > 0:
+            lines.append(f"    ... and {hidden} more waiting")
         lines.append("")
     if recent:
         lines.append("Latest routing decisions:")

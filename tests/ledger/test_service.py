@@ -24,7 +24,7 @@ from callrouter.ledger.errors import (
     UnknownIncident,
     UnknownRechargeCode,
 )
-from callrouter.ledger.models import IncidentEvent, Movement, RechargeCode
+from callrouter.ledger.models import Incident, IncidentEvent, Movement, RechargeCode
 from callrouter.ledger.packs import UnknownPack
 from callrouter.ledger.prices import (
     ON_QUOTE,
@@ -106,6 +106,71 @@ async def test_opening_an_incident_debits_its_price_once(
         pass_,
     )
     assert (incident.summary, incident.opening_call) == ("PLC does not boot", "1700000000.1")
+
+
+async def test_an_opening_writes_the_incident_and_its_debit_in_full(
+    ledger: LedgerService,
+    make_account: MakeAccount,
+    database_sessions: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+) -> None:
+    # PostgreSQL opens in one hand-written statement: every column must match the models'.
+    account = await make_account(300)
+    clock.advance(timedelta(minutes=5))
+
+    opened = await ledger.open_incident(
+        account,
+        level=ADVANCED,
+        pass_=Pass.PRIORITY,
+        third_party=True,
+        idempotency_key="uid-7",
+        summary="HMI frozen",
+        call=" 1700000000.7 ",
+    )
+
+    async with database_sessions() as session:
+        incident = (
+            await session.execute(select(Incident).where(Incident.id == opened.incident_id))
+        ).scalar_one()
+        movement = (
+            await session.execute(select(Movement).where(Movement.incident_id == incident.id))
+        ).scalar_one()
+        stored_balance = await session.scalar(
+            select(Account.balance).where(Account.number == account)
+        )
+    assert (incident.level, incident.chosen_pass, incident.third_party, incident.emergency) == (
+        "advanced",
+        "prioritaire",
+        True,
+        False,
+    )
+    assert (incident.classification, incident.price, incident.debited) == ("expert", 250, 250)
+    assert (incident.balance_after, incident.summary, incident.opening_call) == (
+        50,
+        "HMI frozen",
+        "1700000000.7",
+    )
+    assert (incident.opened_at, incident.open_key, incident.refunded_at) == (
+        clock.now(),
+        "uid-7",
+        None,
+    )
+    assert (movement.kind, movement.amount, movement.balance_after, movement.created_at) == (
+        "debit",
+        -250,
+        50,
+        clock.now(),
+    )
+    assert movement.reason == (
+        "incident opened: advanced assistance, pass prioritaire, third-party product"
+    )
+    assert (movement.reference, movement.recharge_code_id, movement.idempotency_key) == (
+        f"incident {incident.id}",
+        None,
+        "incident-open:uid-7",
+    )
+    assert stored_balance == 50 == opened.balance
+    assert (await ledger.incident(incident.id)).events == []
 
 
 async def test_emergency_costs_100_with_the_priority_pass(

@@ -84,7 +84,9 @@ def simulator_process(
     go: EventType,
     done: EventType,
 ) -> None:
-    """The PBX runs in its own process, as a real Asterisk would: its CPU is not ours."""
+    """The PBX runs in its own process, as a real Asterisk would on its own machine: niced,
+    so that on a small test box it does not take the CPU the router and PostgreSQL need."""
+    os.nice(10)
 
     async def main() -> None:
         simulator = PBXSimulator(

@@ -3,24 +3,49 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from callrouter.db.driver import driver_connection
+from callrouter.identity import service as identity_service
 from callrouter.identity.service import IdentityService
 
 PIN = "482913"
 
 
+class _RecordingDriver:
+    """An asyncpg connection that notes the statements sent straight to it."""
+
+    def __init__(self, driver: Any, sent: list[str]) -> None:
+        self._driver = driver
+        self._sent = sent
+
+    async def fetchrow(self, statement: str, *args: Any) -> Any:
+        self._sent.append(statement)
+        return await self._driver.fetchrow(statement, *args)
+
+
 @pytest.fixture
-def statements(database_sessions: async_sessionmaker[AsyncSession]) -> Iterator[list[str]]:
-    """Every SQL statement sent from now on, transaction control left out."""
+def statements(
+    database_sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[str]]:
+    """Every SQL statement sent from now on, through SQLAlchemy or straight to asyncpg,
+    transaction control left out."""
     engine = database_sessions.kw["bind"]
     assert isinstance(engine, AsyncEngine)
     sent: list[str] = []
+
+    @asynccontextmanager
+    async def recording(engine: AsyncEngine) -> AsyncIterator[Any]:
+        async with driver_connection(engine) as driver:
+            yield _RecordingDriver(driver, sent)
+
+    monkeypatch.setattr(identity_service, "driver_connection", recording)
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK")):

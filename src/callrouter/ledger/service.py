@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from callrouter.clock import Clock
+from callrouter.db.driver import driver_connection
 from callrouter.identity.errors import AccountNotFound
 from callrouter.identity.models import Account
 from callrouter.identity.service import IdentityService, NewAccount
@@ -826,21 +827,13 @@ class LedgerService:
         connection as a prepared statement (asyncpg caches it per connection): through
         SQLAlchemy, each statement costs more client CPU than the database's work.
         `columns` are that statement's parameters after the first three."""
-        async with self._engine.connect() as connection:
-            # asyncpg has no type hints: its connection is Any.
-            driver: Any = (await connection.get_raw_connection()).driver_connection
+        async with driver_connection(self._engine) as driver:
             try:
                 # No BEGIN: a single statement is its own transaction.
                 row = await driver.fetchrow(_OPEN_ON_POSTGRES, account_number, key, due, *columns)
             except asyncpg.UniqueViolationError as error:
                 # A racing request with the same key committed first: `_idempotent` replays it.
                 raise IntegrityError(_OPEN_ON_POSTGRES, None, error) from error
-            except asyncpg.PostgresError:
-                raise
-            except BaseException:
-                # The connection may be lost or left mid-query: the pool must not hand it out.
-                await connection.invalidate()
-                raise
         if row["balance"] is None:
             raise AccountNotFound(account_number)
         if row["earlier_id"] is not None:

@@ -319,6 +319,51 @@ async def test_pipelined_actions_are_matched_by_action_id(
     await client.close()
 
 
+async def test_actions_sent_together_leave_in_one_write_and_answer_in_order(
+    server: FakeAMI, make_client: Callable[..., AMIClient]
+) -> None:
+    # Setvar + Redirect of a caller who hung up meanwhile, as in 07-errors: the Setvar
+    # fails, the Redirect is still answered; each answer stays with its action.
+    server.responders["Setvar"] = lambda session, action: session.reply(
+        action, "Error", Message="No such channel"
+    )
+    client = make_client()
+    await client.connect()
+    reads_before = client.stats.bytes_received
+    channel = "Local/0612345678@hotline-00000000;2"
+    sending = asyncio.ensure_future(
+        client.send_actions(
+            [
+                ("Setvar", [("Channel", channel), ("Variable", "QUEUE_PRIO"), ("Value", "10")]),
+                ("Redirect", [("Channel", channel), ("Context", "queue-coordinators")]),
+            ]
+        )
+    )
+    setvar_error, redirect_answer = await sending
+
+    assert isinstance(setvar_error, AMIActionError)
+    assert str(setvar_error) == "No such channel"
+    assert isinstance(redirect_answer, Message) and redirect_answer.name == "Success"
+    assert [a.name for a in server.actions[-2:]] == ["Setvar", "Redirect"]
+    assert server.actions[-1]["Context"] == "queue-coordinators"
+    assert client.stats.bytes_received > reads_before
+    await client.close()
+
+
+async def test_actions_sent_together_fail_together_when_the_link_drops(
+    server: FakeAMI, make_client: Callable[..., AMIClient]
+) -> None:
+    server.responders["Redirect"] = lambda session, action: session.drop()
+    client = make_client()
+    await client.connect()
+    answers = await client.send_actions(
+        [("Setvar", [("Variable", "A"), ("Value", "1")]), ("Redirect", [])]
+    )
+    assert [type(answer) for answer in answers] == [AMIConnectionError, AMIConnectionError]
+    assert len(server.named("Redirect")) == 1  # never re-sent
+    await client.close()
+
+
 async def test_error_response_raises_with_its_message(
     server: FakeAMI, make_client: Callable[..., AMIClient], traces_dir: Path
 ) -> None:

@@ -12,6 +12,7 @@ from callrouter.ami.errors import AMIActionError
 from callrouter.ami.message import Message
 from callrouter.calendar import HotlineCalendar
 from callrouter.clock import FakeClock
+from callrouter.errors import CallrouterError
 from callrouter.passes import Pass
 from callrouter.routing.decision import Caller, CallerStatus, QueueLoad, RoutingPolicy, Target
 from callrouter.routing.service import IdentifiedCaller, RoutedCall, Router, parse_hotline_call
@@ -58,20 +59,24 @@ class FakePBX:
         self.actions: list[tuple[str, dict[str, str]]] = []
         self._fail = fail
 
-    async def send_action(
+    async def send_actions(
         self,
-        name: str,
-        headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        actions: Sequence[tuple[str, Sequence[tuple[str, str]]]],
         *,
         timeout: float | None = None,
-    ) -> Message:
-        items = headers.items() if isinstance(headers, Mapping) else headers
-        self.actions.append((name, dict(items)))
-        if name == self._fail:
-            raise AMIActionError(
-                Message.response("Error", {"Message": f"Channel does not exist: {CHANNEL}"})
-            )
-        return Message.response("Success", {"Message": f"{name} done"})
+    ) -> list[Message | CallrouterError]:
+        answers: list[Message | CallrouterError] = []
+        for name, headers in actions:
+            self.actions.append((name, dict(headers)))
+            if name == self._fail:
+                answers.append(
+                    AMIActionError(
+                        Message.response("Error", {"Message": f"Channel does not exist: {CHANNEL}"})
+                    )
+                )
+            else:
+                answers.append(Message.response("Success", {"Message": f"{name} done"}))
+        return answers
 
 
 class FakeDirectory:

@@ -326,6 +326,50 @@ class AMIClient:
             self._live_link(), self._build(name, headers), self._timeout(timeout)
         )
 
+    async def send_actions(
+        self,
+        actions: Sequence[tuple[str, Headers]],
+        *,
+        timeout: float | None = None,
+    ) -> list[Message | AMIError]:
+        """Pipelines several actions in one write, in order, and returns their answers in
+        order: each the `Response`, or the AMIError of that action alone.
+
+        The bytes are written before this coroutine first suspends, so a caller that
+        awaits it directly knows when its actions left (the router's latency measure).
+        A link that drops answers each with AMIConnectionError (nothing is re-sent); an
+        answer that does not come in time raises AMITimeoutError.
+        """
+        link = self._live_link()
+        built = [self._build(name, headers) for name, headers in actions]
+        loop = asyncio.get_running_loop()
+        entries = [_PendingAction(loop) for _ in built]
+        for action, entry in zip(built, entries, strict=True):
+            link.pending[action.action_id or ""] = entry
+        limit = self._timeout(timeout)
+        try:
+            async with asyncio.timeout(limit):
+                link.writer.write(b"".join(action.encode() for action in built))
+                await link.writer.drain()
+                answers = await asyncio.gather(
+                    *(entry.future for entry in entries), return_exceptions=True
+                )
+        except TimeoutError:
+            raise AMITimeoutError(f"Asterisk did not answer within {limit:g} s") from None
+        except ConnectionError as error:
+            raise AMIConnectionError("the AMI link failed while sending") from error
+        finally:
+            for action, entry in zip(built, entries, strict=True):
+                if link.pending.get(action.action_id or "") is entry:
+                    del link.pending[action.action_id or ""]
+        results: list[Message | AMIError] = []
+        for answer in answers:
+            if isinstance(answer, AMIError | Message):
+                results.append(answer)
+            else:
+                raise answer
+        return results
+
     async def send_list_action(
         self,
         name: str,

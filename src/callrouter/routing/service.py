@@ -100,13 +100,14 @@ class Wallet(Protocol):
 
 
 class PBXActions(Protocol):
-    async def send_action(
+    async def send_actions(
         self,
-        name: str,
-        headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        actions: Sequence[tuple[str, Sequence[tuple[str, str]]]],
         *,
         timeout: float | None = None,
-    ) -> Message: ...
+    ) -> Sequence[Message | CallrouterError]:
+        """Writes the actions in one go, before first suspending; answers in order."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -292,35 +293,31 @@ class Router:
     async def _carry_out(
         self, call: HotlineCall, decision: RoutingDecision, received: float
     ) -> tuple[bool, float, str | None]:
-        """Setvar each variable then Redirect, pipelined: answers come back in order."""
-        pending = [
-            asyncio.ensure_future(
-                self._pbx.send_action(
-                    "Setvar", (("Channel", call.channel), ("Variable", name), ("Value", value))
-                )
-            )
+        """Setvar each variable then Redirect, pipelined in one write."""
+        actions: list[tuple[str, Sequence[tuple[str, str]]]] = [
+            ("Setvar", (("Channel", call.channel), ("Variable", name), ("Value", value)))
             for name, value in decision.variables
         ]
-        pending.append(
-            asyncio.ensure_future(
-                self._pbx.send_action(
-                    "Redirect",
-                    (
-                        ("Channel", call.channel),
-                        ("Context", decision.context),
-                        ("Exten", decision.exten),
-                        ("Priority", str(decision.priority)),
-                    ),
-                )
+        actions.append(
+            (
+                "Redirect",
+                (
+                    ("Channel", call.channel),
+                    ("Context", decision.context),
+                    ("Exten", decision.exten),
+                    ("Priority", str(decision.priority)),
+                ),
             )
         )
-        # The actions are written in the order created, on the loop's next turn.
-        await asyncio.sleep(0)
+        # send_actions writes before it first suspends: this is when the Redirect leaves.
         latency_ms = (time.perf_counter() - received) * 1000.0
-        results = await asyncio.gather(*pending, return_exceptions=True)
-        errors = [str(result) for result in results if isinstance(result, BaseException)]
+        try:
+            answers = await self._pbx.send_actions(actions)
+        except CallrouterError as exc:
+            return False, latency_ms, str(exc)
+        errors = [str(answer) for answer in answers if isinstance(answer, CallrouterError)]
         if errors:
-            # The caller hung up meanwhile, or the link dropped: the dialplan's fail-safe
-            # still queues a caller that is there.
+            # The caller hung up meanwhile: nothing to route any more. (A caller still
+            # there whose Redirect failed is queued by the dialplan's fail-safe.)
             return False, latency_ms, "; ".join(errors)
         return True, latency_ms, None

@@ -96,7 +96,7 @@ def simulator_process(
                 seed=1,
                 unknown_caller_share=0.1,
                 # Callers give up after a while, so the queues stay a realistic length.
-                patience=(20.0, 60.0),
+                patience=(5.0, 15.0),
             )
         )
         await simulator.start()

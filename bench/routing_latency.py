@@ -147,7 +147,7 @@ async def run(url: str, rate: float, seconds: float) -> None:
         await hotline.router.wait_idle()
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
-        latencies = hotline.router.latencies_ms
+        latencies = list(hotline.router.latencies_ms)
         stats = hotline.ami.stats
         print(
             f"routed {len(latencies)} calls in {elapsed:.1f} s "

@@ -259,14 +259,6 @@ async def test_unknown_account_is_refused(ledger: LedgerService) -> None:
         )
 
 
-async def test_can_pay_reads_the_balance(ledger: LedgerService, make_account: MakeAccount) -> None:
-    account = await make_account(50)
-
-    assert await ledger.can_pay(account, 50)
-    assert not await ledger.can_pay(account, 51)
-    assert not await ledger.can_pay("99999999", 0)
-
-
 async def test_replaying_an_opening_returns_the_first_result(
     ledger: LedgerService,
     make_account: MakeAccount,

@@ -18,6 +18,9 @@ from callrouter.calls.records import CallRecordData, add_call_records, mark_fail
 
 log = structlog.get_logger(__name__)
 
+#: Records kept while the database cannot take them (hours of calls at a busy hotline).
+MAX_PENDING = 100_000
+
 
 class CallRecordWriter:
     def __init__(
@@ -40,6 +43,11 @@ class CallRecordWriter:
 
     def add(self, record: CallRecordData) -> None:
         self._records.append(record)
+        if len(self._records) > MAX_PENDING:
+            # The database has been away for long: keep memory bounded, say what is lost.
+            dropped = len(self._records) - MAX_PENDING
+            del self._records[:dropped]
+            log.error("calls.records_dropped", dropped=dropped, kept=MAX_PENDING)
         if len(self._records) >= self._max_batch:
             self._wake.set()
 

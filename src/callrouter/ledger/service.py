@@ -343,15 +343,6 @@ class LedgerService:
             raise AccountNotFound(account_number)
         return int(balance)
 
-    async def can_pay(self, account_number: str, price: Points) -> bool:
-        """Whether the account exists and its balance covers `price` now (one indexed read,
-        for routing; the debit itself checks again under the lock)."""
-        async with self._sessions() as session:
-            balance = await session.scalar(
-                select(_ACCOUNTS.c.balance).where(_ACCOUNTS.c.number == account_number)
-            )
-        return balance is not None and balance >= price
-
     async def statement(self, account_number: str) -> Statement:
         """The account's movements, oldest first, and its balance."""
         async with self._sessions() as session:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -156,7 +157,8 @@ class Router:
         self._record_failsafe_sink = record_failsafe
         self._tasks: set[asyncio.Task[None]] = set()
         self._seen: dict[tuple[str, int], None] = {}
-        self.latencies_ms: list[float] = []
+        #: The latest decisions' latencies (UserEvent received to Redirect written).
+        self.latencies_ms: deque[float] = deque(maxlen=100_000)
 
     def on_event(self, event: Message) -> None:
         """AMI subscriber: cheap, synchronous; the work happens in an owned task."""

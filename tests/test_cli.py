@@ -58,3 +58,11 @@ def test_a_bad_demo_start_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -
     assert main(["demo", "--start", "tomorrow-ish"]) == 1
     err = capsys.readouterr().err
     assert "--start" in err and "Traceback" not in err
+
+
+def test_a_short_api_secret_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CALLROUTER_API_SECRET", "too-short")
+    assert main(["serve"]) == 1
+    assert "CALLROUTER_API_SECRET must be at least 32 characters" in capsys.readouterr().err

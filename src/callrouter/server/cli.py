@@ -10,6 +10,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import structlog
 from aiohttp import web
 
 from callrouter.clock import Clock, SimulatedClock, SystemClock
@@ -19,8 +20,11 @@ from callrouter.pbxsim import SimulatorSettings
 from callrouter.server.demo import DEMO_QUEUES, build_demo_app, default_demo_start
 from callrouter.server.runtime import Hotline, PBXLink, build_app, serve_until_stopped
 
+API_SECRET_ENV = "CALLROUTER_API_SECRET"
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///callrouter-demo.db"
 DEMO_LOG_FILE = Path("callrouter-demo.log")
+
+log = structlog.get_logger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,9 +87,24 @@ def serve_command(args: argparse.Namespace) -> int:
         database_url=args.database_url or config.database.url,
         pbx=pbx,
         clock=SystemClock(),
+        api_secret=_api_secret(),
     )
     app = build_app(hotline)
     return _run(app, args.host or config.http.host, args.port or config.http.port)
+
+
+def _api_secret() -> bytes:
+    """The key that signs account holders' sign-in tokens, shared by every instance."""
+    text = os.environ.get(API_SECRET_ENV, "")
+    if not text:
+        log.warning(
+            "http.api_secret.generated",
+            hint=f"set {API_SECRET_ENV} (32+ characters) so sign-ins survive a restart",
+        )
+        return secrets.token_bytes(32)
+    if len(text) < 32:
+        raise CallrouterError(f"{API_SECRET_ENV} must be at least 32 characters long")
+    return text.encode("utf-8")
 
 
 def demo_command(args: argparse.Namespace) -> int:
@@ -144,8 +163,6 @@ def _demo_clock(config: Config, start: str | None, speed: float) -> Clock:
 
 
 def _log_to_file(path: Path) -> None:
-    import structlog
-
     handle = path.open("a", encoding="utf-8")
     structlog.configure(
         logger_factory=structlog.PrintLoggerFactory(file=handle),

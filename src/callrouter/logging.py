@@ -13,6 +13,8 @@ def configure_logging(*, level: str = "info", json: bool = False) -> None:
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level {level!r}")
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
+    # Alembic narrates every migration step; our own "db.upgraded" line says what matters.
+    logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if json

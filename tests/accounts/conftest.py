@@ -17,10 +17,13 @@ from callrouter.accounts.api import setup_account_api
 from callrouter.accounts.operators import OperatorService
 from callrouter.clock import FakeClock
 from callrouter.db.engine import create_engine, session_factory
+from callrouter.http.openapi import setup_openapi_route
+from callrouter.http.ops import OpsContext, setup_ops_routes
 from callrouter.identity.codes import CodeHasher
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.service import LedgerService
+from callrouter.live.state import LiveState
 
 SECRET = b"account-api-test-secret-32-bytes!"
 Client = TestClient[web.Request, web.Application]
@@ -72,6 +75,10 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2025, 3, 3, 9, 0, tzinfo=UTC))
 
 
+async def _no_decisions(limit: int) -> list[dict[str, Any]]:
+    return []
+
+
 @asynccontextmanager
 async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
     engine = create_engine(url)
@@ -79,6 +86,17 @@ async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
     app = web.Application()
     config = LedgerConfig()
     setup_account_api(app, sessions=sessions, clock=clock, secret=SECRET, ledger_config=config)
+    # The whole HTTP API, as `callrouter serve` mounts it: the document describes it all.
+    setup_openapi_route(app)
+    setup_ops_routes(
+        app,
+        OpsContext(
+            live=LiveState(clock),
+            clock=clock,
+            ami_connected=lambda: True,
+            recent_decisions=_no_decisions,
+        ),
+    )
     # Cheap argon2 for the codes the tests create; verification reads the cost from the hash.
     cheap = CodeHasher(web_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from callrouter.http.openapi import account_api_document
+from callrouter.http.openapi import api_document
 
 from .conftest import World
 
@@ -44,12 +44,12 @@ def _refs(node: Any) -> list[str]:
 async def test_every_served_route_is_documented_and_vice_versa(world: World) -> None:
     status, served_document = await world.json("GET", "/api/openapi.json", {})
     assert status == 200
-    assert served_document == account_api_document()
+    assert served_document == api_document()
     assert _served(world.client.app) == _documented(served_document)
 
 
 def test_every_reference_resolves() -> None:
-    document = account_api_document()
+    document = api_document()
     schemas = document["components"]["schemas"]
     refs = _refs(document)
     assert refs
@@ -59,7 +59,7 @@ def test_every_reference_resolves() -> None:
 
 
 def test_every_operation_documents_its_errors_and_security() -> None:
-    document = account_api_document()
+    document = api_document()
     schemes = set(document["components"]["securitySchemes"])
     assert document["openapi"] == "3.1.0"
     for path, item in document["paths"].items():

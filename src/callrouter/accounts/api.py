@@ -13,15 +13,9 @@ from callrouter.accounts.queries import AccountQueries
 from callrouter.accounts.tokens import TokenSigner
 from callrouter.clock import Clock
 from callrouter.http.errors import error_middleware
-from callrouter.http.openapi import account_api_document
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.service import LedgerService
-
-
-async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(account_api_document())
-
 
 ROUTES = [
     web.post("/api/account/sign-in", holder_routes.sign_in),
@@ -36,7 +30,6 @@ ROUTES = [
     web.post("/api/incidents", staff_routes.open_incident),
     web.post("/api/incidents/{incident_id}/reclassify", staff_routes.reclassify),
     web.get("/api/accounts/{number}", staff_routes.account, allow_head=False),
-    web.get("/api/openapi.json", openapi, allow_head=False),
 ]
 
 
@@ -49,7 +42,7 @@ def setup_account_api(
     ledger_config: LedgerConfig,
 ) -> None:
     """Add the account holders' routes (/api/account/...), the coordinators' routes
-    (/api/incidents..., /api/accounts/{number}) and GET /api/openapi.json to `app`.
+    (/api/incidents..., /api/accounts/{number}) to `app`.
 
     `secret` signs the holders' tokens (32 bytes or more; changing it signs everyone out).
     The JSON error middleware is added unless the application already has it.

@@ -1,4 +1,4 @@
-"""The account API as an OpenAPI 3.1 document, served at GET /api/openapi.json.
+"""callrouter's HTTP API as an OpenAPI 3.1 document, served at GET /api/openapi.json.
 
 Kept as code next to the routes so a test can hold the two together: every route the app
 registers is described here, and nothing is described that the app does not serve.
@@ -7,6 +7,8 @@ registers is described here, and nothing is described that the app does not serv
 from __future__ import annotations
 
 from typing import Any
+
+from aiohttp import web
 
 from callrouter import __version__
 
@@ -24,6 +26,7 @@ _ERROR_CODES = {
     422: "Refused by the offer's rules (emergency assistance without Pass Prioritaire).",
     429: "Sign-in locked after repeated failures; Retry-After gives the seconds to wait.",
     500: "Unexpected server error; details are logged server-side, never returned.",
+    503: "The PBX link is down; callrouter is reconnecting by itself.",
 }
 
 
@@ -376,6 +379,50 @@ def _schemas() -> Json:
     }
 
 
+def _supervisor_schemas() -> Json:
+    loose_object = {"type": "object", "additionalProperties": True}
+    return {
+        "Health": {
+            "type": "object",
+            "required": ["status", "ami"],
+            "properties": {
+                "status": {"enum": ["ok", "degraded"]},
+                "ami": {"enum": ["up", "down"]},
+            },
+        },
+        "LiveQueues": {
+            "type": "object",
+            "required": ["at", "queues"],
+            "properties": {
+                "at": _INSTANT,
+                "queues": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "members", "callers", "completed", "abandoned"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "members": {"type": "array", "items": loose_object},
+                            "callers": {"type": "array", "items": loose_object},
+                            "completed": {"type": "integer"},
+                            "abandoned": {"type": "integer"},
+                        },
+                    },
+                },
+            },
+        },
+        "LiveCalls": {
+            "type": "object",
+            "required": ["at", "live", "recent_decisions"],
+            "properties": {
+                "at": _INSTANT,
+                "live": {"type": "array", "items": loose_object},
+                "recent_decisions": {"type": "array", "items": loose_object},
+            },
+        },
+    }
+
+
 def _page(item: str) -> Json:
     return {
         "type": "object",
@@ -535,14 +582,48 @@ def _paths() -> Json:
                 errors=(),
             )
         },
+        "/health": {
+            "get": _operation(
+                "Whether the PBX link is up (503 while it is down)",
+                tag="supervisor",
+                security=None,
+                ok=(200, _json(_ref("Health"), "The PBX link is up.")),
+                errors=(503,),
+            )
+        },
+        "/api/queues": {
+            "get": _operation(
+                "Live queues: callers waiting (position, priority, waiting time) and members",
+                tag="supervisor",
+                security=None,
+                ok=(200, _json(_ref("LiveQueues"), "The queues as the PBX reports them now.")),
+                errors=(),
+            )
+        },
+        "/api/calls": {
+            "get": _operation(
+                "Live calls and the latest routing decisions",
+                tag="supervisor",
+                security=None,
+                ok=(200, _json(_ref("LiveCalls"), "Live calls, newest decisions first.")),
+                errors=(400,),
+                parameters=[
+                    _query_param(
+                        "recent",
+                        {"type": "integer", "minimum": 0, "maximum": 500, "default": 20},
+                        "How many of the latest routing decisions to include.",
+                    )
+                ],
+            )
+        },
     }
 
 
-def account_api_document() -> Json:
+def api_document() -> Json:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "callrouter account API",
+            "title": "callrouter HTTP API",
             "version": __version__,
             "description": (
                 "Points accounts of the support hotline (seeds/000): holders sign in with "
@@ -558,7 +639,7 @@ def account_api_document() -> Json:
         "servers": [{"url": "/"}],
         "paths": _paths(),
         "components": {
-            "schemas": _schemas(),
+            "schemas": _schemas() | _supervisor_schemas(),
             "securitySchemes": {
                 _HOLDER: {
                     "type": "http",
@@ -574,3 +655,11 @@ def account_api_document() -> Json:
             },
         },
     }
+
+
+async def _serve_document(request: web.Request) -> web.Response:
+    return web.json_response(api_document())
+
+
+def setup_openapi_route(app: web.Application) -> None:
+    app.router.add_get("/api/openapi.json", _serve_document, allow_head=False)

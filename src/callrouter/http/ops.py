@@ -63,6 +63,6 @@ async def calls(request: web.Request) -> web.Response:
 
 def setup_ops_routes(app: web.Application, context: OpsContext) -> None:
     app[OPS] = context
-    app.router.add_get("/health", health)
-    app.router.add_get("/api/queues", queues)
-    app.router.add_get("/api/calls", calls)
+    app.router.add_get("/health", health, allow_head=False)
+    app.router.add_get("/api/queues", queues, allow_head=False)
+    app.router.add_get("/api/calls", calls, allow_head=False)

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from callrouter.clock import Clock
+from callrouter.http.errors import InvalidInput
 from callrouter.live.state import LiveState
 
 
@@ -45,11 +46,7 @@ async def calls(request: web.Request) -> web.Response:
     ops = request.app[OPS]
     limit_text = request.query.get("recent", "20")
     if not limit_text.isdigit() or not 0 <= int(limit_text) <= _MAX_RECENT:
-        raise web.HTTPBadRequest(
-            text=f'{{"error": {{"code": "bad-request", "field": "recent", '
-            f'"message": "recent must be a whole number from 0 to {_MAX_RECENT}"}}}}',
-            content_type="application/json",
-        )
+        raise InvalidInput("recent", f"recent must be a whole number from 0 to {_MAX_RECENT}")
     now = ops.clock.now()
     recent = await ops.recent_decisions(int(limit_text))
     return web.json_response(

@@ -603,13 +603,7 @@ class LedgerService:
         _check_key(idempotency_key)
 
         async def replay() -> Refund | None:
-            async with self._sessions() as session:
-                connection = await session.connection()
-                event = await _event_by_key(connection, idempotency_key)
-                if event is None:
-                    return None
-                _same_incident(event, incident_id, idempotency_key)
-                return await _existing_refund(connection, incident_id)
+            return await self._replayed_refund(incident_id, idempotency_key)
 
         async def work() -> Refund:
             async with self._sessions.begin() as session:
@@ -617,6 +611,16 @@ class LedgerService:
                 return await self._refund(connection, incident_id, reason, idempotency_key)
 
         return await _idempotent_checked(work, replay)
+
+    async def _replayed_refund(self, incident_id: int, idempotency_key: str) -> Refund | None:
+        """The refund an earlier request with this key led to, if there was one."""
+        async with self._sessions() as session:
+            connection = await session.connection()
+            event = await _event_by_key(connection, idempotency_key)
+            if event is None:
+                return None
+            _same_incident(event, incident_id, idempotency_key)
+            return await _existing_refund(connection, incident_id)
 
     async def reclassify_non_attributable(
         self, incident_id: int, reason: str, idempotency_key: str
@@ -626,13 +630,7 @@ class LedgerService:
         _check_key(idempotency_key)
 
         async def replay() -> Refund | None:
-            async with self._sessions() as session:
-                connection = await session.connection()
-                event = await _event_by_key(connection, idempotency_key)
-                if event is None:
-                    return None
-                _same_incident(event, incident_id, idempotency_key)
-                return await _existing_refund(connection, incident_id)
+            return await self._replayed_refund(incident_id, idempotency_key)
 
         async def work() -> Refund:
             async with self._sessions.begin() as session:

@@ -25,6 +25,7 @@ class PublicHolidays:
         try:
             holidays.country_holidays(self.country, subdiv=self.subdivision, years=[])
         except NotImplementedError as error:
+            # This is how the holidays package says it knows no such country/subdivision.
             raise CalendarError(str(error)) from None
 
     def __contains__(self, day: object) -> bool:

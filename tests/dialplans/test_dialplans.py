@@ -447,10 +447,15 @@ def test_queue_contexts_queue_into_their_queue_with_priority_0_by_default(
     assert not queues.section(queue).is_template
 
 
-def test_a_priority_set_by_the_router_is_kept(dialplan: Dialplan) -> None:
+def test_a_priority_set_by_the_router_is_kept_and_announced(dialplan: Dialplan) -> None:
     steps = walk(dialplan, "queue-experts", "s", {"QUEUE_PRIO": "10"}, until="Queue")
 
     assert not any(s.app == "Set" and s.data.startswith("QUEUE_PRIO") for s in steps)
+    # The live view learns the priority from this event (the AMI user reads no VarSet).
+    announce = next(s for s in steps if s.app == "UserEvent")
+    name, headers, _ = user_event(announce)
+    assert (name, headers) == ("HotlineQueued", {"Queue": "experts", "QueuePriority": "10"})
+    assert steps.index(announce) < len(steps) - 1
 
 
 def test_the_route_chosen_by_the_router_goes_to_the_cdr(dialplan: Dialplan) -> None:

@@ -68,6 +68,30 @@ def test_join_priority_header_is_the_dialplan_priority_not_the_queue_one(
     assert view.callers[0].priority is None
 
 
+def test_the_dialplan_announces_the_queue_priority_without_any_varset(
+    clock: FakeClock,
+) -> None:
+    # The production AMI user reads no `dialplan` class: HotlineQueued tells the priority.
+    live = LiveState(clock)
+    live.apply(
+        Message.event(
+            "UserEvent",
+            [
+                ("Channel", "Local/061@hotline-00000001;2"),
+                ("Priority", "2"),
+                ("Uniqueid", "1"),
+                ("UserEvent", "HotlineQueued"),
+                ("Queue", "coordinators"),
+                ("QueuePriority", "10"),
+            ],
+        )
+    )
+    live.apply(join("1", "1"))
+    view = live.queue("coordinators")
+    assert view is not None
+    assert view.callers[0].priority == 10
+
+
 def test_hangup_of_a_waiting_caller_without_leave_removes_it(clock: FakeClock) -> None:
     live = LiveState(clock)
     live.apply(join("1", "1"))

@@ -50,6 +50,8 @@ def key_events(messages: list[Message]) -> list[Message]:
         if m.kind is MessageKind.EVENT
         and m.name in KEY_EVENTS
         and not (m.name == "VarSet" and m.get("Variable") != "QUEUE_PRIO")
+        # Our production dialplan announces the queue priority; the lab's did not.
+        and not (m.name == "UserEvent" and m.get("UserEvent") == "HotlineQueued")
     ]
 
 

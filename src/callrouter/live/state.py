@@ -238,6 +238,7 @@ class LiveState:
         member_event = self._on_member
         self._handlers: dict[str, Callable[[Message], bool]] = {
             "VarSet": self._on_var_set,
+            "UserEvent": self._on_user_event,
             "Newexten": self._on_newexten,
             "Newchannel": self._on_newchannel,
             "Newstate": self._on_newstate,
@@ -409,6 +410,18 @@ class LiveState:
         if uniqueid and priority is not None:
             self._priorities[uniqueid] = priority
         # Queue() reads QUEUE_PRIO when the caller joins: nothing visible changes now.
+        return False
+
+    def _on_user_event(self, event: Message) -> bool:
+        # The production AMI user does not read the `dialplan` class (no VarSet): the
+        # dialplan announces the priority with UserEvent(HotlineQueued) just before Queue().
+        if event.get("UserEvent") != "HotlineQueued":
+            return False
+        uniqueid = event.get("Uniqueid")
+        # Not `Priority:`: the channel snapshot already carries the dialplan priority.
+        priority = _to_int(event.get("QueuePriority"))
+        if uniqueid and priority is not None:
+            self._priorities[uniqueid] = priority
         return False
 
     def _on_newexten(self, event: Message) -> bool:

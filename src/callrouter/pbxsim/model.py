@@ -384,6 +384,11 @@ class PBXModel:
             priority = int(prio_text)
         except ValueError:
             priority = 0
+        self.emit(
+            ev.user_event(
+                leg, "HotlineQueued", [("Queue", queue.name), ("QueuePriority", str(priority))]
+            )
+        )
         leg.priority, leg.application = 3, "Queue"
         call.stage, call.queue = Stage.QUEUED, queue
         call.entry = queue.join(leg, priority, self.now())

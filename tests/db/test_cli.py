@@ -31,6 +31,32 @@ def test_upgrade_creates_a_new_database(tmp_path: Path, capsys: pytest.CaptureFi
     assert capsys.readouterr().out.splitlines()[-1].endswith(f"is at revision {head_revision()}")
 
 
+def test_without_a_url_the_config_files_database_is_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "callrouter.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "from-config.db"}"\n',
+        encoding="utf-8",
+    )
+    args = _parse("--config", str(config), "db", "upgrade")
+
+    assert args.handler(args) == 0
+    assert (tmp_path / "from-config.db").exists()
+
+
+def test_a_bad_config_file_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "callrouter.toml"
+    config.write_text("[database]\nurl = 42\n", encoding="utf-8")
+    args = _parse("--config", str(config), "db", "upgrade")
+
+    assert args.handler(args) == 1
+    err = capsys.readouterr().err
+    assert "database.url" in err and "Traceback" not in err
+
+
 def test_upgrade_explains_a_bad_url(capsys: pytest.CaptureFixture[str]) -> None:
     args = _parse("--database-url", "sqlite:///x.db", "db", "upgrade")
 

@@ -11,13 +11,12 @@ from typing import TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callrouter.config import load_config
 from callrouter.db.engine import create_engine, parse_database_url, session_factory
 from callrouter.db.migrate import current_revision_async, upgrade_async
 from callrouter.errors import CallrouterError
 
 S = TypeVar("S")
-
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///callrouter.db"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,9 +29,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def resolve_database_url(args: argparse.Namespace) -> str:
-    """--database-url (or $CALLROUTER_DATABASE_URL), else a local SQLite file."""
+    """--database-url (or $CALLROUTER_DATABASE_URL), else the config file's [database] url
+    (a local SQLite file by default): the same database `callrouter serve` uses."""
     url: str | None = getattr(args, "database_url", None)
-    return url or DEFAULT_DATABASE_URL
+    if url:
+        return url
+    return load_config(getattr(args, "config", None)).database.url
 
 
 def run_database_command(args: argparse.Namespace, work: Callable[[str], Awaitable[int]]) -> int:

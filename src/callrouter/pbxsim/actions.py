@@ -76,9 +76,6 @@ class ActionHandler:
             "queuewithdrawcaller": self._withdraw,
         }
 
-    def knows(self, action_name: str) -> bool:
-        return action_name.lower() in self._handlers
-
     async def handle(self, action: Message) -> list[Message]:
         handler = self._handlers.get(action.name.lower())
         if handler is None:

@@ -265,6 +265,7 @@ class Router:
             queue=decision.queue,
             priority=decision.queue_priority,
             reason=decision.reason,
+            heard=decision.message_fr,
             latency_ms=round(latency_ms, 3),
             redirected=redirected,
             error=routed.error,

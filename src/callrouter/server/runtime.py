@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -269,9 +269,6 @@ async def _recent_decisions(hotline: Hotline, limit: int) -> list[dict[str, Any]
     async with hotline.sessions() as session:
         records = await recent_call_records(session, limit)
     return [record.to_dict() for record in records]
-
-
-Shutdown = Callable[[], None]
 
 
 async def serve_until_stopped(app: web.Application, host: str, port: int) -> None:

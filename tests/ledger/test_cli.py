@@ -100,6 +100,28 @@ def test_operator_opens_shows_and_reclassifies_an_incident(
     assert "every cached balance equals" in capsys.readouterr().out
 
 
+def test_a_key_reused_for_a_different_incident_is_one_clear_line(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _issue_one(url, capsys, "FSACSP200C")
+    _run(url, "ledger", "redeem", "new", code, "--holder", "Martin")
+    number = re.findall(r"account (\d{8}) opened", capsys.readouterr().out)[0]
+    argv = ("incident", "open", number, "--pass", "4h", "--key", "ticket-9")
+    assert _run(url, *argv, "--level", "standard") == 0
+    capsys.readouterr()
+
+    assert _run(url, *argv, "--level", "advanced") == 1
+
+    err = capsys.readouterr().err
+    assert err == (
+        "callrouter: idempotency key 'ticket-9' was already used for incident 1, opened by a "
+        "different request (level, pass, third party, emergency or classification): "
+        "use a new key\n"
+    )
+    assert _run(url, "ledger", "statement", number) == 0
+    assert "balance 165 points" in capsys.readouterr().out
+
+
 def test_errors_are_one_clear_line(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(url, "codes", "issue", "--pack", "FSACSP20C") == 1
     assert capsys.readouterr().err.startswith("callrouter: unknown recharge pack 'FSACSP20C'")

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from callrouter.identity.errors import AccountNotFound
 from callrouter.ledger.context import LedgerContext
 from callrouter.ledger.errors import (
-    IdempotencyKeyReused,
     InsufficientBalance,
     InvalidRequest,
     UnknownIncident,
@@ -35,7 +34,12 @@ from callrouter.ledger.incident_events import (
     same_incident,
     write_event,
 )
-from callrouter.ledger.opening import OpenedIncident, call_reference, describe
+from callrouter.ledger.opening import (
+    OpenedIncident,
+    OpeningRequest,
+    call_reference,
+    check_replay,
+)
 from callrouter.ledger.postgres import open_on_postgres
 from callrouter.ledger.postings import MovementKind, write_movement
 from callrouter.ledger.prices import (
@@ -93,7 +97,7 @@ _INCIDENT_BY_KEY = (
         INCIDENTS.c.price,
         INCIDENTS.c.debited,
         INCIDENTS.c.balance_after,
-        INCIDENTS.c.classification,
+        INCIDENTS.c.open_fingerprint,
         ACCOUNTS.c.number,
     )
     .join_from(INCIDENTS, ACCOUNTS, INCIDENTS.c.account_id == ACCOUNTS.c.id)
@@ -150,33 +154,26 @@ class Incidents:
         )
         due = points_due(price)
         now = context.clock.now()
+        request = OpeningRequest(
+            account_number=account_number,
+            level=level,
+            pass_=pass_,
+            third_party=third_party,
+            emergency=emergency,
+            classification=classification,
+            summary=summary,
+            call=call_reference(call),
+        )
 
         async def replay() -> OpenedIncident | None:
             async with context.sessions() as session:
                 connection = await session.connection()
-                return await _opened_by_key(connection, idempotency_key, account_number)
+                return await _opened_by_key(connection, idempotency_key, request)
 
         async def work() -> OpenedIncident:
             if context.on_postgres:
                 return await open_on_postgres(
-                    context.engine,
-                    account_number,
-                    idempotency_key,
-                    price,
-                    due,
-                    (
-                        level.value,
-                        pass_.value,
-                        third_party,
-                        emergency,
-                        classification.value,
-                        None if isinstance(price, OnQuote) else due,
-                        summary,
-                        call_reference(call),
-                        now,
-                        f"incident opened: {describe(level, pass_, third_party, emergency)}",
-                        f"{OPEN_KEY_PREFIX}{idempotency_key}",
-                    ),
+                    context.engine, request, idempotency_key, price, due, now
                 )
             async with context.engine.begin() as connection:
                 account = (
@@ -188,7 +185,7 @@ class Incidents:
                 if account is None:
                     raise AccountNotFound(account_number)
                 if account.earlier is not None:
-                    earlier = await _opened_by_key(connection, idempotency_key, account_number)
+                    earlier = await _opened_by_key(connection, idempotency_key, request)
                     if earlier is not None:
                         return earlier
                 if account.balance < due:
@@ -208,15 +205,15 @@ class Incidents:
                             "debited": due,
                             "balance_after": balance,
                             "summary": summary,
-                            "opening_call": call_reference(call),
+                            "opening_call": request.call,
                             "opened_at": now,
                             "open_key": idempotency_key,
+                            "open_fingerprint": request.fingerprint,
                             "refunded_at": None,
                         },
                     )
                 ).scalar_one()
                 if due:
-                    description = describe(level, pass_, third_party, emergency)
                     await write_movement(
                         connection,
                         account_id=account.id,
@@ -224,7 +221,7 @@ class Incidents:
                         amount=-due,
                         balance=balance,
                         at=now,
-                        reason=f"incident opened: {description}",
+                        reason=f"incident opened: {request.description()}",
                         reference=f"incident {incident_id}",
                         incident_id=incident_id,
                         key=f"{OPEN_KEY_PREFIX}{idempotency_key}",
@@ -321,13 +318,18 @@ class Incidents:
 
 
 async def _opened_by_key(
-    connection: AsyncConnection, key: str, account_number: str
+    connection: AsyncConnection, key: str, request: OpeningRequest
 ) -> OpenedIncident | None:
     row = (await connection.execute(_INCIDENT_BY_KEY, {"key": key})).first()
     if row is None:
         return None
-    if row.number != account_number:
-        raise IdempotencyKeyReused(key, f"incident {row.id} of another account")
+    check_replay(
+        key,
+        request,
+        incident_id=row.id,
+        account_number=row.number,
+        fingerprint=row.open_fingerprint,
+    )
     return OpenedIncident(
         incident_id=row.id,
         account_number=row.number,

@@ -7,15 +7,18 @@ the rows of the portable path in callrouter.ledger.incidents, in the same order.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callrouter.db.driver import driver_connection
 from callrouter.identity.errors import AccountNotFound
-from callrouter.ledger.errors import IdempotencyKeyReused, InsufficientBalance
-from callrouter.ledger.opening import OpenedIncident
-from callrouter.ledger.prices import ON_QUOTE, Points, Price
+from callrouter.ledger.errors import InsufficientBalance
+from callrouter.ledger.idempotency import OPEN_KEY_PREFIX
+from callrouter.ledger.opening import OpenedIncident, OpeningRequest, check_replay
+from callrouter.ledger.prices import ON_QUOTE, OnQuote, Points, Price
 
 # The whole opening, in one statement and so one round trip. The account row is locked
 # first (after waiting for a concurrent debit, FOR UPDATE returns its committed balance, and
@@ -29,15 +32,15 @@ WITH account AS (
     SELECT id, balance FROM accounts WHERE number = $1 FOR UPDATE
 ), earlier AS (
     SELECT incidents.id, incidents.price, incidents.debited, incidents.balance_after,
-        accounts.number
+        incidents.open_fingerprint, accounts.number
     FROM incidents JOIN accounts ON accounts.id = incidents.account_id
     WHERE incidents.open_key = $2
 ), incident AS (
     INSERT INTO incidents (account_id, level, chosen_pass, third_party, emergency,
         classification, price, debited, balance_after, summary, opening_call, opened_at,
-        open_key, refunded_at)
+        open_key, open_fingerprint, refunded_at)
     SELECT id, $4, $5, $6, $7, $8, $9, $3::integer, balance - $3::integer, $10, $11, $12,
-        $2, NULL
+        $2, $15, NULL
     FROM account
     WHERE balance >= $3::integer AND NOT EXISTS (SELECT FROM earlier)
     RETURNING id, account_id, balance_after
@@ -55,7 +58,8 @@ WITH account AS (
 )
 SELECT account.balance, incident.id AS incident_id, earlier.id AS earlier_id,
     earlier.price AS earlier_price, earlier.debited AS earlier_debited,
-    earlier.balance_after AS earlier_balance, earlier.number AS earlier_number
+    earlier.balance_after AS earlier_balance, earlier.number AS earlier_number,
+    earlier.open_fingerprint AS earlier_fingerprint
 FROM (VALUES (1)) AS one (n)
     LEFT JOIN account ON true
     LEFT JOIN incident ON true
@@ -65,26 +69,49 @@ FROM (VALUES (1)) AS one (n)
 
 async def open_on_postgres(
     engine: AsyncEngine,
-    account_number: str,
+    request: OpeningRequest,
     key: str,
     price: Price,
     due: Points,
-    columns: tuple[object, ...],
+    now: datetime,
 ) -> OpenedIncident:
     """The opening, sent on the driver's connection as a prepared statement (asyncpg caches
-    it per connection). `columns` are the statement's parameters after the first three."""
+    it per connection)."""
+    account_number = request.account_number
     async with driver_connection(engine) as driver:
         try:
             # No BEGIN: a single statement is its own transaction.
-            row = await driver.fetchrow(_OPEN_ON_POSTGRES, account_number, key, due, *columns)
+            row = await driver.fetchrow(
+                _OPEN_ON_POSTGRES,
+                account_number,
+                key,
+                due,
+                request.level.value,
+                request.pass_.value,
+                request.third_party,
+                request.emergency,
+                request.classification.value,
+                None if isinstance(price, OnQuote) else due,
+                request.summary,
+                request.call,
+                now,
+                f"incident opened: {request.description()}",
+                f"{OPEN_KEY_PREFIX}{key}",
+                request.fingerprint,
+            )
         except asyncpg.UniqueViolationError as error:
             # A racing request with the same key committed first: the caller replays it.
             raise IntegrityError(_OPEN_ON_POSTGRES, None, error) from error
     if row["balance"] is None:
         raise AccountNotFound(account_number)
     if row["earlier_id"] is not None:
-        if row["earlier_number"] != account_number:
-            raise IdempotencyKeyReused(key, f"incident {row['earlier_id']} of another account")
+        check_replay(
+            key,
+            request,
+            incident_id=row["earlier_id"],
+            account_number=row["earlier_number"],
+            fingerprint=row["earlier_fingerprint"],
+        )
         return OpenedIncident(
             incident_id=row["earlier_id"],
             account_number=account_number,

@@ -156,6 +156,16 @@ def test_check_reports_a_tampered_balance(
     assert "1 account(s) whose cached balance is wrong" in out
     assert f"account {number}: cached balance 125, movements sum 100 (off by +25)" in out
 
+    # Half a point on both sides: the sums agree, the fraction is still found.
+    with sqlite3.connect(tmp_path / "ledger.db") as database:
+        database.execute("UPDATE accounts SET balance = 100.5")
+        database.execute("UPDATE ledger_movements SET amount = amount + 0.5")
+    assert _run(url, "ledger", "check") == 1
+    assert (
+        f"account {number}: cached balance 100.5, movements sum 100.5 (off by +0.0); "
+        "1 movement(s) not in whole points"
+    ) in capsys.readouterr().out
+
 
 def test_the_config_file_sets_packs_and_code_validity(
     url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

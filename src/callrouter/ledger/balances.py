@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, case, cast, func, or_, select
 
 from callrouter.identity.errors import AccountNotFound
 from callrouter.ledger.context import LedgerContext
@@ -38,11 +39,15 @@ class Statement:
 
 @dataclass(frozen=True)
 class BalanceMismatch:
-    """An account whose cached balance is not the sum of its movements."""
+    """An account whose cached balance is not exactly the sum of its movements, or whose
+    figures are not whole points (a fraction can only have been written outside the
+    ledger: SQLite keeps 34.5 in an INTEGER column). The figures are as stored."""
 
     account_number: str
-    cached_balance: Points
-    movements_sum: Points
+    cached_balance: Decimal
+    movements_sum: Decimal
+    #: How many of the account's movements are not a whole number of points.
+    fractional_movements: int = 0
 
 
 class Balances:
@@ -95,19 +100,46 @@ class Balances:
         )
 
     async def check(self) -> list[BalanceMismatch]:
-        """Every account whose cached balance differs from the sum of its movements."""
+        """Every account whose cached balance differs from the sum of its movements, or
+        where a balance or a movement is not a whole number of points."""
+        fractional = case((MOVEMENTS.c.amount != cast(MOVEMENTS.c.amount, Integer), 1), else_=0)
         sums = (
-            select(MOVEMENTS.c.account_id, func.sum(MOVEMENTS.c.amount).label("total"))
+            select(
+                MOVEMENTS.c.account_id,
+                func.sum(MOVEMENTS.c.amount).label("total"),
+                func.sum(fractional).label("fractional"),
+            )
             .group_by(MOVEMENTS.c.account_id)
             .subquery()
         )
         total = func.coalesce(sums.c.total, 0)
+        fractional_count = func.coalesce(sums.c.fractional, 0)
         query = (
-            select(ACCOUNTS.c.number, ACCOUNTS.c.balance, total.label("total"))
+            select(
+                ACCOUNTS.c.number,
+                ACCOUNTS.c.balance,
+                total.label("total"),
+                fractional_count.label("fractional"),
+            )
             .join_from(ACCOUNTS, sums, sums.c.account_id == ACCOUNTS.c.id, isouter=True)
-            .where(ACCOUNTS.c.balance != total)
+            .where(
+                or_(
+                    ACCOUNTS.c.balance != total,
+                    ACCOUNTS.c.balance != cast(ACCOUNTS.c.balance, Integer),
+                    fractional_count > 0,
+                )
+            )
             .order_by(ACCOUNTS.c.number)
         )
         async with self._context.sessions() as session:
             rows = (await session.execute(query)).all()
-        return [BalanceMismatch(row.number, row.balance, int(row.total)) for row in rows]
+        return [
+            BalanceMismatch(row.number, _exact(row.balance), _exact(row.total), row.fractional)
+            for row in rows
+        ]
+
+
+def _exact(figure: object) -> Decimal:
+    """The figure as stored, not rounded to an int: SQLite hands a REAL back as a float,
+    whose shortest repr is the value that was stored."""
+    return Decimal(str(figure))

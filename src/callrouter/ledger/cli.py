@@ -149,10 +149,15 @@ async def _check(ledger: LedgerService, args: argparse.Namespace) -> int:
         return 0
     print(f"ledger check: {len(mismatches)} account(s) whose cached balance is wrong:")
     for mismatch in mismatches:
+        fractions = (
+            f"; {mismatch.fractional_movements} movement(s) not in whole points"
+            if mismatch.fractional_movements
+            else ""
+        )
         print(
             f"  account {mismatch.account_number}: cached balance {mismatch.cached_balance}, "
             f"movements sum {mismatch.movements_sum} "
-            f"(off by {mismatch.cached_balance - mismatch.movements_sum:+d})"
+            f"(off by {mismatch.cached_balance - mismatch.movements_sum:+f}){fractions}"
         )
     return 1
 

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callrouter.identity.errors import AccountNotFound
-from callrouter.ledger.config import MAX_POINTS
+from callrouter.ledger.amounts import whole_points
 from callrouter.ledger.context import LedgerContext
-from callrouter.ledger.errors import IdempotencyKeyReused, InsufficientBalance, InvalidAmount
+from callrouter.ledger.errors import IdempotencyKeyReused, InsufficientBalance
 from callrouter.ledger.idempotency import check_key, idempotent
 from callrouter.ledger.postings import LOCK_ACCOUNT_BY_NUMBER, MovementKind, Posting, write_movement
 from callrouter.ledger.prices import Points
@@ -33,8 +33,7 @@ class Credits:
     ) -> Posting:
         """Credit points ordered directly, e.g. a pack ordered with the account number
         ("préciser dans la commande le numéro de compte")."""
-        if not 0 < points <= MAX_POINTS:
-            raise InvalidAmount(f"a credit is 1 to {MAX_POINTS} points, not {points}")
+        points = whole_points(points, "a credit")
         return await self._post(
             account_number, MovementKind.CREDIT, points, reason, reference, idempotency_key
         )
@@ -43,8 +42,7 @@ class Credits:
         self, account_number: str, amount: Points, *, reason: str, idempotency_key: str
     ) -> Posting:
         """An operator's correction, up or down; it cannot take the balance below zero."""
-        if amount == 0 or abs(amount) > MAX_POINTS:
-            raise InvalidAmount(f"an adjustment is 1 to {MAX_POINTS} points either way")
+        amount = whole_points(amount, "an adjustment", signed=True)
         return await self._post(
             account_number, MovementKind.ADJUSTMENT, amount, reason, "", idempotency_key
         )

@@ -62,7 +62,11 @@ class Recharges:
         """Draw `count` one-time codes for a pack; only their hashes are stored."""
         context = self._context
         pack = context.config.packs.pack(pack_reference)
-        if not 0 < count <= MAX_CODES_PER_BATCH:
+        if (
+            isinstance(count, bool)
+            or not isinstance(count, int)
+            or not 0 < count <= MAX_CODES_PER_BATCH
+        ):
             raise InvalidAmount(f"issue 1 to {MAX_CODES_PER_BATCH} codes at a time, not {count}")
         lifetime = validity if validity is not None else context.config.code_validity
         if lifetime <= timedelta(0):

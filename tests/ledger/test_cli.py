@@ -183,3 +183,34 @@ def test_the_config_file_sets_packs_and_code_validity(
     config.write_text("[ledger.prices.standard]\n'4h' = -1\n", encoding="utf-8")
     assert _run(url, "ledger", "check", config=config) == 1
     assert "ledger.prices.standard.4h" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("config_text", "shown"),
+    [
+        # The demo started at 19:00 in Paris (18:00 UTC) lists its movements at 19:00.
+        ("", "2026-11-24 19:00+01:00"),
+        ('[calendar]\ntimezone = "America/Montreal"\n', "2026-11-24 13:00-05:00"),
+    ],
+    ids=["default-paris", "configured"],
+)
+def test_statements_and_incidents_show_times_in_the_calendar_time_zone(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], config_text: str, shown: str
+) -> None:
+    config = tmp_path / "callrouter.toml"
+    config.write_text(config_text, encoding="utf-8")
+    code = _issue_one(url, capsys)
+    _run(url, "ledger", "redeem", "new", code, "--holder", "Roux")
+    number = re.findall(r"account (\d{8}) opened", capsys.readouterr().out)[0]
+    _run(url, "incident", "open", number, "--level", "standard", "--pass", "4h")
+    with sqlite3.connect(tmp_path / "ledger.db") as database:
+        # Stored as naive UTC text on SQLite: 18:00 UTC.
+        database.execute("UPDATE ledger_movements SET created_at = '2026-11-24 18:00:00.000000'")
+        database.execute("UPDATE incidents SET opened_at = '2026-11-24 18:00:00.000000'")
+    capsys.readouterr()
+
+    assert _run(url, "ledger", "statement", number, config=config) == 0
+    lines = capsys.readouterr().out.splitlines()[-2:]
+    assert [line.split(" credit")[0].split(" debit")[0].strip() for line in lines] == [shown] * 2
+    assert _run(url, "incident", "show", "1", config=config) == 0
+    assert f"opened {shown}: standard assistance" in capsys.readouterr().out

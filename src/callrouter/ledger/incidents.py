@@ -14,6 +14,7 @@ import structlog
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callrouter.db.writer import write_transaction
 from callrouter.identity.errors import AccountNotFound
 from callrouter.ledger.context import LedgerContext
 from callrouter.ledger.errors import (
@@ -175,7 +176,7 @@ class Incidents:
                 return await open_on_postgres(
                     context.engine, request, idempotency_key, price, due, now
                 )
-            async with context.engine.begin() as connection:
+            async with write_transaction(context.engine) as connection:
                 account = (
                     await connection.execute(
                         _LOCK_ACCOUNT_FOR_OPENING,

@@ -46,10 +46,9 @@ class NestedWriteError(RuntimeError):
 
 
 class _Writer:
-    """The writer's turn for one SQLite engine, and that engine as writers use it."""
+    """The writer's turn on one SQLite engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine.execution_options(**{WRITER_OPTION: True})
+    def __init__(self) -> None:
         self._lock = asyncio.Lock()
         self._loop = asyncio.get_running_loop()
         self._holder: asyncio.Task[Any] | None = None
@@ -85,8 +84,14 @@ _WRITERS: WeakKeyDictionary[Engine, _Writer] = WeakKeyDictionary()
 def _writer(engine: AsyncEngine) -> _Writer:
     writer = _WRITERS.get(engine.sync_engine)
     if writer is None or not writer.usable():
-        writer = _WRITERS[engine.sync_engine] = _Writer(engine)
+        writer = _WRITERS[engine.sync_engine] = _Writer()
     return writer
+
+
+def _for_writing(engine: AsyncEngine) -> AsyncEngine:
+    """The engine whose transactions begin IMMEDIATE (same pool, same event listeners).
+    Made per write: kept in `_WRITERS`, it would keep its engine alive for ever."""
+    return engine.execution_options(**{WRITER_OPTION: True})
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -108,7 +113,7 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
     writer = _writer(engine)
     await writer.acquire()
     try:
-        async with writer.engine.begin() as connection:
+        async with _for_writing(engine).begin() as connection:
             yield connection
     finally:
         writer.release()
@@ -118,9 +123,8 @@ class WritingSessions(async_sessionmaker[AsyncSession]):
     """Sessions on a SQLite engine: those opened with `begin()` write, in their turn."""
 
     def begin(self) -> _AsyncSessionContextManager[AsyncSession]:
-        bind = self.kw["bind"]
-        writer = _writer(bind)
-        return _WriteSession(self(bind=writer.engine), writer)
+        engine = self.kw["bind"]
+        return _WriteSession(self(bind=_for_writing(engine)), _writer(engine))
 
 
 class _WriteSession(_AsyncSessionContextManager[AsyncSession]):

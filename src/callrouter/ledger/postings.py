@@ -2,9 +2,10 @@
 
 Every use case that moves points (opening an incident, a refund, a recharge, a credit)
 does it inside its own transaction with these statements, in this order:
-- the account row is locked first (SELECT ... FOR UPDATE on PostgreSQL; on SQLite every
-  transaction begins IMMEDIATE, see callrouter.db.engine, which serialises writers), so
-  the balance read next is the last committed one and nobody changes it before we commit;
+- the account row is locked first (SELECT ... FOR UPDATE on PostgreSQL; on SQLite a write
+  transaction takes the process's one writer turn and begins IMMEDIATE, see
+  callrouter.db.writer), so the balance read next is the last committed one and nobody
+  changes it before we commit: a write is a `sessions.begin()` block or `write_transaction`;
 - the movement is appended with its idempotency key (unique: a replay cannot insert twice);
 - the account's cached balance is written, in the same transaction.
 The database refuses a negative balance (CHECK constraints) even if the code were wrong.

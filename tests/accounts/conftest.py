@@ -15,9 +15,11 @@ from argon2 import PasswordHasher
 
 from callrouter.accounts.api import setup_account_api
 from callrouter.accounts.operators import OperatorService
+from callrouter.calendar.windows import PARIS
 from callrouter.clock import FakeClock
 from callrouter.db.engine import create_engine, session_factory
-from callrouter.http.openapi import setup_openapi_route
+from callrouter.http.access import Role
+from callrouter.http.api import setup_http_api
 from callrouter.http.ops import OpsContext, setup_ops_routes
 from callrouter.identity.codes import CodeHasher
 from callrouter.identity.service import IdentityService
@@ -56,7 +58,10 @@ class World:
         return number, await self.sign_in(number, code)
 
     async def coordinator(self, name: str = "Claire Coordinatrice") -> dict[str, str]:
-        new = await self.operators.create(name)
+        return await self.staff(Role.COORDINATOR, name)
+
+    async def staff(self, role: Role, name: str | None = None) -> dict[str, str]:
+        new = await self.operators.create(name or f"{role.value} {id(self)}", role)
         return {"Authorization": f"Bearer {new.api_key}"}
 
     async def card(self, pack: str = "FSACSP100C") -> str:
@@ -87,7 +92,7 @@ async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
     config = LedgerConfig()
     setup_account_api(app, sessions=sessions, clock=clock, secret=SECRET, ledger_config=config)
     # The whole HTTP API, as `callrouter serve` mounts it: the document describes it all.
-    setup_openapi_route(app)
+    setup_http_api(app, timezone=PARIS)
     setup_ops_routes(
         app,
         OpsContext(

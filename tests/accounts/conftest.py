@@ -40,6 +40,9 @@ class World:
     identity: IdentityService
     ledger: LedgerService
     operators: OperatorService
+    #: What the supervision routes show: the live view, and the latest routing decisions.
+    live: LiveState
+    decisions: list[dict[str, Any]]
 
     async def new_holder(self, name: str = "Durand SA") -> tuple[str, str]:
         """An account as `callrouter account create` opens it: (number, web code)."""
@@ -80,10 +83,6 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2025, 3, 3, 9, 0, tzinfo=UTC))
 
 
-async def _no_decisions(limit: int) -> list[dict[str, Any]]:
-    return []
-
-
 @asynccontextmanager
 async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
     engine = create_engine(url)
@@ -93,13 +92,19 @@ async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
     setup_account_api(app, sessions=sessions, clock=clock, secret=SECRET, ledger_config=config)
     # The whole HTTP API, as `callrouter serve` mounts it: the document describes it all.
     setup_http_api(app, timezone=PARIS)
+    live = LiveState(clock)
+    decisions: list[dict[str, Any]] = []
+
+    async def recent_decisions(limit: int) -> list[dict[str, Any]]:
+        return decisions[:limit]
+
     setup_ops_routes(
         app,
         OpsContext(
-            live=LiveState(clock),
+            live=live,
             clock=clock,
             ami_connected=lambda: True,
-            recent_decisions=_no_decisions,
+            recent_decisions=recent_decisions,
         ),
     )
     # Cheap argon2 for the codes the tests create; verification reads the cost from the hash.
@@ -112,6 +117,8 @@ async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
                 identity=IdentityService(sessions, clock, hasher=cheap),
                 ledger=LedgerService(sessions, clock, config),
                 operators=OperatorService(sessions, clock),
+                live=live,
+                decisions=decisions,
             )
     finally:
         await engine.dispose()

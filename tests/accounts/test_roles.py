@@ -136,3 +136,32 @@ async def test_waiting_callers_are_masked_for_roles_that_do_not_need_them(
     [caller] = queue["callers"]
     assert (caller["caller_id"], caller["caller_name"]) == (caller_id, caller_name)
     assert caller["joined_at"] == "2025-03-03T10:00:00+01:00"
+
+
+@pytest.mark.parametrize(("role", "shown"), [(Role.SUPERVISOR, False), (Role.ADMIN, True)])
+async def test_a_number_inside_a_channel_name_is_masked_too(
+    world: World, role: Role, shown: bool
+) -> None:
+    # Local channels (and some trunks) carry the caller's number in their name and exten.
+    world.live.apply(
+        Message.event(
+            "Newchannel",
+            {
+                "Channel": "Local/0699887766@hotline-00000000;1",
+                "Uniqueid": "1700000000.3",
+                "CallerIDNum": "0699887766",
+                "CallerIDName": "Claire Lefèvre",
+                "ChannelStateDesc": "Up",
+                "Context": "hotline",
+                "Exten": "0699887766",
+            },
+        )
+    )
+    status, body = await world.json("GET", "/api/calls", await world.staff(role))
+    assert status == 200, body
+    [call] = body["live"]
+    assert ("0699887766" in str(body)) is shown
+    assert ("Claire" in str(body)) is shown
+    if not shown:
+        assert call["channel"] == "Local/06 •• •• •7 66@hotline-00000000;1"
+        assert call["exten"] == "06 •• •• •7 66"

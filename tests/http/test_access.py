@@ -8,6 +8,7 @@ from callrouter.http.access import (
     Role,
     mask_account_numbers,
     mask_caller_id,
+    mask_numbers_in,
     visibility,
 )
 
@@ -40,3 +41,18 @@ def test_only_admins_see_callers_whole() -> None:
     for role in (Role.COORDINATOR, Role.SUPERVISOR, Role.HOLDER):
         seen = visibility(role)
         assert not (seen.full_caller_ids or seen.caller_names or seen.account_numbers)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Local/0733333333@hotline-00000000;1", "Local/07 •• •• •3 33@hotline-00000000;1"),
+        ("0733333333", "07 •• •• •3 33"),
+        ("SIP/+33612345578-0000001a", "SIP/+3 3• •• •• •5 78-0000001a"),
+        ("PJSIP/trunk-00000007", "PJSIP/trunk-00000007"),
+        ("Local/agent1@agents-00000002;2", "Local/agent1@agents-00000002;2"),
+        ("coordinators-queue", "coordinators-queue"),
+    ],
+)
+def test_numbers_inside_channel_names_are_masked(text: str, masked: str) -> None:
+    assert mask_numbers_in(text) == masked

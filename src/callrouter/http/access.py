@@ -88,6 +88,16 @@ def mask_caller_id(caller_id: str) -> str:
     return prefix + " ".join(groups)
 
 
+# A phone number inside a channel name or an extension ("Local/0612345578@hotline-0000001a;1"):
+# six digits or more, not the "-00000001" sequence suffix Asterisk adds to channel names.
+_NUMBER_IN_TEXT = re.compile(r"(?<![-\w])\+?[0-9]{6,}")
+
+
+def mask_numbers_in(text: str) -> str:
+    """`text` with every phone number in it masked as `mask_caller_id` does."""
+    return _NUMBER_IN_TEXT.sub(lambda found: mask_caller_id(found.group()), text)
+
+
 def mask_account_numbers(text: str) -> str:
     """A routing reason with any account number in it masked ("account •••••••• has ...")."""
     return _ACCOUNT_NUMBER.sub(MASK * 8, text)

@@ -8,7 +8,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from callrouter.http.access import Visibility, mask_account_numbers, mask_caller_id
+from callrouter.http.access import (
+    Visibility,
+    mask_account_numbers,
+    mask_caller_id,
+    mask_numbers_in,
+)
 from callrouter.http.fields import Instant
 from callrouter.live.views import LiveCall as LiveChannel
 from callrouter.live.views import QueueMember as Member
@@ -127,13 +132,18 @@ def _caller_id(value: str, seen: Visibility) -> str:
     return value if seen.full_caller_ids else mask_caller_id(value)
 
 
+def _numbers_in(value: str, seen: Visibility) -> str:
+    # Channel names and extensions may carry the caller's number (Local/0612...@hotline).
+    return value if seen.full_caller_ids else mask_numbers_in(value)
+
+
 def _name(value: str, seen: Visibility) -> str | None:
     return value if seen.caller_names else None
 
 
 def waiting_caller(caller: Waiting, now: datetime, seen: Visibility) -> WaitingCaller:
     return WaitingCaller(
-        channel=caller.channel,
+        channel=_numbers_in(caller.channel, seen),
         uniqueid=caller.uniqueid,
         caller_id=_caller_id(caller.caller_id, seen),
         caller_name=_name(caller.caller_name, seen),
@@ -166,6 +176,8 @@ def queue(view: QueueView, now: datetime, seen: Visibility) -> Queue:
 
 def live_call(call: LiveChannel, now: datetime, seen: Visibility) -> LiveCall:
     fields = call.to_dict(now) | {
+        "channel": _numbers_in(call.channel, seen),
+        "exten": _numbers_in(call.exten, seen),
         "caller_id": _caller_id(call.caller_id, seen),
         "caller_name": _name(call.caller_name, seen),
         "started_at": call.started_at,
@@ -175,7 +187,12 @@ def live_call(call: LiveChannel, now: datetime, seen: Visibility) -> LiveCall:
 
 def decision(record: dict[str, Any], seen: Visibility) -> Decision:
     made = Decision.model_validate(record)
-    hidden: dict[str, Any] = {"caller_id": _caller_id(made.caller_id, seen)}
+    reason = made.reason if seen.account_numbers else mask_account_numbers(made.reason)
+    hidden: dict[str, Any] = {
+        "caller_id": _caller_id(made.caller_id, seen),
+        "channel": _numbers_in(made.channel, seen),
+        "reason": _numbers_in(reason, seen),
+    }
     if not seen.account_numbers:
-        hidden |= {"account_number": None, "reason": mask_account_numbers(made.reason)}
+        hidden["account_number"] = None
     return made.model_copy(update=hidden)

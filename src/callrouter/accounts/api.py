@@ -43,7 +43,6 @@ def setup_account_api(
         ledger=LedgerService(sessions, clock, ledger_config),
         queries=AccountQueries(sessions),
         signer=signer,
-        auth=auth,
         clock=clock,
     )
     app[IDENTIFIER] = auth

@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from typing import Protocol, TypeGuard, TypeVar, get_type_hints
+from typing import Protocol, TypeGuard, TypeVar, get_type_hints, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -60,8 +60,10 @@ class Call:
         return self.principal
 
 
-class StatusChoice(Protocol):
-    """A response body that picks its status among the documented ones (a replay is 200)."""
+@runtime_checkable
+class ChoosesStatus(Protocol):
+    """A response body that picks its status among the documented ones (a replay is 200,
+    a health check with the PBX link down 503)."""
 
     def http_status(self, declared: int) -> int: ...
 
@@ -79,10 +81,6 @@ class Endpoint:
     handler: Handler
     response: type[BaseModel]
     inputs: dict[str, type[BaseModel]] = field(default_factory=dict)
-
-    @property
-    def public(self) -> bool:
-        return self.roles is None
 
 
 class Endpoints:
@@ -158,8 +156,9 @@ def _dispatcher(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Res
         for name, model in endpoint.inputs.items():
             arguments[name] = await _read(request, name, model)
         answer = await endpoint.handler(Call(request, principal), **arguments)
-        chooser = getattr(answer, "http_status", None)
-        status = chooser(endpoint.status) if callable(chooser) else endpoint.status
+        status = endpoint.status
+        if isinstance(answer, ChoosesStatus):
+            status = answer.http_status(status)
         zone = request.app.get(CALENDAR_ZONE)
         body = answer.model_dump(mode="json", by_alias=True, context={TIMEZONE: zone})
         return web.json_response(body, status=status)

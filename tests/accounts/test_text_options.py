@@ -47,6 +47,7 @@ def _parse(*argv: str) -> argparse.Namespace:
             "--summary",
         ),
         (("incident", "reclassify", "1", "non-attributable", "--reason", "\u2066x"), "--reason"),
+        (("ledger", "adjust", "12345678", "5", "--reason", "r", "--key", "k\x00"), "--key"),
     ],
 )
 def test_refused_with_the_option_named(

@@ -105,6 +105,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _key_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--key",
+        type=option_text,
         help="idempotency key: running again with the same key changes nothing "
         "(default: a fresh one)",
     )

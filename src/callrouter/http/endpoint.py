@@ -106,8 +106,10 @@ class Endpoints:
         def register(handler: H) -> H:
             hints = get_type_hints(handler)
             parameters = list(inspect.signature(handler).parameters)
-            inputs = {name: hints[name] for name in parameters[1:]}
-            unknown = set(inputs) - set(_INPUTS)
+            given = set(parameters[1:])
+            # Read in this order whatever the signature's: a bad URL is a 404 before a 400.
+            inputs = {name: hints[name] for name in _INPUTS if name in given}
+            unknown = given - set(_INPUTS)
             if unknown or not all(_is_model(model) for model in inputs.values()):
                 raise TypeError(f"{handler.__name__}: inputs are path, query, body models")
             response = hints.get("return")

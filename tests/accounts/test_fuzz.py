@@ -138,7 +138,7 @@ def _fuzz_operation(
     @given(case=st.one_of(strategies))
     def run(case: schemathesis.Case) -> None:
         nonlocal sent
-        response = case.call(base_url=base_url, headers=dict(headers), session=session)
+        response = case.call(base_url=base_url, headers=dict(headers), session=session, timeout=10)
         sent += 1
         label = f"{who} {case.method} {case.formatted_path}"
         if roles is not None:

@@ -107,13 +107,13 @@ def _fuzz(
     admitted: dict[tuple[str, str], frozenset[Role] | None],
 ) -> int:
     schema = schemathesis.openapi.from_dict(document)
-    session = requests.Session()
     sent = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        roles = admitted[(operation.method.upper(), operation.path)]
-        for who, headers in credentials.items():
-            sent += _fuzz_operation(operation, roles, who, headers, base_url, session)
+    with requests.Session() as session:
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            roles = admitted[(operation.method.upper(), operation.path)]
+            for who, headers in credentials.items():
+                sent += _fuzz_operation(operation, roles, who, headers, base_url, session)
     return sent
 
 

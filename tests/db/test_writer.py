@@ -209,3 +209,31 @@ async def test_a_write_inside_a_write_of_the_same_task_is_refused_at_once(
         # The turn was given back: the next write goes through.
         async with sessions.begin() as session:
             await session.execute(select(1))
+
+
+async def test_a_flush_returns_once_the_records_a_running_flush_took_are_committed(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # Readers no longer queue behind the writer, so `/api/calls` (flush, then read) must
+    # not return between the periodic flush taking the records and committing them.
+    records = CallRecordWriter(sessions)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_writer() -> None:
+        async with write_transaction(engine):
+            holding.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold_the_writer())
+    await holding.wait()
+    records.add(_record(1))
+    periodic = asyncio.create_task(records.flush())  # takes the record, waits for its turn
+    asked = asyncio.create_task(records.flush())
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+    assert not asked.done()
+    release.set()
+    await asyncio.gather(holder, periodic, asked)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(CallRecord)) == 1

@@ -5,7 +5,7 @@ refused instead of replaying the first incident. Incidents opened before this re
 keep NULL: their requests were not kept, so they are compared by account only, as before.
 
 Revision ID: 0006_incident_fingerprints
-Revises: 0003_operators
+Revises: 0004_staff_roles
 Create Date: 2026-12-01
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_incident_fingerprints"
-down_revision: str | None = "0003_operators"
+down_revision: str | None = "0004_staff_roles"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

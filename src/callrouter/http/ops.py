@@ -10,7 +10,7 @@ from aiohttp import web
 
 from callrouter.clock import Clock
 from callrouter.http.errors import InvalidInput
-from callrouter.live.state import LiveState
+from callrouter.live.state import DEFAULT_PAGE, LiveState
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class OpsContext:
 OPS = web.AppKey("ops", OpsContext)
 
 _MAX_RECENT = 500
+#: Most callers or calls one page lists: a view of 50,000 waiting callers is read page by page.
+_MAX_PAGE = 1000
 
 
 async def health(request: web.Request) -> web.Response:
@@ -34,11 +36,34 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if connected else 503)
 
 
+def _page_limit(request: web.Request) -> int:
+    text = request.query.get("limit", str(DEFAULT_PAGE))
+    if not text.isdigit() or not 1 <= int(text) <= _MAX_PAGE:
+        raise InvalidInput("limit", f"limit must be a whole number from 1 to {_MAX_PAGE}")
+    return int(text)
+
+
 async def queues(request: web.Request) -> web.Response:
+    """Every queue with its first `limit` callers; with `queue` (and `after`, the
+    `next_after` of a previous page), one queue's callers page by page."""
     ops = request.app[OPS]
+    limit = _page_limit(request)
+    name, after = request.query.get("queue"), request.query.get("after")
     now = ops.clock.now()
+    if name is None:
+        if after is not None:
+            raise InvalidInput("after", "after pages one queue's callers: give queue too")
+        views = ops.live.queues(limit=limit)
+    else:
+        try:
+            view = ops.live.queue(name, after=after, limit=limit)
+        except ValueError:
+            raise InvalidInput("after", "after must be a next_after cursor") from None
+        if view is None:
+            raise InvalidInput("queue", f"no queue is named {name!r}")
+        views = [view]
     return web.json_response(
-        {"at": now.isoformat(), "queues": [queue.to_dict(now) for queue in ops.live.queues()]}
+        {"at": now.isoformat(), "queues": [queue.to_dict(now) for queue in views]}
     )
 
 
@@ -47,12 +72,19 @@ async def calls(request: web.Request) -> web.Response:
     limit_text = request.query.get("recent", "20")
     if not limit_text.isdigit() or not 0 <= int(limit_text) <= _MAX_RECENT:
         raise InvalidInput("recent", f"recent must be a whole number from 0 to {_MAX_RECENT}")
+    limit = _page_limit(request)
+    after = request.query.get("after")
+    if after is not None and not after.isdigit():
+        raise InvalidInput("after", "after must be a next_after cursor")
+    live = ops.live.calls(after=after, limit=limit)
     now = ops.clock.now()
     recent = await ops.recent_decisions(int(limit_text))
     return web.json_response(
         {
             "at": now.isoformat(),
-            "live": [call.to_dict(now) for call in ops.live.calls()],
+            "live": live.to_dict(now),
+            "live_total": live.total,
+            "next_after": live.next_after,
             "recent_decisions": list(recent),
         }
     )

@@ -96,7 +96,7 @@ def hotline_queued(channel: str, uniqueid: str, priority: int, queue: str) -> Me
 
 
 def caller_join(
-    queue: str, channel: str, uniqueid: str, position: int, caller: tuple[str, str]
+    queue: str, channel: str, uniqueid: str, caller: tuple[str, str], position: int
 ) -> Message:
     return Message.event(
         "QueueCallerJoin",

@@ -22,8 +22,8 @@ are recognised here by their ActionID.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Protocol
 
 import structlog
 
@@ -114,7 +114,9 @@ class LiveSync:
         self._again = False
         self._rebuild_queued = False
         self._resync: _QueueResync | None = None
+        # The rebuilds started on a reload; the periodic resync.
         self._tasks: set[asyncio.Task[None]] = set()
+        self._resyncing: asyncio.Task[None] | None = None
 
     def attach(self) -> list[Callable[[], None]]:
         """Subscribes to the PBX link; returns the unsubscribes."""
@@ -125,17 +127,21 @@ class LiveSync:
         ]
 
     def start(self) -> None:
-        self._own(self._resync_forever(), "live-resync")
+        self._resyncing = asyncio.create_task(self._resync_forever(), name="live-resync")
+
+    async def wait_idle(self) -> None:
+        """Returns once the rebuilds that reloads asked for are done."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def close(self) -> None:
-        tasks = list(self._tasks)
+        tasks = [*self._tasks, *([self._resyncing] if self._resyncing else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _own(self, work: Awaitable[None], name: str) -> None:
-        task = asyncio.ensure_future(work)
-        task.set_name(name)
+    def _own(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -151,8 +157,13 @@ class LiveSync:
             elif event.name == "Reload" and reloads_queues(event):
                 self._again = True
             return
-        if self._resync is not None and event.name in _LIST_EVENTS and self._resynced(event):
-            return
+        resync = self._resync
+        if resync is not None:
+            if event.name in _LIST_EVENTS and self._resynced(event):
+                return
+            if event.name == "QueueMemberAdded" and event.get("Queue") == resync.queue:
+                # Added after the list was taken: not in it, but there.
+                resync.listed.add(event.get("Interface") or "")
         self._live.apply(event)
         if event.name == "Reload" and reloads_queues(event):
             log.info("live.reload_seen", module=event.get("Module"))

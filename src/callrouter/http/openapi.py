@@ -101,6 +101,14 @@ def _query_param(name: str, schema: Json, description: str) -> Json:
     }
 
 
+_LIMIT = _query_param(
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+    "How many waiting callers (per queue) or live calls to list.",
+)
+_AFTER = _query_param(
+    "after", {"type": "string"}, "The `next_after` of the previous page: list what follows it."
+)
 _ACCOUNT_NUMBER: Json = {"type": "string", "pattern": "^[0-9]{8}$"}
 _INSTANT: Json = {"type": "string", "format": "date-time"}
 _INCIDENT_ID = _path_param("incident_id", {"type": "integer", "minimum": 1}, "Incident id.")
@@ -399,11 +407,21 @@ def _supervisor_schemas() -> Json:
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "required": ["name", "members", "callers", "completed", "abandoned"],
+                        "required": [
+                            "name",
+                            "members",
+                            "callers",
+                            "waiting",
+                            "next_after",
+                            "completed",
+                            "abandoned",
+                        ],
                         "properties": {
                             "name": {"type": "string"},
                             "members": {"type": "array", "items": loose_object},
                             "callers": {"type": "array", "items": loose_object},
+                            "waiting": {"type": "integer"},
+                            "next_after": {"type": ["string", "null"]},
                             "completed": {"type": "integer"},
                             "abandoned": {"type": "integer"},
                         },
@@ -413,10 +431,12 @@ def _supervisor_schemas() -> Json:
         },
         "LiveCalls": {
             "type": "object",
-            "required": ["at", "live", "recent_decisions"],
+            "required": ["at", "live", "live_total", "next_after", "recent_decisions"],
             "properties": {
                 "at": _INSTANT,
                 "live": {"type": "array", "items": loose_object},
+                "live_total": {"type": "integer"},
+                "next_after": {"type": ["string", "null"]},
                 "recent_decisions": {"type": "array", "items": loose_object},
             },
         },
@@ -597,7 +617,14 @@ def _paths() -> Json:
                 tag="supervisor",
                 security=None,
                 ok=(200, _json(_ref("LiveQueues"), "The queues as the PBX reports them now.")),
-                errors=(),
+                errors=(400,),
+                parameters=[
+                    _LIMIT,
+                    _query_param(
+                        "queue", {"type": "string"}, "Only this queue (needed with `after`)."
+                    ),
+                    _AFTER,
+                ],
             )
         },
         "/api/calls": {
@@ -612,7 +639,9 @@ def _paths() -> Json:
                         "recent",
                         {"type": "integer", "minimum": 0, "maximum": 500, "default": 20},
                         "How many of the latest routing decisions to include.",
-                    )
+                    ),
+                    _LIMIT,
+                    _AFTER,
                 ],
             )
         },

@@ -45,6 +45,7 @@ class FakePBX:
 
     def __init__(self) -> None:
         self.connected = True
+        self.refuse = False
         self.sent: list[list[tuple[str, Headers]]] = []
         self.action_sent = asyncio.Event()
         self._ids = 0
@@ -68,6 +69,9 @@ class FakePBX:
         answers: list[Message | AMIError] = []
         for _ in actions:
             self._ids += 1
+            if self.refuse:
+                answers.append(AMIError("Permission denied"))
+                continue
             answers.append(
                 Message.response(
                     "Success",
@@ -401,3 +405,26 @@ def test_the_resync_interval_is_configured(tmp_path: Any) -> None:
     path.write_text("[ami]\nqueue_resync_interval = 0\n")
     with pytest.raises(ConfigError, match=r"ami\.queue_resync_interval"):
         load_config(path)
+
+
+async def test_a_failed_rebuild_is_retried_at_the_next_resync(clock: FakeClock) -> None:
+    live = LiveState(clock)
+    pbx = FakePBX()
+    sleeper = Sleeper()
+    sync = LiveSync(pbx, live, resync_interval=30, sleep=sleeper)
+    pbx.refuse = True
+    await sync.rebuild()
+    await pbx.next_actions()
+    assert live.queue_names() == []
+    pbx.refuse = False
+    sync.start()
+    await sleeper.tick()
+    assert [name for name, _ in await pbx.next_actions()] == ["QueueStatus", "CoreShowChannels"]
+    for message in [
+        *coordinators_status("a-3", [ALICE]),
+        list_complete("CoreShowChannelsComplete", "a-4", 0),
+    ]:
+        sync.on_event(message)
+    await sleeper.asleep.wait()
+    assert members_of(live, "coordinators") == ["Alice Martin"]
+    await sync.close()

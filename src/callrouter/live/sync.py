@@ -113,6 +113,8 @@ class LiveSync:
         self._completes: set[str] = set()
         self._again = False
         self._rebuild_queued = False
+        # Whether the last rebuild succeeded; if not, the periodic task retries it.
+        self._rebuilt = True
         self._resync: _QueueResync | None = None
         # The rebuilds started on a reload; the periodic resync.
         self._tasks: set[asyncio.Task[None]] = set()
@@ -219,6 +221,7 @@ class LiveSync:
             await self._wait(lambda: self._completes.issuperset(ids))
         except (AMIError, TimeoutError) as error:
             self._buffer = None
+            self._rebuilt = False
             log.warning("live.rebuild_failed", error=str(error) or type(error).__name__)
             # The old state stays; it still takes what happened meanwhile.
             for event in buffer:
@@ -228,6 +231,7 @@ class LiveSync:
         finally:
             self._buffer = None
         self._install(buffer, *ids)
+        self._rebuilt = True
 
     def _install(self, buffer: list[Message], queue_status_id: str, channels_id: str) -> None:
         queue_status: list[Message] = []
@@ -261,6 +265,10 @@ class LiveSync:
     async def _resync_forever(self) -> None:
         while True:
             await self._sleep(self._resync_interval)
+            if not self._rebuilt and self._pbx.connected:
+                # The last rebuild failed: the view may know no queue at all.
+                await self.rebuild()
+                continue
             for name in self._live.queue_names():
                 if not self._pbx.connected:
                     break
@@ -304,7 +312,7 @@ class LiveSync:
                 self._live.keep_members(resync.queue, resync.listed)
             resync.complete = True
             self._progress.set()
-        elif event.name in QUEUE_STATUS_ITEMS:
+        elif event.name in QUEUE_STATUS_ITEMS and event.get("Queue") == resync.queue:
             resync.params = resync.params or event.name == "QueueParams"
             interface = self._live.resync_item(event)
             if interface is not None:

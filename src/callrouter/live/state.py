@@ -152,7 +152,10 @@ class LiveState:
         self._ordered = SortedKeyList(key=_seq_of)
         bridges: dict[str, list[Channel]] = {}
         for started_at, item in channel_rows(channels, now):
-            call = self._add_channel(item, item.get("Uniqueid") or "", started_at)
+            uniqueid = item.get("Uniqueid") or ""
+            if uniqueid in self._channels:
+                continue
+            call = self._add_channel(item, uniqueid, started_at)
             bridge = item.get("BridgeId")
             if bridge:
                 bridges.setdefault(bridge, []).append(call)

@@ -106,23 +106,29 @@ def ready_state(status: list[Message], waiting: int) -> LiveState:
     return live
 
 
-def ingest(reads: list[bytes], status: list[Message], waiting: int, repeat: int) -> float:
-    """Best seconds, over `repeat` runs each on a fresh state, to parse every read and apply
-    every message (the best run is the one the other jobs of a shared machine disturbed
-    least)."""
-    best = float("inf")
+def ingest(reads: list[bytes], live: LiveState) -> tuple[float, float]:
+    """(CPU, wall) seconds to parse every read and apply every message. The targets use CPU
+    time: on a shared machine other jobs take the core away, they do not add to our work."""
+    parser = AMIParser()
+    apply = live.apply
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    for data in reads:
+        for message in parser.feed(data):
+            apply(message)
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def best_times(reads: list[bytes], status: list[Message], repeat: int) -> list[tuple[float, float]]:
+    """(CPU, wall) seconds for each number of callers in WAITING: the best of `repeat`
+    rounds, the lengths taking turns so that a busy moment of the machine hurts them alike."""
+    best = [(float("inf"), float("inf"))] * len(WAITING)
     for _ in range(repeat):
-        live = ready_state(status, waiting)
-        coordinators = live.queue("coordinators", limit=1)
-        assert coordinators is not None and coordinators.waiting == waiting
-        parser = AMIParser()
-        apply = live.apply
-        gc.collect()
-        started = time.perf_counter()
-        for data in reads:
-            for message in parser.feed(data):
-                apply(message)
-        best = min(best, time.perf_counter() - started)
+        for index, waiting in enumerate(WAITING):
+            live = ready_state(status, waiting)
+            coordinators = live.queue("coordinators", limit=1)
+            assert coordinators is not None and coordinators.waiting == waiting
+            best[index] = min(best[index], ingest(reads, live))
     return best
 
 
@@ -130,7 +136,7 @@ def main() -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--events", type=int, default=200_000)
     options.add_argument("--traces", type=Path, default=TRACES)
-    options.add_argument("--repeat", type=int, default=3, help="runs per figure; best kept")
+    options.add_argument("--repeat", type=int, default=3, help="rounds; the best is kept")
     args = options.parse_args()
     if not args.traces.is_dir():
         print(f"no AMI traces at {args.traces}", file=sys.stderr)
@@ -159,11 +165,11 @@ def main() -> int:
     print(f"LiveState.apply alone:      {count / apply_time:>10,.0f} events/s")
 
     met = True
-    empty_rate = 0.0
-    for waiting in WAITING:
-        rate = count / ingest(reads, status, waiting, args.repeat)
+    times = best_times(reads, status, args.repeat)
+    empty_rate = count / times[0][0]
+    for waiting, (cpu, wall) in zip(WAITING, times, strict=True):
+        rate = count / cpu
         if waiting == 0:
-            empty_rate = rate
             ok = rate >= TARGET
             verdict = f"target {TARGET:,} events/s {'met' if ok else 'NOT met'}"
         else:
@@ -175,7 +181,7 @@ def main() -> int:
         met = met and ok
         print(
             f"parser + state, {waiting:>6,} waiting (Prioritaire joins): "
-            f"{rate:>10,.0f} events/s  {verdict}"
+            f"{rate:>9,.0f} events/s of CPU ({count / wall:,.0f} wall)  {verdict}"
         )
     return 0 if met else 1
 

@@ -59,7 +59,7 @@ async def test_staff_routes_refuse_a_holder_token(world: World, method: str, pat
     status, body = await world.json(method, path, holder, {})
     assert status == 403
     assert body["error"]["code"] == "forbidden"
-    assert "coordinators" in body["error"]["message"]
+    assert "staff with the role coordinator or admin" in body["error"]["message"]
 
 
 @pytest.mark.parametrize(("method", "path"), HOLDER_ROUTES)

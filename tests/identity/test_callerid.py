@@ -22,6 +22,9 @@ from callrouter.identity.errors import InvalidCallerId
         ("+44 20 7946 0000", "00442079460000"),
         ("00442079460000", "00442079460000"),
         (" 3900 ", "3900"),
+        # The shortest and longest numbers a trunk may present.
+        ("112", "112"),
+        ("1" * 20, "1" * 20),
     ],
 )
 def test_numbers_take_one_canonical_form(raw: str, expected: str) -> None:

@@ -37,6 +37,22 @@ def test_an_expired_lock_gives_a_fresh_series_of_tries() -> None:
     assert state == AttemptState(failures=1)
 
 
+def test_locking_restarts_the_count() -> None:
+    locked = after_failure(POLICY, AttemptState(failures=2), NOW)
+    assert locked == AttemptState(failures=0, locked_until=NOW + timedelta(minutes=10))
+    # When the lock has run out, the holder has a whole new series of tries.
+    later = NOW + timedelta(minutes=10)
+    state = after_failure(POLICY, after_failure(POLICY, locked, later), later)
+    assert state == AttemptState(failures=2)
+    assert not state.is_locked(later)
+
+
+def test_a_single_failure_can_be_the_limit() -> None:
+    policy = LockoutPolicy(max_failures=1, lock_duration=timedelta(minutes=10))
+    locked = after_failure(policy, AttemptState(), NOW)
+    assert locked == AttemptState(failures=0, locked_until=NOW + timedelta(minutes=10))
+
+
 def test_defaults_are_five_failures_and_fifteen_minutes() -> None:
     assert LockoutPolicy() == LockoutPolicy(5, timedelta(minutes=15))
 

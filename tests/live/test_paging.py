@@ -11,6 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from callrouter.clock import FakeClock
+from callrouter.http.access import Principal, Role
+from callrouter.http.endpoint import IDENTIFIER
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
 from callrouter.live.state import LiveState
@@ -143,6 +145,13 @@ def test_live_calls_are_read_page_by_page(clock: FakeClock) -> None:
 # -- over HTTP ---------------------------------------------------------------------------------
 
 
+class Supervisor:
+    """Every request is signed by a supervisor (who sees full numbers and names)."""
+
+    async def identify(self, request: web.Request) -> Principal:
+        return Principal(Role.SUPERVISOR, "Sam Superviseur")
+
+
 @pytest.fixture
 async def http(clock: FakeClock) -> AsyncIterator[tuple[TestClient[Any, Any], LiveState]]:
     live = coordinators(clock)
@@ -153,6 +162,7 @@ async def http(clock: FakeClock) -> AsyncIterator[tuple[TestClient[Any, Any], Li
         return []
 
     app = web.Application(middlewares=[error_middleware])
+    app[IDENTIFIER] = Supervisor()
     setup_ops_routes(app, OpsContext(live, clock, lambda: True, no_decisions))
     async with TestClient(TestServer(app)) as client:
         yield client, live
@@ -184,6 +194,7 @@ async def test_queues_and_calls_are_paged_over_http(
         ("/api/queues", {"limit": "0"}, "limit"),
         ("/api/queues", {"limit": "100000"}, "limit"),
         ("/api/queues", {"after": "0:1"}, "after"),
+        ("/api/queues", {"queue": "coordinators", "after": "1"}, "after"),
         ("/api/queues", {"queue": "coordinators", "after": "x"}, "after"),
         ("/api/queues", {"queue": "nowhere"}, "queue"),
         ("/api/calls", {"limit": "many"}, "limit"),

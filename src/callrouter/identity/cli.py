@@ -9,6 +9,7 @@ from datetime import datetime
 from callrouter.clock import SystemClock
 from callrouter.db.cli import service_command
 from callrouter.identity.service import AccountSummary, BeneficiaryView, IdentityService
+from callrouter.textrules import option_text
 
 Action = Callable[[IdentityService, argparse.Namespace], Awaitable[int]]
 
@@ -20,14 +21,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create = actions.add_parser(
         "create", help="open an account; prints its number and access codes, once"
     )
-    create.add_argument("--holder", required=True, help="name of the account holder")
+    create.add_argument(
+        "--holder", required=True, type=option_text, help="name of the account holder"
+    )
     create.add_argument("--pin", help="phone access code, 4 to 12 digits (default: drawn)")
     create.add_argument("--web-code", help="web access code, 10+ characters (default: drawn)")
     create.set_defaults(handler=_handler(_create))
 
     add = actions.add_parser("add-beneficiary", help="let a caller id use the account")
     add.add_argument("number", help="account number")
-    add.add_argument("--name", required=True, help="beneficiary's name")
+    add.add_argument("--name", required=True, type=option_text, help="beneficiary's name")
     add.add_argument("--caller-id", required=True, help="phone number, e.g. +33 6 12 34 56 78")
     add.set_defaults(handler=_handler(_add_beneficiary))
 

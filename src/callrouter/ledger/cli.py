@@ -19,6 +19,7 @@ from callrouter.ledger.config import MAX_CODE_VALIDITY_DAYS, LedgerConfig
 from callrouter.ledger.prices import AssistanceLevel, Classification
 from callrouter.ledger.service import LedgerService, OpenedIncident, Refund
 from callrouter.passes import Pass
+from callrouter.textrules import option_multiline, option_text
 
 Action = Callable[[LedgerService, argparse.Namespace], Awaitable[int]]
 NEW_ACCOUNT = "new"
@@ -50,7 +51,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "account", help=f"account number, or '{NEW_ACCOUNT}' to open one (with --holder)"
     )
     redeem.add_argument("code", help="the code printed on the card")
-    redeem.add_argument("--holder", help="holder's name of the account opened by this order")
+    redeem.add_argument(
+        "--holder", type=option_text, help="holder's name of the account opened by this order"
+    )
     redeem.set_defaults(handler=_handler(_redeem))
     statement = actions.add_parser("statement", help="an account's movements and balance")
     statement.add_argument("account", help="account number")
@@ -60,7 +63,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     adjust.add_argument("account", help="account number")
     adjust.add_argument("points", type=int, help="signed number of points, e.g. -20")
-    adjust.add_argument("--reason", required=True, help="why, kept in the movement")
+    adjust.add_argument(
+        "--reason", required=True, type=option_text, help="why, kept in the movement"
+    )
     _key_option(adjust)
     adjust.set_defaults(handler=_handler(_adjust))
 
@@ -79,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=[c.value for c in Classification],
         default=Classification.EXPERT.value,
     )
-    open_.add_argument("--summary", default="", help="what the caller needs")
+    open_.add_argument("--summary", default="", type=option_multiline, help="what the caller needs")
     _key_option(open_)
     open_.set_defaults(handler=_handler(_open))
     reclassify = incident_actions.add_parser(
@@ -87,7 +92,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     reclassify.add_argument("incident", type=int, help="incident number")
     reclassify.add_argument("classification", choices=[Classification.NON_ATTRIBUTABLE.value])
-    reclassify.add_argument("--reason", required=True, help="e.g. quality problem found")
+    reclassify.add_argument(
+        "--reason", required=True, type=option_text, help="e.g. quality problem found"
+    )
     _key_option(reclassify)
     reclassify.set_defaults(handler=_handler(_reclassify))
     show = incident_actions.add_parser("show", help="an incident and its history")
@@ -98,6 +105,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _key_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--key",
+        type=option_text,
         help="idempotency key: running again with the same key changes nothing "
         "(default: a fresh one)",
     )

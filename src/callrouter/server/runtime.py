@@ -27,8 +27,8 @@ from callrouter.clock import Clock
 from callrouter.config import Config
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
+from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
-from callrouter.http.openapi import setup_openapi_route
 from callrouter.http.ops import OpsContext, setup_ops_routes
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
@@ -108,7 +108,7 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
             recent_decisions=lambda limit: _recent_decisions(hotline, limit),
         ),
     )
-    setup_openapi_route(app)
+    setup_http_api(app, timezone=hotline.config.calendar_settings.timezone)
     setup_account_api(
         app,
         sessions=sessions,

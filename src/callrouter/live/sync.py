@@ -265,18 +265,23 @@ class LiveSync:
     async def _resync_forever(self) -> None:
         while True:
             await self._sleep(self._resync_interval)
-            if not self._rebuilt and self._pbx.connected:
-                # The last rebuild failed: the view may know no queue at all.
-                await self.rebuild()
-                continue
-            for name in self._live.queue_names():
-                if not self._pbx.connected:
-                    break
-                try:
-                    await self.resync_queue(name)
-                except Exception:
-                    # A bug here must not stop the next resynchronisations.
-                    log.exception("live.resync_crashed", queue=name)
+            try:
+                await self._resync_all()
+            except Exception:
+                # A bug here must not stop the next resynchronisations.
+                log.exception("live.resync_crashed")
+
+    async def _resync_all(self) -> None:
+        if not self._pbx.connected:
+            return
+        if not self._rebuilt:
+            # The last rebuild failed: the view may know no queue at all.
+            await self.rebuild()
+            return
+        for name in self._live.queue_names():
+            if not self._pbx.connected:
+                return
+            await self.resync_queue(name)
 
     async def resync_queue(self, name: str) -> None:
         """Reads one queue's members and counters again (QueueStatus Queue=name)."""

@@ -156,7 +156,7 @@ def picture(live: LiveState, clock: FakeClock) -> dict[str, Any]:
     now = clock.now()
     return {
         "queues": [queue.to_dict(now) for queue in live.queues()],
-        "calls": live.calls().to_dict(now),
+        "calls": [call.to_dict(now) for call in live.calls().calls],
     }
 
 

@@ -181,6 +181,3 @@ class CallsPage:
     calls: tuple[LiveCall, ...]
     total: int
     next_after: str | None = None
-
-    def to_dict(self, now: datetime) -> list[dict[str, Any]]:
-        return [call.to_dict(now) for call in self.calls]

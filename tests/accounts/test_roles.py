@@ -103,6 +103,11 @@ async def test_an_admin_sees_everything(world: World) -> None:
 
 
 def _caller_waits(world: World) -> None:
+    # The live view tracks the queues the PBX lists and the channels that exist.
+    world.live.rebuild([Message.event("QueueParams", {"Queue": "coordinators"})], [])
+    world.live.apply(
+        Message.event("Newchannel", {"Channel": "PJSIP/trunk-00000009", "Uniqueid": "1700000000.9"})
+    )
     world.live.apply(
         Message.event(
             "QueueCallerJoin",

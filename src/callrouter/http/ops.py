@@ -13,6 +13,7 @@ from callrouter.clock import Clock
 from callrouter.http import ops_schemas as shapes
 from callrouter.http.access import Role, visibility
 from callrouter.http.endpoint import Call, Endpoints, add_endpoints
+from callrouter.http.errors import InvalidInput
 from callrouter.live.state import LiveState
 
 
@@ -48,12 +49,21 @@ async def health(call: Call) -> shapes.Health:
     "Live queues: callers waiting (position, priority, waiting time) and members",
     roles=(Role.COORDINATOR, Role.SUPERVISOR, Role.ADMIN),
 )
-async def queues(call: Call) -> shapes.LiveQueues:
+async def queues(call: Call, query: shapes.QueuesQuery) -> shapes.LiveQueues:
+    """Every queue with its first `limit` callers; with `queue` (and `after`, the
+    `next_after` of a previous page), one queue's callers page by page."""
     ops = call.request.app[OPS]
     now, seen = ops.clock.now(), visibility(call.who.role)
-    return shapes.LiveQueues(
-        at=now, queues=[shapes.queue(queue, now, seen) for queue in ops.live.queues()]
-    )
+    if query.queue is None:
+        if query.after is not None:
+            raise InvalidInput("after", "after pages one queue's callers: give queue too")
+        views = ops.live.queues(limit=query.limit)
+    else:
+        view = ops.live.queue(query.queue, after=query.after, limit=query.limit)
+        if view is None:
+            raise InvalidInput("queue", f"no queue is named {query.queue!r}")
+        views = [view]
+    return shapes.LiveQueues(at=now, queues=[shapes.queue(queue, now, seen) for queue in views])
 
 
 @OPS_ROUTES.route(
@@ -65,10 +75,13 @@ async def queues(call: Call) -> shapes.LiveQueues:
 async def calls(call: Call, query: shapes.CallsQuery) -> shapes.LiveCalls:
     ops = call.request.app[OPS]
     now, seen = ops.clock.now(), visibility(call.who.role)
+    page = ops.live.calls(after=query.after, limit=query.limit)
     recent = await ops.recent_decisions(query.recent)
     return shapes.LiveCalls(
         at=now,
-        live=[shapes.live_call(live, now, seen) for live in ops.live.calls()],
+        live=[shapes.live_call(live, now, seen) for live in page.calls],
+        live_total=page.total,
+        next_after=page.next_after,
         recent_decisions=[shapes.decision(record, seen) for record in recent],
     )
 

@@ -15,6 +15,7 @@ from callrouter.http.access import (
     mask_numbers_in,
 )
 from callrouter.http.fields import Instant
+from callrouter.live.state import DEFAULT_PAGE
 from callrouter.live.views import LiveCall as LiveChannel
 from callrouter.live.views import QueueMember as Member
 from callrouter.live.views import QueueView
@@ -61,8 +62,9 @@ class QueueMember(BaseModel):
 class Queue(BaseModel):
     name: str
     members: list[QueueMember]
-    callers: list[WaitingCaller]
-    waiting: int
+    callers: list[WaitingCaller] = Field(description="One page, in position order.")
+    waiting: int = Field(description="How many callers wait, listed or not.")
+    next_after: str | None = Field(description="The `after` of the next page; null on the last.")
     longest_wait_seconds: int
     available: int
     completed: int
@@ -117,8 +119,24 @@ class LiveCalls(BaseModel):
     """Live calls, newest decisions first."""
 
     at: Instant
-    live: list[LiveCall]
+    live: list[LiveCall] = Field(description="One page, in the order the router learned them.")
+    live_total: int
+    next_after: str | None = Field(description="The `after` of the next page; null on the last.")
     recent_decisions: list[Decision]
+
+
+#: Most callers or calls one page lists: a view of 50,000 waiting callers is read page by page.
+MAX_PAGE = 1000
+_LIMIT = Field(ge=1, le=MAX_PAGE, description="How many waiting callers or live calls per page.")
+
+
+class QueuesQuery(BaseModel, extra="forbid"):
+    limit: Annotated[int, _LIMIT] = DEFAULT_PAGE
+    queue: Annotated[str | None, Field(description="Only this queue (needed with after).")] = None
+    after: Annotated[
+        str | None,
+        Field(pattern=r"^-?[0-9]{1,18}:[0-9]{1,18}$", description="next_after of a page."),
+    ] = None
 
 
 class CallsQuery(BaseModel, extra="forbid"):
@@ -126,6 +144,10 @@ class CallsQuery(BaseModel, extra="forbid"):
         int,
         Field(ge=0, le=MAX_RECENT, description="How many of the latest routing decisions."),
     ] = 20
+    limit: Annotated[int, _LIMIT] = DEFAULT_PAGE
+    after: Annotated[
+        str | None, Field(pattern=r"^[0-9]{1,18}$", description="next_after of a page.")
+    ] = None
 
 
 def _caller_id(value: str, seen: Visibility) -> str:
@@ -161,13 +183,13 @@ def queue_member(member: Member) -> QueueMember:
 
 
 def queue(view: QueueView, now: datetime, seen: Visibility) -> Queue:
-    callers = [waiting_caller(caller, now, seen) for caller in view.callers]
     return Queue(
         name=view.name,
         members=[queue_member(member) for member in view.members],
-        callers=callers,
-        waiting=len(callers),
-        longest_wait_seconds=max((caller.waiting_seconds for caller in callers), default=0),
+        callers=[waiting_caller(caller, now, seen) for caller in view.callers],
+        waiting=view.waiting,
+        next_after=view.next_after,
+        longest_wait_seconds=round(view.longest_wait_seconds(now)),
         available=sum(1 for member in view.members if member.available),
         completed=view.completed,
         abandoned=view.abandoned,

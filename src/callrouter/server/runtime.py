@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
-from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
+from callrouter.ami.errors import AMIConnectionError, AMILoginError
 from callrouter.calls.records import CallRecordData, recent_call_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
@@ -33,6 +33,7 @@ from callrouter.http.ops import OpsContext, setup_ops_routes
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
+from callrouter.live.sync import LiveSync
 from callrouter.routing.decision import QueueLoad
 from callrouter.routing.service import RoutedCall, Router
 from callrouter.server.adapters import IdentityDirectory, LedgerWallet
@@ -162,11 +163,9 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         record_failsafe=lambda uniqueid: _record_failsafe(hotline, uniqueid),
     )
     hotline.router = router
-    unsubscribe = [
-        client.subscribe(live.apply),
-        client.subscribe(router.on_event),
-        client.on_connected(lambda: _rebuild(client, live)),
-    ]
+    sync = LiveSync(client, live, resync_interval=ami_settings.queue_resync_interval)
+    unsubscribe = [*sync.attach(), client.subscribe(router.on_event)]
+    sync.start()
     first_link = asyncio.create_task(_connect_until_up(client, hotline.pbx))
     try:
         yield
@@ -176,6 +175,7 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
             await first_link
         for undo in unsubscribe:
             undo()
+        await sync.close()
         await router.close()
         await client.close()
 
@@ -198,17 +198,6 @@ async def _connect_until_up(client: AMIClient, pbx: PBXLink) -> None:
             await asyncio.sleep(delay)
             continue
         return
-
-
-async def _rebuild(client: AMIClient, live: LiveState) -> None:
-    """After every login the live view is rebuilt from what the PBX says, never guessed."""
-    try:
-        queue_status = await client.send_list_action("QueueStatus")
-        channels = await client.send_list_action("CoreShowChannels")
-    except AMIError as error:
-        log.warning("live.rebuild_failed", error=str(error))
-        return
-    live.rebuild(queue_status, channels)
 
 
 def _queue_loads(live: LiveState, names: Sequence[str]) -> Mapping[str, QueueLoad]:

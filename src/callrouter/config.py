@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -31,7 +32,11 @@ from callrouter.calendar import (
     Window,
     default_windows,
 )
+from callrouter.appointments.config import AppointmentsConfig
+from callrouter.appointments.rules import AppointmentPolicy, AppointmentRuleError
 from callrouter.errors import ConfigError
+from callrouter.experts.config import ExpertsConfig
+from callrouter.experts.rules import Domain, ExpertRuleError
 from callrouter.ledger.config import LedgerConfig, parse_ledger_config
 from callrouter.passes import Pass
 from callrouter.routing.decision import RoutingPolicy
@@ -87,18 +92,25 @@ class Config:
     http: HTTPConfig = field(default_factory=HTTPConfig)
     #: Prices, packs and recharge codes; validated by the ledger's own parser.
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    experts: ExpertsConfig = field(default_factory=ExpertsConfig)
+    appointments: AppointmentsConfig = field(default_factory=AppointmentsConfig)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> Config:
         root = _Table(data, "")
-        root.reject_unknown(("calendar", "routing", "ami", "database", "http", "ledger"))
+        root.reject_unknown(
+            ("calendar", "routing", "ami", "database", "http", "ledger", "experts", "appointments")
+        )
+        calendar_settings = _calendar(root.table("calendar"))
         return cls(
-            calendar_settings=_calendar(root.table("calendar")),
+            calendar_settings=calendar_settings,
             routing=_routing(root.table("routing")),
             ami=_ami(root.table("ami")),
             database=DatabaseConfig(url=root.table("database").text("url", DatabaseConfig.url)),
             http=_http(root.table("http")),
             ledger=_ledger(root.table("ledger")),
+            experts=_experts(root.table("experts"), calendar_settings.windows),
+            appointments=_appointments(root.table("appointments"), calendar_settings.windows),
         )
 
     def calendar(self) -> HotlineCalendar:
@@ -411,3 +423,86 @@ def _http(section: _Table) -> HTTPConfig:
 
 def _ledger(section: _Table) -> LedgerConfig:
     return parse_ledger_config(section.data)
+
+
+# Experts and appointments ---------------------------------------------------------------
+
+
+def _window_name(section: _Table, key: str, default: str, windows: Mapping[str, Window]) -> str:
+    name = section.text(key, default)
+    if name not in windows:
+        _choice(name, windows, section.key_path(key), "calendar window")
+    return name
+
+
+def _experts(section: _Table, windows: Mapping[str, Window]) -> ExpertsConfig:
+    section.reject_unknown(("domains", "hours", "queue"))
+    defaults = ExpertsConfig()
+    domains = defaults.domains
+    if "domains" in section.data:
+        raw = section.data["domains"]
+        path = section.key_path("domains")
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError(f"{path}: expected a non-empty list of {{key, label}} tables")
+        parsed: list[Domain] = []
+        for index, item in enumerate(raw):
+            if not isinstance(item, Mapping):
+                raise ConfigError(f"{path}[{index}]: expected a table {{key, label}}")
+            entry = _Table(item, f"{path}[{index}]")
+            entry.reject_unknown(("key", "label"))
+            try:
+                domain = Domain(entry.text("key", ""), entry.text("label", ""))
+            except ExpertRuleError as error:
+                raise ConfigError(f"{path}[{index}]: {error}") from None
+            if any(known.key == domain.key for known in parsed):
+                raise ConfigError(f"{path}[{index}]: domain '{domain.key}' is listed twice")
+            parsed.append(domain)
+        domains = tuple(parsed)
+    return ExpertsConfig(
+        domains=domains,
+        hours=_window_name(section, "hours", defaults.hours, windows),
+        queue=section.name("queue", defaults.queue, _QUEUE_NAME, "queue name"),
+    )
+
+
+def _appointments(section: _Table, windows: Mapping[str, Window]) -> AppointmentsConfig:
+    section.reject_unknown(
+        (
+            "window",
+            "slot_minutes",
+            "minimum_notice_days",
+            "horizon_weeks",
+            "full_refund_notice_hours",
+        )
+    )
+    defaults = AppointmentPolicy()
+    slot_minutes = section.integer(
+        "slot_minutes", int(defaults.slot_length.total_seconds() // 60), 15, 480
+    )
+    if slot_minutes % 15:
+        raise ConfigError(
+            f"{section.key_path('slot_minutes')}: {slot_minutes} is not a whole number of "
+            "quarter hours (15, 30, 45, 60...)"
+        )
+    try:
+        policy = AppointmentPolicy(
+            slot_length=timedelta(minutes=slot_minutes),
+            minimum_notice=timedelta(
+                days=section.integer("minimum_notice_days", defaults.minimum_notice.days, 0, 365)
+            ),
+            horizon=timedelta(
+                weeks=section.integer("horizon_weeks", defaults.horizon.days // 7, 1, 104)
+            ),
+            full_refund_notice=timedelta(
+                hours=section.integer(
+                    "full_refund_notice_hours",
+                    int(defaults.full_refund_notice.total_seconds() // 3600),
+                    0,
+                    24 * 365,
+                )
+            ),
+        )
+    except AppointmentRuleError as error:
+        raise ConfigError(f"{section.path}: {error}") from None
+    window = _window_name(section, "window", AppointmentsConfig.window, windows)
+    return AppointmentsConfig(window=window, policy=policy)

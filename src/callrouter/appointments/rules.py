@@ -1,0 +1,234 @@
+"""Pass RDV slots and their capacity, as pure rules (no I/O).
+
+seeds/000_0e15b6772b2a7f9e.txt, Pass RDV: "Sur rendez-vous du lundi au vendredi de 8h à
+17h. Rendez-vous à prendre minimum une semaine à l'avance auprès de nos coordinateurs pour
+réserver un expert lors de l'intervention."
+
+Choices (SPEC-level, documented in config/callrouter.toml):
+- a slot starts on any quarter hour of local time and must END inside the appointments
+  window: with 30-minute slots and a window closing at 17:00, 16:30 is the last start and
+  16:45 is refused (outside the window);
+- the minimum notice and the horizon are counted in local wall-clock days: a week ahead of
+  Monday 10:00 is the next Monday 10:00, even across a DST change;
+- an expert is reserved for the whole slot, one quarter hour at a time: a slot's capacity is
+  the experts of its domain on duty for all of it (working hours, absences) none of whose
+  quarters is booked.
+"""
+
+from __future__ import annotations
+
+import enum
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from callrouter.calendar import Window, next_closing, next_opening
+from callrouter.experts.rules import Expert
+
+QUARTER = timedelta(minutes=15)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+Stretch = tuple[datetime, datetime]
+
+
+class AppointmentRuleError(ValueError):
+    """A policy that does not make sense."""
+
+
+@dataclass(frozen=True)
+class AppointmentPolicy:
+    """`minimum_notice` and `horizon` are wall-clock spans (whole days)."""
+
+    slot_length: timedelta = timedelta(minutes=30)
+    minimum_notice: timedelta = timedelta(days=7)
+    horizon: timedelta = timedelta(weeks=8)
+    #: Cancelled at least this long before the slot: the incident is refunded in full.
+    full_refund_notice: timedelta = timedelta(hours=24)
+
+    def __post_init__(self) -> None:
+        if self.slot_length <= timedelta(0) or self.slot_length % QUARTER:
+            raise AppointmentRuleError("a slot lasts a whole number of quarter hours")
+        if self.minimum_notice < timedelta(0) or self.full_refund_notice < timedelta(0):
+            raise AppointmentRuleError("notices are not negative")
+        if self.horizon <= self.minimum_notice:
+            raise AppointmentRuleError("the horizon lies beyond the minimum notice")
+
+
+class SlotProblem(enum.StrEnum):
+    NOT_ALIGNED = "not-aligned"
+    OUTSIDE_WINDOW = "outside-window"
+    TOO_SOON = "too-soon"
+    TOO_FAR = "too-far"
+
+
+def _wall_clock_plus(now: datetime, span: timedelta, zone: ZoneInfo) -> datetime:
+    # Aware arithmetic in one zone is wall-clock arithmetic; the result is then re-offset.
+    return (now.astimezone(zone) + span).astimezone(UTC)
+
+
+def earliest_start(policy: AppointmentPolicy, now: datetime, zone: ZoneInfo) -> datetime:
+    return _wall_clock_plus(now, policy.minimum_notice, zone)
+
+
+def latest_start(policy: AppointmentPolicy, now: datetime, zone: ZoneInfo) -> datetime:
+    return _wall_clock_plus(now, policy.horizon, zone)
+
+
+def is_quarter_aligned(instant: datetime, zone: ZoneInfo) -> bool:
+    local = instant.astimezone(zone)
+    return local.minute % 15 == 0 and local.second == 0 and local.microsecond == 0
+
+
+def slot_problem(
+    policy: AppointmentPolicy, window: Window, start: datetime, now: datetime
+) -> SlotProblem | None:
+    """Why a slot starting at `start` cannot be booked at `now`, or None when it can."""
+    zone = window.timezone
+    if not is_quarter_aligned(start, zone):
+        return SlotProblem.NOT_ALIGNED
+    if next_opening(window, start) != start or next_closing(window, start) < (
+        start + policy.slot_length
+    ):
+        return SlotProblem.OUTSIDE_WINDOW
+    if start < earliest_start(policy, now, zone):
+        return SlotProblem.TOO_SOON
+    if start > latest_start(policy, now, zone):
+        return SlotProblem.TOO_FAR
+    return None
+
+
+def open_stretches(window: Window, start: datetime, end: datetime) -> list[Stretch]:
+    """The open stretches of `window` that overlap [start, end), whole (not clipped)."""
+    stretches: list[Stretch] = []
+    cursor = start
+    while cursor < end:
+        opening = next_opening(window, cursor)
+        if opening >= end:
+            break
+        closing = next_closing(window, opening)
+        if stretches and stretches[-1][1] >= opening:
+            closing = max(closing, stretches[-1][1])
+            opening = stretches.pop()[0]
+        stretches.append((opening, closing))
+        cursor = closing
+    return stretches
+
+
+def _minus(stretches: Iterable[Stretch], holes: Iterable[Stretch]) -> list[Stretch]:
+    result = list(stretches)
+    for hole_start, hole_end in holes:
+        cut: list[Stretch] = []
+        for start, end in result:
+            if hole_end <= start or end <= hole_start:
+                cut.append((start, end))
+                continue
+            if start < hole_start:
+                cut.append((start, hole_start))
+            if hole_end < end:
+                cut.append((hole_end, end))
+        result = cut
+    return result
+
+
+def duty_stretches(
+    expert: Expert,
+    start: datetime,
+    end: datetime,
+    hours: Callable[[Window], list[Stretch]] | None = None,
+) -> list[Stretch]:
+    """When `expert` is on duty around [start, end): working hours minus absences.
+    `hours` may return the window's open stretches from a cache shared by many experts."""
+    opened = hours(expert.hours) if hours is not None else open_stretches(expert.hours, start, end)
+    return sorted(_minus(opened, ((a.start, a.end) for a in expert.absences)))
+
+
+def within(stretches: Sequence[Stretch], start: datetime, end: datetime) -> bool:
+    """Whether one of `stretches` (sorted, disjoint) holds all of [start, end)."""
+    index = bisect_right(stretches, (start, _LATEST)) - 1
+    return index >= 0 and end <= stretches[index][1]
+
+
+def quarters(start: datetime, end: datetime) -> list[datetime]:
+    """The quarter hours [start, end) covers, by their start (UTC)."""
+    first = start.astimezone(UTC)
+    count = int((end - start) / QUARTER)
+    return [first + QUARTER * index for index in range(count)]
+
+
+@dataclass(frozen=True)
+class SlotAvailability:
+    start: datetime
+    end: datetime
+    #: Experts of the domain on duty for the whole slot with none of its quarters booked.
+    free: tuple[str, ...]
+
+    @property
+    def capacity(self) -> int:
+        return len(self.free)
+
+
+def slot_starts(
+    policy: AppointmentPolicy, window: Window, start: datetime, end: datetime, now: datetime
+) -> list[datetime]:
+    """Every bookable slot start in [start, end) at `now`, in order."""
+    zone = window.timezone
+    low = max(start, earliest_start(policy, now, zone))
+    high = min(end, latest_start(policy, now, zone) + timedelta(microseconds=1))
+    starts: list[datetime] = []
+    for opening, closing in open_stretches(window, low, high):
+        first = max(opening, low).astimezone(UTC)
+        # Quarter hours of local time are quarter hours of UTC: offsets are whole quarters.
+        remainder = (first - datetime(2000, 1, 1, tzinfo=UTC)) % QUARTER
+        slot = first if not remainder else first + (QUARTER - remainder)
+        while slot < high and slot + policy.slot_length <= closing:
+            starts.append(slot)
+            slot += QUARTER
+    return starts
+
+
+def availability(
+    policy: AppointmentPolicy,
+    window: Window,
+    experts: Sequence[Expert],
+    booked: Mapping[str, set[datetime]],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> list[SlotAvailability]:
+    """The bookable slots in [start, end) and, for each, the experts free for it.
+
+    `experts` are those of the slot's domain; `booked` their booked quarters by name."""
+    starts = slot_starts(policy, window, start, end, now)
+    if not starts:
+        return []
+    span_start, span_end = starts[0], starts[-1] + policy.slot_length
+    cache: dict[int, list[Stretch]] = {}
+
+    def hours(of: Window) -> list[Stretch]:
+        key = id(of)
+        if key not in cache:
+            cache[key] = open_stretches(of, span_start, span_end)
+        return cache[key]
+
+    duty = {e.name: duty_stretches(e, span_start, span_end, hours) for e in experts}
+    names = sorted(duty)
+    slots: list[SlotAvailability] = []
+    for slot in starts:
+        slot_end = slot + policy.slot_length
+        needed = quarters(slot, slot_end)
+        free = tuple(
+            name
+            for name in names
+            if within(duty[name], slot, slot_end)
+            and not any(quarter in booked.get(name, ()) for quarter in needed)
+        )
+        slots.append(SlotAvailability(slot, slot_end, free))
+    return slots
+
+
+def full_refund_on_cancel(policy: AppointmentPolicy, start: datetime, now: datetime) -> bool:
+    """Cancelled at least `full_refund_notice` before the slot: refunded in full; later:
+    nothing back (the expert's time was kept for the caller)."""
+    return start - now >= policy.full_refund_notice

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import structlog
 
+from callrouter.appointments.config import AppointmentsConfig
+from callrouter.appointments.rules import AppointmentPolicy, AppointmentRuleError
 from callrouter.calendar import (
     PARIS,
     CalendarError,
@@ -32,8 +34,6 @@ from callrouter.calendar import (
     Window,
     default_windows,
 )
-from callrouter.appointments.config import AppointmentsConfig
-from callrouter.appointments.rules import AppointmentPolicy, AppointmentRuleError
 from callrouter.errors import ConfigError
 from callrouter.experts.config import ExpertsConfig
 from callrouter.experts.rules import Domain, ExpertRuleError

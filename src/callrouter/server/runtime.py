@@ -21,12 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
 from callrouter.ami.errors import AMIConnectionError, AMILoginError
+from callrouter.appointments.api import build_services, setup_appointment_api
+from callrouter.appointments.service import AppointmentService
 from callrouter.calls.records import CallRecordData, recent_call_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
 from callrouter.config import Config
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
+from callrouter.experts.directory import ExpertDirectory
 from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
@@ -61,6 +64,8 @@ class Hotline:
     sessions: async_sessionmaker[AsyncSession] | None = None
     identity: IdentityService | None = None
     ledger: LedgerService | None = None
+    experts: ExpertDirectory | None = None
+    appointments: AppointmentService | None = None
     ami: AMIClient | None = None
     live: LiveState | None = None
     router: Router | None = None
@@ -115,6 +120,22 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         clock=hotline.clock,
         secret=hotline.api_secret,
         ledger_config=hotline.config.ledger,
+    )
+    config = hotline.config
+    hotline.experts, hotline.appointments = build_services(
+        sessions,
+        hotline.clock,
+        config.calendar(),
+        config.experts,
+        config.appointments,
+        config.ledger,
+    )
+    setup_appointment_api(
+        app,
+        directory=hotline.experts,
+        service=hotline.appointments,
+        live=live,
+        clock=hotline.clock,
     )
     return app
 

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0009_experts"
 down_revision: str | None = "0006_incident_fingerprints"
 branch_labels: str | Sequence[str] | None = None

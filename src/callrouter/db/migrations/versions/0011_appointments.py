@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0011_appointments"
 down_revision: str | None = "0009_experts"
 branch_labels: str | Sequence[str] | None = None

@@ -10,6 +10,13 @@ from callrouter.calendar import PARIS, HotlineCalendar, next_opening
 from callrouter.cli import main
 
 
+@pytest.fixture(autouse=True)
+def _logging_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`main` would point the (cached) loggers at this test's captured output, closed after
+    it: later tests would then fail to log."""
+    monkeypatch.setattr("callrouter.cli.configure_logging", lambda **_: None)
+
+
 def _run(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> tuple[int, str]:
     code = main(["--database-url", url, *args])
     captured = capsys.readouterr()

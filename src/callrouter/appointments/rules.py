@@ -100,20 +100,29 @@ def slot_problem(
 
 
 def open_stretches(window: Window, start: datetime, end: datetime) -> list[Stretch]:
-    """The open stretches of `window` that overlap [start, end), whole (not clipped)."""
+    """The open stretches of `window` that overlap [start, end), whole days of periods,
+    touching periods merged. Read day by day from the window's own periods: the calendar's
+    instant-by-instant search is correct but far too slow for weeks of slots."""
+    zone = window.timezone
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    last = end.astimezone(zone).date() + timedelta(days=1)
+    periods: list[Stretch] = []
+    while day <= last:
+        for local_start, local_end in window.periods_starting_on(day):
+            # fold=0, as the calendar does: a skipped wall time maps after the jump.
+            period_start = local_start.replace(tzinfo=zone).astimezone(UTC)
+            period_end = local_end.replace(tzinfo=zone).astimezone(UTC)
+            if period_end > period_start:
+                periods.append((period_start, period_end))
+        day += timedelta(days=1)
+    periods.sort()
     stretches: list[Stretch] = []
-    cursor = start
-    while cursor < end:
-        opening = next_opening(window, cursor)
-        if opening >= end:
-            break
-        closing = next_closing(window, opening)
-        if stretches and stretches[-1][1] >= opening:
-            closing = max(closing, stretches[-1][1])
-            opening = stretches.pop()[0]
-        stretches.append((opening, closing))
-        cursor = closing
-    return stretches
+    for period_start, period_end in periods:
+        if stretches and stretches[-1][1] >= period_start:
+            stretches[-1] = (stretches[-1][0], max(stretches[-1][1], period_end))
+        else:
+            stretches.append((period_start, period_end))
+    return [(s, e) for s, e in stretches if e > start and s < end]
 
 
 def _minus(stretches: Iterable[Stretch], holes: Iterable[Stretch]) -> list[Stretch]:
@@ -188,6 +197,27 @@ def slot_starts(
     return starts
 
 
+def _quarter_index(instant: datetime, origin: datetime, up: bool) -> int:
+    index, remainder = divmod(instant - origin, QUARTER)
+    return int(index) + (1 if up and remainder else 0)
+
+
+def _free_mask(stretches: Sequence[Stretch], booked: Iterable[datetime], origin: datetime) -> int:
+    """Bit q set when quarter hour q after `origin` lies wholly in a stretch and is not
+    booked: one big integer per expert, so a slot's test is a few bit operations."""
+    mask = 0
+    for stretch_start, stretch_end in stretches:
+        first = max(_quarter_index(stretch_start, origin, up=True), 0)
+        stop = _quarter_index(stretch_end, origin, up=False)
+        if stop > first:
+            mask |= ((1 << (stop - first)) - 1) << first
+    for quarter in booked:
+        index = _quarter_index(quarter, origin, up=False)
+        if index >= 0:
+            mask &= ~(1 << index)
+    return mask
+
+
 def availability(
     policy: AppointmentPolicy,
     window: Window,
@@ -203,28 +233,31 @@ def availability(
     starts = slot_starts(policy, window, start, end, now)
     if not starts:
         return []
-    span_start, span_end = starts[0], starts[-1] + policy.slot_length
+    origin, span_end = starts[0], starts[-1] + policy.slot_length
+    length = int(policy.slot_length / QUARTER)
     cache: dict[int, list[Stretch]] = {}
 
     def hours(of: Window) -> list[Stretch]:
         key = id(of)
         if key not in cache:
-            cache[key] = open_stretches(of, span_start, span_end)
+            cache[key] = open_stretches(of, origin, span_end)
         return cache[key]
 
-    duty = {e.name: duty_stretches(e, span_start, span_end, hours) for e in experts}
-    names = sorted(duty)
+    # Per expert, the quarters where a whole slot fits, as a string of '0'/'1' by index.
+    fits: list[tuple[str, str]] = []
+    for expert in sorted(experts, key=lambda e: e.name):
+        free = _free_mask(
+            duty_stretches(expert, origin, span_end, hours), booked.get(expert.name, ()), origin
+        )
+        whole = free
+        for shift in range(1, length):
+            whole &= free >> shift
+        fits.append((expert.name, format(whole, "b")[::-1]))
     slots: list[SlotAvailability] = []
     for slot in starts:
-        slot_end = slot + policy.slot_length
-        needed = quarters(slot, slot_end)
-        free = tuple(
-            name
-            for name in names
-            if within(duty[name], slot, slot_end)
-            and not any(quarter in booked.get(name, ()) for quarter in needed)
-        )
-        slots.append(SlotAvailability(slot, slot_end, free))
+        index = _quarter_index(slot, origin, up=False)
+        free_names = tuple(name for name, bits in fits if index < len(bits) and bits[index] == "1")
+        slots.append(SlotAvailability(slot, slot + policy.slot_length, free_names))
     return slots
 
 

@@ -46,6 +46,9 @@ async def test_a_booking_opens_the_incident_and_reserves_an_expert(desk: Desk) -
     assert await desk.balance(account) == 450
     with pytest.raises(IdempotencyKeyReused):
         await desk.book(account, MONDAY_10 + timedelta(hours=1), key="k1")
+    # Replayed the day before the slot, when it could no longer be booked: still the first.
+    desk.clock.set(MONDAY_10 - timedelta(days=1))
+    assert (await desk.book(account, MONDAY_10, key="k1")).appointment.id == view.id
 
 
 async def test_minimum_notice_at_its_exact_edge(desk: Desk) -> None:

@@ -22,12 +22,17 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import compress
+from operator import itemgetter
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from callrouter.calendar import Window, next_closing, next_opening
 from callrouter.experts.rules import Expert
 
 QUARTER = timedelta(minutes=15)
+#: '0'/'1' characters to 0/1 bytes.
+_FLAGS = bytes.maketrans(b"01", b"\0\1")
 _LATEST = datetime.max.replace(tzinfo=UTC)
 
 Stretch = tuple[datetime, datetime]
@@ -166,8 +171,7 @@ def quarters(start: datetime, end: datetime) -> list[datetime]:
     return [first + QUARTER * index for index in range(count)]
 
 
-@dataclass(frozen=True)
-class SlotAvailability:
+class SlotAvailability(NamedTuple):
     start: datetime
     end: datetime
     #: Experts of the domain on duty for the whole slot with none of its quarters booked.
@@ -243,8 +247,13 @@ def availability(
             cache[key] = open_stretches(of, origin, span_end)
         return cache[key]
 
-    # Per expert, the quarters where a whole slot fits, as a string of '0'/'1' by index.
-    fits: list[tuple[str, str]] = []
+    # Per expert, a 0/1 byte per quarter hour where a whole slot fits, read at each slot's
+    # quarter in one C-level call; then one column of flags per slot.
+    indexes = [_quarter_index(slot, origin, up=False) for slot in starts]
+    pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda bits: (bits[indexes[0]],))
+    size = indexes[-1] + 1
+    names: list[str] = []
+    columns: list[tuple[int, ...]] = []
     for expert in sorted(experts, key=lambda e: e.name):
         free = _free_mask(
             duty_stretches(expert, origin, span_end, hours), booked.get(expert.name, ()), origin
@@ -252,13 +261,15 @@ def availability(
         whole = free
         for shift in range(1, length):
             whole &= free >> shift
-        fits.append((expert.name, format(whole, "b")[::-1]))
-    slots: list[SlotAvailability] = []
-    for slot in starts:
-        index = _quarter_index(slot, origin, up=False)
-        free_names = tuple(name for name, bits in fits if index < len(bits) and bits[index] == "1")
-        slots.append(SlotAvailability(slot, slot + policy.slot_length, free_names))
-    return slots
+        bits = format(whole, "b")[::-1].encode().translate(_FLAGS).ljust(size, b"\0")
+        names.append(expert.name)
+        columns.append(pick(bits))
+    if not names:
+        return [SlotAvailability(slot, slot + policy.slot_length, ()) for slot in starts]
+    return [
+        SlotAvailability(slot, slot + policy.slot_length, tuple(compress(names, flags)))
+        for slot, flags in zip(starts, zip(*columns, strict=True), strict=True)
+    ]
 
 
 def full_refund_on_cancel(policy: AppointmentPolicy, start: datetime, now: datetime) -> bool:

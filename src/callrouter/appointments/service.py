@@ -182,17 +182,26 @@ class AppointmentService:
         async def work() -> Booked:
             now = self._clock.now()
             async with write_transaction(self._engine) as connection:
-                earlier = await self._booked_by_key(connection, request)
-                if earlier is not None:
-                    return earlier
-                self.check_slot(request.start, now)
+                # A replay is found by the opening (its incident's key) or, when the slot is
+                # refused by now (the notice ran out since), by the appointment's key.
+                try:
+                    self.check_slot(request.start, now)
+                except SlotRefused:
+                    earlier = await self._booked_by_key(connection, request)
+                    if earlier is not None:
+                        return earlier
+                    raise
                 opened = await open_within(connection, opening, incident_key, price, due, now)
                 if opened.replayed:
-                    raise IdempotencyKeyReused(request.idempotency_key, "another booking")
+                    earlier = await self._booked_by_key(connection, request)
+                    if earlier is None:
+                        raise IdempotencyKeyReused(request.idempotency_key, "another request")
+                    return earlier
                 end = request.start + self.policy.slot_length
-                account_id = await _account_id(connection, opened.incident_id)
                 row = {
-                    "account_id": account_id,
+                    "account_id": select(INCIDENTS.c.account_id)
+                    .where(INCIDENTS.c.id == opened.incident_id)
+                    .scalar_subquery(),
                     "incident_id": opened.incident_id,
                     "domain": request.domain,
                     "slot_start": request.start,
@@ -372,19 +381,10 @@ async def _write_appointment(
         return appointment_id
     inserted: int = (
         await connection.execute(
-            insert(APPOINTMENTS).returning(APPOINTMENTS.c.id), {**row, "expert_id": expert_id}
+            insert(APPOINTMENTS).values(**row, expert_id=expert_id).returning(APPOINTMENTS.c.id)
         )
     ).scalar_one()
     return inserted
-
-
-async def _account_id(connection: AsyncConnection, incident_id: int) -> int:
-    account_id: int = (
-        await connection.execute(
-            select(INCIDENTS.c.account_id).where(INCIDENTS.c.id == incident_id)
-        )
-    ).scalar_one()
-    return account_id
 
 
 async def _locked(connection: AsyncConnection, appointment_id: int) -> AppointmentView:

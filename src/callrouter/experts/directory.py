@@ -77,20 +77,24 @@ class ExpertDirectory:
 
     async def read(self, connection: AsyncConnection, domain: str | None) -> list[ExpertEntry]:
         """The active experts (of `domain` when given) in the caller's transaction."""
-        query = select(EXPERTS).where(EXPERTS.c.removed_at.is_(None))
+        # Experts and all their domains in one round trip: one row per (expert, domain).
+        query = (
+            select(EXPERTS, DOMAINS.c.domain)
+            .join(DOMAINS, DOMAINS.c.expert_id == EXPERTS.c.id)
+            .where(EXPERTS.c.removed_at.is_(None))
+        )
         if domain is not None:
             query = query.where(
                 EXPERTS.c.id.in_(select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == domain))
             )
-        rows = (await connection.execute(query.order_by(EXPERTS.c.name))).all()
-        ids = [row.id for row in rows]
+        rows: dict[int, Any] = {}
+        domains: dict[int, set[str]] = defaultdict(set)
+        for row in await connection.execute(query.order_by(EXPERTS.c.name)):
+            rows.setdefault(row.id, row)
+            domains[row.id].add(row.domain)
+        ids = list(rows)
         if not ids:
             return []
-        domains: dict[int, set[str]] = defaultdict(set)
-        for expert_id, key in await connection.execute(
-            select(DOMAINS.c.expert_id, DOMAINS.c.domain).where(DOMAINS.c.expert_id.in_(ids))
-        ):
-            domains[expert_id].add(key)
         absences: dict[int, list[AbsenceEntry]] = defaultdict(list)
         for absence in await connection.execute(
             select(ABSENCES)
@@ -114,7 +118,7 @@ class ExpertDirectory:
                 added_at=row.added_at,
                 absences=tuple(absences[row.id]),
             )
-            for row in rows
+            for row in rows.values()
         ]
 
     async def entry(self, expert_id: int) -> ExpertEntry:

@@ -58,6 +58,18 @@ async def _seeded(world: World) -> dict[str, dict[str, str]]:
     await world.json(
         "POST", "/api/account/beneficiaries", holder, {"name": "Zoé", "caller_id": "0611223344"}
     )
+    admin = await world.staff(Role.ADMIN)
+    new_expert = {"name": "Léa", "interface": "PJSIP/expert7", "domains": ["knx"]}
+    assert (await world.json("POST", "/api/experts", admin, new_expert))[0] == 201
+    booking = {
+        "account_number": number,
+        "domain": "knx",
+        "level": "standard",
+        "start": "2025-03-10T10:00:00+01:00",
+        "number_to_call": "0611223344",
+        "idempotency_key": "f2",
+    }
+    assert (await world.json("POST", "/api/appointments", coordinator, booking))[0] == 201
     world.live.apply(
         Message.event(
             "QueueCallerJoin",
@@ -96,7 +108,7 @@ async def _seeded(world: World) -> dict[str, dict[str, str]]:
         Role.HOLDER: holder,
         Role.COORDINATOR: coordinator,
         Role.SUPERVISOR: await world.staff(Role.SUPERVISOR),
-        Role.ADMIN: await world.staff(Role.ADMIN),
+        Role.ADMIN: admin,
     }
 
 

@@ -46,7 +46,7 @@ async def sign_in(request: web.Request) -> web.Response:
     )
     code = body.text("web_code", max_length=WEB_CODE_MAX_LENGTH)
     with reported(api.clock):
-        account = await api.identity.verify_web_code(number, code)
+        account = await api.identity.verify_web_code(number, code, request.remote)
     issued = api.signer.issue(account.number, HOLDER_ROLE, api.clock.now())
     return web.json_response(
         {"token": issued.token, "expires_at": views.instant(issued.expires_at)}
@@ -76,7 +76,7 @@ async def add_beneficiary(request: web.Request) -> web.Response:
     name = body.text("name", max_length=NAME_MAX_LENGTH)
     caller_id = body.text("caller_id", max_length=CALLER_ID_MAX_LENGTH)
     with reported(api.clock):
-        added = await api.identity.add_beneficiary(number, name, caller_id)
+        added = await api.identity.name_beneficiary(number, name, caller_id)
     return web.json_response(views.beneficiary(added), status=201)
 
 

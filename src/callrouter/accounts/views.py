@@ -27,11 +27,9 @@ def account(summary: AccountSummary) -> Json:
 
 
 def staff_account(summary: AccountSummary, beneficiaries: list[BeneficiaryView]) -> Json:
-    """What a coordinator sees: the holder's view, plus locks and who may call on it."""
+    """What a coordinator sees: the holder's view, plus who may call on it."""
     return account(summary) | {
         "created_at": instant(summary.created_at),
-        "web_locked_until": optional_instant(summary.web_locked_until),
-        "pin_locked_until": optional_instant(summary.pin_locked_until),
         "beneficiaries": [beneficiary(item) for item in beneficiaries],
     }
 
@@ -42,6 +40,7 @@ def beneficiary(view: BeneficiaryView) -> Json:
         "caller_id": view.caller_id,
         "added_at": instant(view.created_at),
         "removed_at": optional_instant(view.removed_at),
+        "confirmed_at": optional_instant(view.confirmed_at),
     }
 
 

@@ -24,7 +24,8 @@ _ERROR_CODES = {
     "idempotency key already used for a different request.",
     410: "The recharge code has expired.",
     422: "Refused by the offer's rules (emergency assistance without Pass Prioritaire).",
-    429: "Sign-in locked after repeated failures; Retry-After gives the seconds to wait.",
+    429: "Too many failed sign-ins from this client (the same for any account number, real "
+    "or not); Retry-After gives the seconds to wait.",
     500: "Unexpected server error; details are logged server-side, never returned.",
     503: "The PBX link is down; callrouter is reconnecting by itself.",
 }
@@ -213,16 +214,9 @@ def _schemas() -> Json:
                 _ref("Account"),
                 {
                     "type": "object",
-                    "required": [
-                        "created_at",
-                        "web_locked_until",
-                        "pin_locked_until",
-                        "beneficiaries",
-                    ],
+                    "required": ["created_at", "beneficiaries"],
                     "properties": {
                         "created_at": _INSTANT,
-                        "web_locked_until": nullable_instant,
-                        "pin_locked_until": nullable_instant,
                         "beneficiaries": {"type": "array", "items": _ref("Beneficiary")},
                     },
                 },
@@ -243,12 +237,17 @@ def _schemas() -> Json:
         },
         "Beneficiary": {
             "type": "object",
-            "required": ["name", "caller_id", "added_at", "removed_at"],
+            "required": ["name", "caller_id", "added_at", "removed_at", "confirmed_at"],
             "properties": {
                 "name": {"type": "string"},
                 "caller_id": {"type": "string"},
                 "added_at": _INSTANT,
                 "removed_at": nullable_instant,
+                "confirmed_at": {
+                    **nullable_instant,
+                    "description": "Null while pending: the number is recognised once a "
+                    "call from it is authenticated with the account's PIN.",
+                },
             },
         },
         "BeneficiaryList": {

@@ -56,11 +56,10 @@ class ThrottlePolicy:
     def delay(self, strikes: int) -> timedelta:
         """The block after `strikes` earlier blocks: base, 2 x base, 4 x base ... capped."""
         delay = self.base_delay
-        for _ in range(strikes):
+        while strikes > 0 and delay < self.max_delay:
             delay *= 2
-            if delay >= self.max_delay:
-                return self.max_delay
-        return delay
+            strikes -= 1
+        return min(delay, self.max_delay)
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,14 @@ class Counter:
     blocked_until: datetime | None = None
     strikes: int = 0
 
+    def block_end(self, now: datetime) -> datetime | None:
+        """The end of the block in force at `now`, if any."""
+        if self.blocked_until is not None and now < self.blocked_until:
+            return self.blocked_until
+        return None
+
     def is_blocked(self, now: datetime) -> bool:
-        return self.blocked_until is not None and now < self.blocked_until
+        return self.block_end(now) is not None
 
 
 def after_failure(policy: ThrottlePolicy, counter: Counter, now: datetime) -> Counter:
@@ -129,10 +134,9 @@ def blocked_until(
     """When the attempt may be checked again, or None if it may be checked now (a counter
     not given has no failures)."""
     ends = [
-        counter.blocked_until
+        end
         for scope in scopes(known_source=known_source)
-        if (counter := counters.get(scope, Counter())).is_blocked(now)
-        and counter.blocked_until is not None
+        if (end := counters.get(scope, Counter()).block_end(now)) is not None
     ]
     return max(ends, default=None)
 

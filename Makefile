@@ -29,3 +29,4 @@ bench: install
 	$(BIN)/python bench/ami_ingest.py
 	$(BIN)/python bench/routing_latency.py
 	$(BIN)/python bench/ledger_debits.py
+	$(BIN)/python bench/pin_spray.py

@@ -125,7 +125,7 @@ async def run_spray(
         step = timedelta(minutes=minutes) / attempts
         for attempt in range(attempts):
             index = (attempt * 37) % accounts
-            line = attempt % lines
+            line = (attempt // 2) % lines  # each channel gets every line
             before = hasher.checks
             if attempt % 2 == 0:
                 found = await identity.identify_caller(

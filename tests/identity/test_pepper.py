@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import structlog
 
 from callrouter.cli import main
 from callrouter.identity.pepper import (
@@ -38,6 +41,15 @@ def test_the_demo_uses_the_environment_s_pepper_else_its_own() -> None:
         demo_pin_pepper({PIN_PEPPER_ENV: "short"})
 
 
+@pytest.fixture
+def _logging_restored() -> Iterator[None]:
+    """`main` points the logs at this test's captured stderr: later tests must not log there."""
+    before = structlog.get_config()
+    yield
+    structlog.configure(**before)
+
+
+@pytest.mark.usefixtures("_logging_restored")
 def test_serve_refuses_to_start_without_a_pepper(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -210,3 +211,16 @@ def test_the_default_budgets() -> None:
     assert policy.source == ThrottlePolicy(10, 60 * MINUTE, 15 * MINUTE, 24 * 60 * MINUTE)
     assert policy.account == ThrottlePolicy(20, 60 * MINUTE, 15 * MINUTE, 4 * 60 * MINUTE)
     assert policy.overall == ThrottlePolicy(500, 15 * MINUTE, 15 * MINUTE, 15 * MINUTE)
+
+
+def test_a_fresh_counter_has_nothing_against_it() -> None:
+    assert Counter() == Counter(failures=0, window_started_at=None, blocked_until=None, strikes=0)
+
+
+def test_rules_and_counters_cannot_be_changed_in_place() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Counter().failures = 3  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        POLICY.max_failures = 9  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        default_policy().pair = POLICY  # type: ignore[misc]

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from callrouter.clock import FakeClock
 from callrouter.identity.codes import PEPPERED_PREFIX, CodeHasher
 from callrouter.identity.errors import InvalidCredentials, SignInLocked
-from callrouter.identity.models import Account
+from callrouter.identity.models import Account, SignInCounter
 from callrouter.identity.service import (
     Identification,
     IdentificationStatus,
@@ -249,3 +249,31 @@ class _CountingHasher(CodeHasher):
     async def verify_web_code(self, stored_hash: str | None, code: str) -> bool:
         self.web_checks += 1
         return await super().verify_web_code(stored_hash, code)
+
+
+async def test_spent_counters_are_forgotten_about_once_an_hour(
+    service: IdentityService,
+    account: NewAccount,
+    clock: FakeClock,
+    database_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async def rows() -> list[tuple[str, str]]:
+        async with database_sessions() as session:
+            found = await session.execute(select(SignInCounter.scope, SignInCounter.key))
+            return sorted((scope, key) for scope, key in found.all())
+
+    await service.identify_caller("0711111111", "11111111", "000000")
+    assert len(await rows()) == 4 + 1  # the attacker's four, the fixture's proven pair
+    clock.advance(timedelta(hours=1))
+    await service.identify_caller("0722222222", "22222222", "000000")
+    # The first failure's source, pair and account were spent: gone. The overall counter is
+    # counting again, the proven pair stays.
+    assert await rows() == sorted(
+        [
+            ("overall", "*"),
+            ("pair", f"{account.number}|tel:0644444444"),
+            ("pair", "22222222|tel:0722222222"),
+            ("source", "tel:0722222222"),
+            ("account", "22222222"),
+        ]
+    )

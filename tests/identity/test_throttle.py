@@ -16,6 +16,7 @@ from callrouter.identity.throttle import (
     after_failure,
     blocked_until,
     default_policy,
+    is_spent,
     scopes,
 )
 
@@ -224,3 +225,27 @@ def test_rules_and_counters_cannot_be_changed_in_place() -> None:
         POLICY.max_failures = 9  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         default_policy().pair = POLICY  # type: ignore[misc]
+
+
+def test_a_counter_is_spent_once_its_window_is_over_and_its_doubling_forgiven() -> None:
+    assert is_spent(POLICY, Counter(), NOW)
+    counting = Counter(2, NOW, None, 0)
+    assert not is_spent(POLICY, counting, NOW + 10 * MINUTE - TICK)
+    assert is_spent(POLICY, counting, NOW + 10 * MINUTE)
+    blocked = Counter(0, None, NOW, 3)
+    assert not is_spent(POLICY, blocked, NOW + 16 * MINUTE - TICK)
+    assert is_spent(POLICY, blocked, NOW + 16 * MINUTE)
+    both = Counter(1, NOW + 20 * MINUTE, NOW, 1)
+    assert not is_spent(POLICY, both, NOW + 16 * MINUTE)
+    assert is_spent(POLICY, both, NOW + 30 * MINUTE)
+
+
+def test_a_spent_counter_answers_like_a_fresh_one() -> None:
+    spent = Counter(2, NOW, NOW - 16 * MINUTE, 4)
+    later = NOW + 10 * MINUTE
+    assert is_spent(POLICY, spent, later)
+    assert (
+        after_failure(POLICY, spent, later).strikes
+        == after_failure(POLICY, Counter(), later).strikes
+    )
+    assert _fail(spent, later, 3).blocked_until == _fail(Counter(), later, 3).blocked_until

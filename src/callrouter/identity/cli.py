@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrouter.clock import SystemClock
 from callrouter.db.cli import service_command
+from callrouter.identity.beneficiaries import BeneficiaryView
 from callrouter.identity.codes import CodeHasher
 from callrouter.identity.pepper import pin_pepper
-from callrouter.identity.service import AccountSummary, BeneficiaryView, IdentityService
+from callrouter.identity.service import AccountSummary, IdentityService
 
 Action = Callable[[IdentityService, argparse.Namespace], Awaitable[int]]
 

@@ -8,16 +8,25 @@ number and phone access code.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import structlog
-from sqlalchemy import ColumnElement, bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callrouter.clock import Clock
 from callrouter.db.driver import driver_connection, is_postgres
+from callrouter.identity.beneficiaries import (
+    BeneficiaryView as BeneficiaryView,  # where the account API has always found it
+)
+from callrouter.identity.beneficiaries import (
+    active,
+    confirmed,
+    elsewhere,
+    view,
+)
 from callrouter.identity.callerid import normalise_caller_id
 from callrouter.identity.codes import (
     CodeHasher,
@@ -40,9 +49,11 @@ from callrouter.identity.errors import (
 from callrouter.identity.models import Account, Beneficiary
 from callrouter.identity.sources import address_source, entry_key, line_source
 from callrouter.identity.throttle import SignInPolicy, default_policy
-from callrouter.identity.throttle_store import Attempt, Channel, ThrottleStore
+from callrouter.identity.throttle_store import Attempt, Channel, Standing, ThrottleStore
 
 NAME_MAX_LENGTH = 200
+#: How often spent throttle counters are deleted (on the next failure after that long).
+FORGET_SPENT_EVERY = timedelta(hours=1)
 _NUMBER_DRAWS = 20
 
 log = structlog.get_logger(__name__)
@@ -91,17 +102,6 @@ class AccountSummary:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class BeneficiaryView:
-    account_number: str
-    name: str
-    caller_id: str
-    created_at: datetime
-    removed_at: datetime | None
-    #: None while the number is not proven: it is not recognised by caller ID until then.
-    confirmed_at: datetime | None
-
-
 _BY_CALLER_ID = (
     select(Account.number, Account.balance, Beneficiary.name)
     .join(Beneficiary.account)
@@ -146,6 +146,7 @@ class IdentityService:
                 Channel.WEB: web_throttle or default_policy(),
             },
         )
+        self._next_forget: datetime | None = None
 
     # Accounts
 
@@ -216,7 +217,7 @@ class IdentityService:
                 account = await _account(session, account_number)
                 mine = await session.scalar(
                     select(
-                        exists().where(*_active(normalised), Beneficiary.account_id == account.id)
+                        exists().where(*active(normalised), Beneficiary.account_id == account.id)
                     )
                 )
                 if mine:
@@ -225,9 +226,9 @@ class IdentityService:
                         f"{account.number}"
                     )
                 if vouched and await session.scalar(
-                    select(exists().where(*_active(normalised), *_confirmed()))
+                    select(exists().where(*active(normalised), *confirmed()))
                 ):
-                    raise _elsewhere(normalised)
+                    raise elsewhere(normalised)
                 beneficiary = Beneficiary(
                     account_id=account.id,
                     name=beneficiary_name,
@@ -238,14 +239,14 @@ class IdentityService:
                 session.add(beneficiary)
         except IntegrityError:
             # Someone confirmed the same caller id between our check and our insert.
-            raise _elsewhere(normalised) from None
+            raise elsewhere(normalised) from None
         log.info(
             "identity.beneficiary_added",
             account=account.number,
             caller_id=normalised,
             confirmed=vouched,
         )
-        return _view(account.number, beneficiary)
+        return view(account.number, beneficiary)
 
     async def remove_beneficiary(self, account_number: str, caller_id: str) -> BeneficiaryView:
         """Stop recognising `caller_id` for the account; the row stays, for history."""
@@ -253,15 +254,13 @@ class IdentityService:
         async with self._sessions.begin() as session:
             account = await _account(session, account_number)
             beneficiary = await session.scalar(
-                select(Beneficiary).where(
-                    Beneficiary.account_id == account.id, *_active(normalised)
-                )
+                select(Beneficiary).where(Beneficiary.account_id == account.id, *active(normalised))
             )
             if beneficiary is None:
                 raise BeneficiaryNotFound(account.number, normalised)
             beneficiary.removed_at = self._clock.now()
         log.info("identity.beneficiary_removed", account=account.number, caller_id=normalised)
-        return _view(account.number, beneficiary)
+        return view(account.number, beneficiary)
 
     async def list_beneficiaries(
         self, account_number: str, *, include_removed: bool = False
@@ -272,7 +271,7 @@ class IdentityService:
             if not include_removed:
                 query = query.where(Beneficiary.removed_at.is_(None))
             beneficiaries = (await session.scalars(query.order_by(Beneficiary.id))).all()
-        return [_view(account.number, beneficiary) for beneficiary in beneficiaries]
+        return [view(account.number, beneficiary) for beneficiary in beneficiaries]
 
     # Identification
 
@@ -324,9 +323,7 @@ class IdentityService:
             account.web_code_hash if account is not None else None, code
         )
         if account is None or not matched:
-            after = await self._throttle.record_failure(
-                attempt, known_source=standing.proven, now=now
-            )
+            after = await self._failed(attempt, known_source=standing.proven, now=now)
             until = after.blocked_until(known_source=standing.proven, now=now)
             if until is not None:
                 raise SignInLocked(until)
@@ -366,11 +363,11 @@ class IdentityService:
                     select(
                         Account,
                         exists().where(
-                            Beneficiary.account_id == Account.id, *_active(line), *_confirmed()
+                            Beneficiary.account_id == Account.id, *active(line), *confirmed()
                         ),
                         exists().where(
                             Beneficiary.account_id == Account.id,
-                            *_active(line),
+                            *active(line),
                             Beneficiary.confirmed_at.is_(None),
                         ),
                     ).where(Account.number == entry)
@@ -388,7 +385,7 @@ class IdentityService:
             return Identification(IdentificationStatus.WRONG_PIN, number)
         check = await self._hasher.verify_pin(account.pin_hash if account else None, pin)
         if account is None or not check.matched:
-            await self._throttle.record_failure(attempt, known_source=known, now=now)
+            await self._failed(attempt, known_source=known, now=now)
             return Identification(IdentificationStatus.WRONG_PIN, number)
         if not standing.pair_is_clean:
             await self._throttle.record_success(attempt, now)
@@ -397,6 +394,15 @@ class IdentityService:
         if pending:
             await self._confirm_by_call(account, line, now)
         return Identification(IdentificationStatus.PIN, account.number, balance=account.balance)
+
+    async def _failed(self, attempt: Attempt, *, known_source: bool, now: datetime) -> Standing:
+        """Count the failure; about once an hour, also forget the counters that are spent."""
+        after = await self._throttle.record_failure(attempt, known_source=known_source, now=now)
+        if self._next_forget is None or now >= self._next_forget:
+            self._next_forget = now + FORGET_SPENT_EVERY
+            forgotten = await self._throttle.forget_spent(now)
+            log.info("identity.throttle_counters_forgotten", count=forgotten)
+        return after
 
     async def _rehash_pin(self, account_id: int, pin: str) -> None:
         """The PIN is known right now: store it under the current scheme (pepper, cost)."""
@@ -413,7 +419,7 @@ class IdentityService:
         confirmed elsewhere (the unique index decides any race)."""
         try:
             async with self._sessions.begin() as session:
-                if await session.scalar(select(exists().where(*_active(line), *_confirmed()))):
+                if await session.scalar(select(exists().where(*active(line), *confirmed()))):
                     log.warning(
                         "identity.beneficiary_taken", account=account.number, caller_id=line
                     )
@@ -422,7 +428,7 @@ class IdentityService:
                     update(Beneficiary)
                     .where(
                         Beneficiary.account_id == account.id,
-                        *_active(line),
+                        *active(line),
                         Beneficiary.confirmed_at.is_(None),
                     )
                     .values(confirmed_at=now)
@@ -456,27 +462,3 @@ def _check_name(name: str, role: str) -> str:
     if len(cleaned) > NAME_MAX_LENGTH:
         raise InvalidName(f"the {role} name is longer than {NAME_MAX_LENGTH} characters")
     return cleaned
-
-
-def _active(caller_id: str) -> tuple[ColumnElement[bool], ...]:
-    return (Beneficiary.caller_id == caller_id, Beneficiary.removed_at.is_(None))
-
-
-def _confirmed() -> tuple[ColumnElement[bool], ...]:
-    return (Beneficiary.confirmed_at.is_not(None),)
-
-
-def _elsewhere(caller_id: str) -> BeneficiaryExists:
-    """Staff only: a holder's naming never checks other accounts."""
-    return BeneficiaryExists(f"caller id {caller_id} is already confirmed on another account")
-
-
-def _view(account_number: str, beneficiary: Beneficiary) -> BeneficiaryView:
-    return BeneficiaryView(
-        account_number=account_number,
-        name=beneficiary.name,
-        caller_id=beneficiary.caller_id,
-        created_at=beneficiary.created_at,
-        removed_at=beneficiary.removed_at,
-        confirmed_at=beneficiary.confirmed_at,
-    )

@@ -103,6 +103,16 @@ def after_failure(policy: ThrottlePolicy, counter: Counter, now: datetime) -> Co
     return Counter(failures, started, counter.blocked_until, strikes)
 
 
+def is_spent(policy: ThrottlePolicy, counter: Counter, now: datetime) -> bool:
+    """True when the counter no longer changes any answer: not blocked, its window over, its
+    doubling forgiven. It then behaves exactly like `Counter()` and can be forgotten."""
+    window_over = counter.window_started_at is None or now >= (
+        counter.window_started_at + policy.window
+    )
+    forgiven = counter.blocked_until is None or now >= counter.blocked_until + policy.max_delay
+    return window_over and forgiven
+
+
 @dataclass(frozen=True)
 class SignInPolicy:
     """The four budgets of one channel (phone PIN or web code)."""

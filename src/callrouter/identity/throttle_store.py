@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import CursorResult, Select, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -122,6 +122,32 @@ class ThrottleStore:
                     proven_at=now,
                 )
             )
+
+    async def forget_spent(self, now: datetime) -> int:
+        """Delete the counters that no longer change any answer (throttle.is_spent), so the
+        table does not grow with every line an attacker ever used. Proven pairs stay."""
+        forgotten = 0
+        async with self._sessions.begin() as session:
+            for channel, policies in self._policies.items():
+                for scope in Scope:
+                    policy = policies.of(scope)
+                    result: CursorResult[tuple[()]] = await session.execute(  # type: ignore[assignment]
+                        delete(SignInCounter).where(
+                            SignInCounter.channel == channel.value,
+                            SignInCounter.scope == scope.value,
+                            SignInCounter.proven_at.is_(None),
+                            or_(
+                                SignInCounter.window_started_at.is_(None),
+                                SignInCounter.window_started_at <= now - policy.window,
+                            ),
+                            or_(
+                                SignInCounter.blocked_until.is_(None),
+                                SignInCounter.blocked_until <= now - policy.max_delay,
+                            ),
+                        )
+                    )
+                    forgotten += result.rowcount
+        return forgotten
 
     async def _locked_rows(
         self, session: AsyncSession, attempt: Attempt, *, known_source: bool

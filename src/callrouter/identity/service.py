@@ -309,13 +309,13 @@ class IdentityService:
         cannot make the server burn argon2 time past its budget."""
         attempt = Attempt(Channel.WEB, entry_key(account_number), address_source(client_address))
         now = self._clock.now()
-        standing = await self._throttle.standing(attempt)
-        # On the web, a source is known to an account only by an earlier success from it.
-        until = standing.blocked_until(known_source=standing.proven, now=now)
-        if until is not None:
-            log.warning("identity.throttled", channel="web", source=attempt.source)
-            raise SignInLocked(until)
         async with self._sessions() as session:
+            standing = await self._throttle.standing(session, attempt)
+            # On the web, a source is known to an account only by an earlier success from it.
+            until = standing.blocked_until(known_source=standing.proven, now=now)
+            if until is not None:
+                log.warning("identity.throttled", channel="web", source=attempt.source)
+                raise SignInLocked(until)
             account = await session.scalar(
                 select(Account).where(Account.number == account_number.strip())
             )
@@ -356,8 +356,8 @@ class IdentityService:
         attempt = Attempt(Channel.PIN, entry_key(entry), line_source(caller_id))
         line = attempt.source.removeprefix("tel:")
         now = self._clock.now()
-        standing = await self._throttle.standing(attempt)
         async with self._sessions() as session:
+            standing = await self._throttle.standing(session, attempt)
             found = (
                 await session.execute(
                     select(

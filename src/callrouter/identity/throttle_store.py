@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CursorResult, Select, and_, delete, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Select,
+    and_,
+    delete,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -74,10 +83,12 @@ class ThrottleStore:
         self._sessions = sessions
         self._policies = policies
 
-    async def standing(self, attempt: Attempt) -> Standing:
-        async with self._sessions() as session:
-            rows = (await session.scalars(_rows(attempt, tuple(Scope)))).all()
-        counters = {Scope(row.scope): _counter(row) for row in rows}
+    async def standing(self, session: AsyncSession, attempt: Attempt) -> Standing:
+        """The counters of `attempt`, read in the caller's session (the PIN path reads the
+        account in the same one: every round trip counts on the routing path). Plain
+        columns, no ORM objects: nothing here is written back."""
+        rows = (await session.execute(_STANDING.where(_keys(attempt, tuple(Scope))))).all()
+        counters = {Scope(row.scope): Counter(*row[1:5]) for row in rows}
         proven = any(row.scope == Scope.PAIR and row.proven_at is not None for row in rows)
         return Standing(counters, proven)
 
@@ -179,8 +190,18 @@ class ThrottleStore:
             )
 
 
-def _rows(attempt: Attempt, scopes: tuple[Scope, ...]) -> Select[SignInCounter]:
-    return select(SignInCounter).where(
+_STANDING = select(
+    SignInCounter.scope,
+    SignInCounter.failures,
+    SignInCounter.window_started_at,
+    SignInCounter.blocked_until,
+    SignInCounter.strikes,
+    SignInCounter.proven_at,
+)
+
+
+def _keys(attempt: Attempt, scopes: tuple[Scope, ...]) -> ColumnElement[bool]:
+    return and_(
         SignInCounter.channel == attempt.channel.value,
         or_(
             *(
@@ -189,6 +210,10 @@ def _rows(attempt: Attempt, scopes: tuple[Scope, ...]) -> Select[SignInCounter]:
             )
         ),
     )
+
+
+def _rows(attempt: Attempt, scopes: tuple[Scope, ...]) -> Select[SignInCounter]:
+    return select(SignInCounter).where(_keys(attempt, scopes))
 
 
 def _counter(row: SignInCounter) -> Counter:

@@ -161,6 +161,69 @@ class Step:
     exten: str
     app: str
     data: str  # after substitution of the variables the walk knows
+    #: seconds since the walk began when the step starts: the waits and silences before it
+    at: float = field(default=0.0, compare=False)
+
+
+@dataclass
+class Caller:
+    """A caller keying DTMF, as Asterisk's Read receives the keys.
+
+    `entries` are what the caller keys each time a prompt asks for something, in one go
+    ("#" included when they press it; "" when they key nothing). Keys not read yet wait on
+    the channel: a Read that stops early leaves them to the next Read, as Asterisk does,
+    and the caller keys their next entry only once nothing is left (the next prompt).
+    """
+
+    entries: list[str]
+    waiting: str = ""
+
+    def prompted(self) -> None:
+        if not self.waiting and self.entries:
+            self.waiting = self.entries.pop(0)
+
+    def key(self) -> str | None:
+        """The next key, or None: the caller is silent until the Read times out."""
+        if not self.waiting:
+            return None
+        key, self.waiting = self.waiting[0], self.waiting[1:]
+        return key
+
+    @property
+    def unread(self) -> str:
+        """Keys that no Read took: what the caller meant to say and the IVR never heard."""
+        return self.waiting + "".join(self.entries)
+
+
+@dataclass(frozen=True)
+class Read:
+    """What app_read returns (apps/app_read.c, main/app.c ast_app_getdata_terminator)."""
+
+    keyed: str
+    status: str
+    waited: float
+
+
+def read(data: str, caller: Caller, sounds: frozenset[str] | None) -> Read:
+    """Read(variable,prompt,maxdigits,options,attempts,timeout) with "#" as terminator: it
+    stops on "#" (not kept), on its maxdigits-th key (keys after it stay on the channel) or
+    after `timeout` seconds of silence. A prompt none of whose files can be played makes it
+    return at once with READSTATUS=ERROR, reading nothing."""
+    _, prompt, maxdigits, options, attempts, timeout = (data.split(",") + [""] * 6)[:6]
+    assert options == "" and attempts in ("", "1"), f"Read({data}) is beyond this walker"
+    if prompt and sounds is not None and not set(prompt.split("&")) & sounds:
+        return Read("", "ERROR", 0.0)
+    most = int(maxdigits) if maxdigits else 255
+    most = most if 1 <= most <= 255 else 255
+    caller.prompted()
+    keyed = ""
+    while (key := caller.key()) is not None:
+        if key == "#":
+            return Read(keyed, "OK", 0.0)
+        keyed += key
+        if len(keyed) >= most:
+            return Read(keyed, "OK", 0.0)
+    return Read(keyed, "TIMEOUT", float(timeout))
 
 
 _PLAIN_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -231,6 +294,13 @@ def _condition(text: str, where: str) -> bool:
     return text == "1"
 
 
+def _gosub_target(target: str, where: str) -> tuple[str, str, list[str]]:
+    match = re.fullmatch(r"([^,()]+),([^,()]+),1(?:\((.*)\))?", target)
+    assert match, f"{where}: Gosub to {target!r}, expected context,exten,1[(args)]"
+    arguments = match.group(3)
+    return match.group(1), match.group(2), arguments.split(",") if arguments else []
+
+
 def walk(
     dialplan: Dialplan,
     context: str,
@@ -238,15 +308,23 @@ def walk(
     variables: dict[str, str] | None = None,
     *,
     until: str = "Hangup",
+    caller: Caller | None = None,
+    sounds: frozenset[str] | None = None,
+    hold_music: bool = True,
 ) -> list[Step]:
     """Runs a channel from context,exten,1 to the first `until` application (included).
 
     `variables` are channel variables and function values (e.g. "CALLERID(num)"). Read
-    leaves its variable as given there: what the caller keyed in.
+    takes the caller's keys (`caller`; by default one who keys nothing). `sounds` are the
+    prompts installed (None: every prompt plays); `hold_music` False is a music-on-hold
+    class without files, which makes MusicOnHold return at once. The walk counts waits
+    and silences, not how long prompts last.
     """
     known = dict(dialplan.globals) | (variables or {})
-    stack: list[tuple[str, str, int]] = []
+    caller = caller if caller is not None else Caller([])
+    stack: list[tuple[str, str, int, dict[str, str]]] = []
     steps: list[Step] = []
+    clock = 0.0
     name, priorities = dialplan.priorities(context, exten)
     index = 0
     while True:
@@ -264,24 +342,40 @@ def walk(
                 continue
             app, _, data = inner.partition("(")
             data = data[:-1]
-        steps.append(Step(context, exten, app, data))
+        steps.append(Step(context, exten, app, data, clock))
         if app == until or app in ("Hangup", "Congestion"):
             return steps
         jump: str | None = None
         if app == "Set":
             key, _, value = data.partition("=")
             known[key] = value
+        elif app == "Read":
+            result = read(data, caller, sounds)
+            known[data.split(",")[0]] = result.keyed
+            known["READSTATUS"] = result.status
+            clock += result.waited
+        elif app == "Wait" or (app == "MusicOnHold" and hold_music):
+            clock += float(data.split(",")[-1])
         elif app == "GotoIf":
             condition, _, targets = data.partition("?")
             branches = targets.split(":")
             chosen = branches[0] if _condition(condition, where) else (branches[1:] or [""])[0]
             jump = chosen or None
-        elif app in ("Goto", "Gosub"):
+        elif app == "Goto":
             jump = data
-            if app == "Gosub":
-                stack.append((context, exten, index))
+        elif app == "Gosub":
+            context, exten, arguments = _gosub_target(data, where)
+            saved = {k: v for k, v in known.items() if re.fullmatch(r"ARG\d+", k)}
+            stack.append((steps[-1].context, steps[-1].exten, index, saved))
+            for key in saved:
+                del known[key]
+            known |= {f"ARG{n}": value for n, value in enumerate(arguments, start=1)}
+            name, priorities = dialplan.priorities(context, exten)
+            index = 0
         elif app == "Return":
-            context, exten, index = stack.pop()
+            known["GOSUB_RETVAL"] = data
+            context, exten, index, saved = stack.pop()
+            known = {k: v for k, v in known.items() if not re.fullmatch(r"ARG\d+", k)} | saved
             name, priorities = dialplan.priorities(context, exten)
         if jump is None:
             continue

@@ -12,6 +12,7 @@ import pytest
 from .dialplan_model import (
     DIALPLANS,
     ROOT,
+    Caller,
     ConfFile,
     Dialplan,
     Step,
@@ -96,14 +97,9 @@ def test_the_ivr_answers_then_reads_account_pin_and_pass_before_announcing(
 def test_announced_values_are_cleaned_so_that_each_header_stays_one_header(
     dialplan: Dialplan,
 ) -> None:
-    caller = {
-        "CALLERID(num)": "+33 6 12 34 56 78",
-        "CALLERID(name)": 'Dupont, "Jean" \\ SARL',
-        "HOTLINE_ACCOUNT_DIGITS": "12*34",
-        "HOTLINE_PIN_DIGITS": "0042#",
-        "HOTLINE_PASS_DIGIT": "*",
-    }
-    steps = walk(dialplan, "from-trunk", "+33800123456", caller, until="UserEvent")
+    caller_id = {"CALLERID(num)": "+33 6 12 34 56 78", "CALLERID(name)": 'Dupont, "Jean" \\ SARL'}
+    keys = Caller(["12*34#", "0042#", "*"])
+    steps = walk(dialplan, "from-trunk", "+33800123456", caller_id, until="UserEvent", caller=keys)
 
     _, headers, order = user_event(steps[-1])
     assert order == HOTLINE_CALL_HEADERS

@@ -41,17 +41,27 @@ class ConfFile:
         assert len(found) == 1, f"expected exactly one [{name}], found {len(found)}"
         return found[0]
 
-    def resolved(self, name: str) -> dict[str, list[str]]:
-        """Keys of a section with its templates applied (own keys override)."""
+    def inherited(self, name: str) -> list[tuple[str, str]]:
+        """A section's settings as Asterisk's config loader builds it: the templates'
+        settings first, in order, then the section's own."""
         section = self.section(name)
-        merged: dict[str, list[str]] = {}
+        entries: list[tuple[str, str]] = []
         for template in (o for o in section.options if o not in ("!", "+")):
-            merged.update(self.resolved(template))
-        own: dict[str, list[str]] = {}
-        for key, value, _ in section.entries:
-            own.setdefault(key, []).append(value)
-        merged.update(own)
-        return merged
+            entries += self.inherited(template)
+        return entries + [(key, value) for key, value, _ in section.entries]
+
+
+def app_queue_settings(queues: ConfFile, name: str) -> dict[str, str]:
+    """What app_queue makes of a static queue (apps/app_queue.c, reload_single_queue):
+    every setting in order, the last one winning, except `strategy`, read once with
+    ast_variable_retrieve before the others, so the first one wins: a template's."""
+    settings: dict[str, str] = {}
+    for key, value in queues.inherited(name):
+        if key == "strategy":
+            settings.setdefault(key, value)
+        elif key != "member":
+            settings[key] = value
+    return settings
 
 
 def parse_conf(path: Path) -> ConfFile:

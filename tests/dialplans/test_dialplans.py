@@ -16,6 +16,7 @@ from .dialplan_model import (
     ConfFile,
     Dialplan,
     Step,
+    app_queue_settings,
     apps,
     first,
     parse_conf,
@@ -249,16 +250,23 @@ def test_a_callback_dials_the_customer_through_the_trunk(dialplan: Dialplan) -> 
     assert Step("callback", "0612345678", "Set", "CALLERID(num)=0800100200") in steps
 
 
-def test_queues_match_the_lab_the_router_was_tested_against(queues: ConfFile) -> None:
-    for name in ("coordinators", "experts", "oncall"):
-        settings = queues.resolved(name)
-        assert settings["ringinuse"] == ["no"]
-        assert settings["strategy"] == ["ringall" if name == "oncall" else "rrmemory"]
-        assert settings["timeout"] == ["15"]
-        assert settings["retry"] == ["2"]
-        assert settings["announce-frequency"] == ["0"]
-        assert settings["periodic-announce-frequency"] == ["0"]
-        assert settings["announce-position"] == ["no"]
+@pytest.mark.parametrize(
+    ("queue", "strategy"),
+    [("coordinators", "rrmemory"), ("experts", "rrmemory"), ("oncall", "ringall")],
+)
+def test_queues_match_the_lab_the_router_was_tested_against(
+    queues: ConfFile, queue: str, strategy: str
+) -> None:
+    settings = app_queue_settings(queues, queue)
+
+    # On-call technicians are rung all at once, as the file says and app_queue does.
+    assert settings["strategy"] == strategy
+    assert settings["ringinuse"] == "no"
+    assert settings["timeout"] == "15"
+    assert settings["retry"] == "2"
+    assert settings["announce-frequency"] == "0"
+    assert settings["periodic-announce-frequency"] == "0"
+    assert settings["announce-position"] == "no"
 
 
 # ----------------------------------------------------------------------------- AMI user

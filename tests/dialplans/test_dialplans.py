@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from callrouter.config import AMIConfig
+
 from .dialplan_model import (
     DIALPLANS,
     ROOT,
@@ -371,3 +373,31 @@ def test_the_compose_asterisk_runs_the_files_of_this_folder() -> None:
 
     for name in ("extensions.conf", "queues.conf", "manager.conf"):
         assert f"./dialplans/{name}:/etc/asterisk/{name}:ro" in compose
+
+
+def test_the_readme_shows_how_to_check_members_and_how_long_recovery_takes(
+    queues: ConfFile,
+) -> None:
+    readme = (DIALPLANS / "README.md").read_text(encoding="utf-8")
+
+    # The sample `queue show` lines are what the shipped queues.conf gives on a PBX without
+    # the example PJSIP endpoints (Asterisk 22.10.1): an unknown state interface is
+    # (Invalid), no state interface is (Not in use).
+    shown = re.findall(
+        r"^\s+(\w[\w ]*) \((Local/agent\d+@agents)(?: from ([^)]+))?\)", readme, re.M
+    )
+    assert shown
+    members = {
+        fields[0]: [f.strip() for f in fields]
+        for section in queues.sections
+        if not section.is_template
+        for fields in (value.split(",") for value in section.values("member"))
+    }
+    for name, interface, state_interface in shown:
+        assert members[interface][2] == name
+        assert (members[interface][3:] or [""])[0] == state_interface
+    assert "(Invalid)" in readme and "never ring" in readme
+    default = re.search(
+        r"reconnect_max_delay`\s+in\s+callrouter's\s+configuration\s+\((\d+) s", readme
+    )
+    assert default and float(default.group(1)) == AMIConfig().reconnect_max_delay

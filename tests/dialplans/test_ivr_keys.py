@@ -6,19 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from callrouter.identity.codes import PIN_MAX_LENGTH, PIN_MIN_LENGTH, check_pin
+from callrouter.identity.codes import PIN_MAX_LENGTH
 from callrouter.identity.models import ACCOUNT_NUMBER_LENGTH
-from callrouter.routing.decision import RoutingPolicy
 
 from .dialplan_model import Caller, Dialplan, Step, user_event, walk
-
-PASS_DIGITS = sorted(RoutingPolicy().pass_digits)
-PIN_LENGTHS = range(PIN_MIN_LENGTH, PIN_MAX_LENGTH + 1)
-ACCOUNT = "12345678"
-
-
-def pin_of(length: int) -> str:
-    return check_pin("".join(str((7 * i + 3) % 10) for i in range(length)))
+from .keys import ACCOUNT, Keyed, every_way_to_key, pin_of
 
 
 def announced(steps: list[Step]) -> tuple[dict[str, str], float]:
@@ -40,56 +32,6 @@ def test_the_dialplan_reads_pins_up_to_the_length_the_router_accepts(dialplan: D
     # One limit: identity.codes validates PINs, [globals] sizes the Read of the dialplan.
     assert dialplan.globals["HOTLINE_PIN_MAX_DIGITS"] == str(PIN_MAX_LENGTH)
     assert int(dialplan.globals["HOTLINE_ACCOUNT_MAX_DIGITS"]) >= ACCOUNT_NUMBER_LENGTH
-
-
-@pytest.mark.parametrize("pass_digit", PASS_DIGITS)
-@pytest.mark.parametrize("length", PIN_LENGTHS)
-def test_account_pin_and_pass_each_followed_by_hash_as_the_prompts_ask(
-    dialplan: Dialplan, pass_digit: str, length: int
-) -> None:
-    pin = pin_of(length)
-
-    headers, silence, unread = call(dialplan, ACCOUNT + "#", pin + "#", pass_digit)
-
-    assert (headers["Account"], headers["Pin"], headers["Pass"]) == (ACCOUNT, pin, pass_digit)
-    assert unread == ""
-    assert silence == 0  # "#" ends each entry at once, the pass is one key
-
-
-@pytest.mark.parametrize("pass_digit", PASS_DIGITS)
-@pytest.mark.parametrize("length", PIN_LENGTHS)
-def test_account_and_pin_without_hash_end_after_the_digit_timeout(
-    dialplan: Dialplan, pass_digit: str, length: int
-) -> None:
-    pin = pin_of(length)
-
-    headers, silence, unread = call(dialplan, ACCOUNT, pin, pass_digit)
-
-    assert (headers["Account"], headers["Pin"], headers["Pass"]) == (ACCOUNT, pin, pass_digit)
-    assert unread == ""
-    assert silence == 2 * int(dialplan.globals["HOTLINE_DIGIT_TIMEOUT"])
-
-
-@pytest.mark.parametrize("pass_digit", PASS_DIGITS)
-def test_a_beneficiary_who_presses_only_hash_is_asked_the_pass_not_a_pin(
-    dialplan: Dialplan, pass_digit: str
-) -> None:
-    headers, silence, unread = call(dialplan, "#", pass_digit)
-
-    assert (headers["Account"], headers["Pin"], headers["Pass"]) == ("", "", pass_digit)
-    assert unread == ""
-    assert silence == 0
-
-
-@pytest.mark.parametrize("pass_digit", PASS_DIGITS)
-def test_a_beneficiary_who_keys_nothing_is_asked_the_pass_after_one_timeout(
-    dialplan: Dialplan, pass_digit: str
-) -> None:
-    headers, silence, unread = call(dialplan, "", pass_digit)
-
-    assert (headers["Account"], headers["Pin"], headers["Pass"]) == ("", "", pass_digit)
-    assert unread == ""
-    assert silence == int(dialplan.globals["HOTLINE_DIGIT_TIMEOUT"])
 
 
 @pytest.mark.parametrize("ends", ["#", ""])
@@ -126,3 +68,14 @@ def test_keys_that_are_not_digits_never_reach_the_router(dialplan: Dialplan) -> 
 
     assert (headers["Account"], headers["Pin"], headers["Pass"]) == ("1234", "0042", "")
     assert unread == ""
+
+
+@pytest.mark.parametrize("keyed", every_way_to_key(), ids=lambda keyed: keyed.name)
+def test_every_way_to_key_announces_what_was_keyed(dialplan: Dialplan, keyed: Keyed) -> None:
+    headers, silence, unread = call(dialplan, *keyed.entries)
+
+    expected = (keyed.account, keyed.pin, keyed.pass_digit)
+    assert (headers["Account"], headers["Pin"], headers["Pass"]) == expected
+    assert unread == "", "keys that no prompt read"
+    # "#" ends an entry at once, the pass is one key: only entries without "#" wait
+    assert silence == keyed.timeouts * int(dialplan.globals["HOTLINE_DIGIT_TIMEOUT"])

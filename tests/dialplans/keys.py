@@ -1,16 +1,21 @@
-"""What callers key in the IVR tests: every pass, every PIN length callrouter accepts, with
-and without "#", and as a beneficiary recognised by caller id."""
+"""What callers key in the IVR tests: every pass, every PIN length callrouter accepts and a
+longer one, with and without "#", and as a beneficiary recognised by caller id."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from callrouter.identity.codes import PIN_MAX_LENGTH, PIN_MIN_LENGTH, check_pin
+from callrouter.identity.models import ACCOUNT_NUMBER_LENGTH
 from callrouter.routing.decision import RoutingPolicy
 
 PASS_DIGITS = sorted(RoutingPolicy().pass_digits)
 PIN_LENGTHS = range(PIN_MIN_LENGTH, PIN_MAX_LENGTH + 1)
 ACCOUNT = "12345678"
+# Longer than callrouter accepts: read whole all the same (callrouter refuses them), so that
+# no key is left to end or fill the next prompt.
+TOO_LONG_ACCOUNT = "9" * (ACCOUNT_NUMBER_LENGTH + 5)
+TOO_LONG_PIN = "4" * (PIN_MAX_LENGTH + 3)
 
 
 def pin_of(length: int) -> str:
@@ -40,6 +45,11 @@ def every_way_to_key() -> list[Keyed]:
                 timeouts = 0 if end else 2
                 name = f"pin{length}-{how}-pass{pass_digit}"
                 cases.append(Keyed(name, entries, ACCOUNT, pin, pass_digit, timeouts))
+        for end, how in (("#", "hash"), ("", "timeout")):
+            entries = (TOO_LONG_ACCOUNT + end, TOO_LONG_PIN + end, pass_digit)
+            name = f"too-long-{how}-pass{pass_digit}"
+            timeouts = 0 if end else 2
+            cases.append(Keyed(name, entries, TOO_LONG_ACCOUNT, TOO_LONG_PIN, pass_digit, timeouts))
         # "#" alone (as the prompt says), or nothing, at the account prompt: no PIN asked
         cases.append(
             Keyed(f"beneficiary-hash-pass{pass_digit}", ("#", pass_digit), "", "", pass_digit, 0)

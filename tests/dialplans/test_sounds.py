@@ -134,3 +134,15 @@ def test_the_asterisk_image_installs_the_sounds_and_nothing_hides_them() -> None
     mounted = re.findall(r":(/var/lib/asterisk/[^:\s]*)", compose)
     hidden = [m for m in mounted if "/var/lib/asterisk/sounds/fr/callrouter".startswith(m)]
     assert not hidden and not any(m.startswith("/var/lib/asterisk/moh") for m in mounted)
+
+
+def test_every_file_the_asterisk_image_copies_is_in_its_build_context() -> None:
+    # The compose file builds the image from the repository's root (checked above).
+    dockerfile = (ROOT / "docker" / "asterisk" / "Dockerfile").read_text(encoding="utf-8")
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+
+    sources = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")]
+    assert len(sources) == 4
+    for source in sources:
+        assert (ROOT / source).exists(), source
+        assert not any(Path(source).match(pattern) for pattern in ignored), source

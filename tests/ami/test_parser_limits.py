@@ -128,3 +128,21 @@ def test_a_frame_dripped_one_byte_per_read_costs_linear_work(
     assert small <= 10 * 5_000
     assert large <= 10 * 40_000
     assert large / small < 8 * 1.5
+
+
+def test_stray_line_ends_bad_utf8_and_bad_frames_parse_the_same_whatever_the_reads() -> None:
+    # The whole-read decoding and the frame-by-frame one must agree byte for byte.
+    stream = (
+        b"\r\nEvent: A\r\nName: \xc3\r\n\r\n\r\n"
+        + b"\nEvent: B\r\n\r\n\r\n\r\n"
+        + b"not a header\r\nKey: v\r\n\r\n"
+        + b"Event: C\r\nName: caf\xc3\xa9 \xff\xfe\r\n\r\n\r\n\r\n\r\n"
+        + b"Response: Success\r\nActionID: 1\r\n\r\n"
+    )
+
+    outcomes = every_read_size(stream, expect_banner=False)
+
+    assert [m.name for m in outcomes[0].messages] == ["A", "B", "C", "Success"]
+    assert outcomes[0].messages[2].get("Name") == "café \ufffd\ufffd"
+    assert [why for _, why in outcomes[0].rejected] == ["first line is not a `Key: Value` header"]
+    assert all(outcome == outcomes[0] for outcome in outcomes)

@@ -123,21 +123,21 @@ class AMIParser:
         else:
             buffer = data
             search = 0
-        self.examined += len(buffer) - search
-        messages: list[Message] = []
-        start = 0
-        decode = self._decode
-        while True:
-            end = buffer.find(_TERMINATOR, search)
-            if end < 0:
-                break
-            if end - start > MAX_FRAME_BYTES:
-                self._reject(buffer[start : start + _oversized_sample()], "frame too large")
-            elif end > start:
-                message = decode(buffer[start:end])
-                if message is not None:
-                    messages.append(message)
-            start = search = end + len(_TERMINATOR)
+        # The last terminator's end: the frames before it are complete.
+        last = buffer.rfind(_TERMINATOR)
+        decoded: list[Message] | None = None
+        if last < 0:
+            last = -len(_TERMINATOR)  # nothing complete (only a first read can get here)
+            decoded = []
+        elif last <= MAX_FRAME_BYTES and buffer[last - 2 : last] != _LINE_END:
+            # (A line end just before the last terminator: overlapping terminators, which
+            # a forward scan cuts differently.)
+            decoded = self._decode_all(buffer, last)
+        if decoded is None:
+            decoded = []
+            last = self._decode_one_by_one(buffer, search, decoded)
+        messages = decoded
+        start = last + len(_TERMINATOR)
         rest = len(buffer) - start
         if rest:
             pending += memoryview(buffer)[start:]
@@ -146,6 +146,44 @@ class AMIParser:
             if rest - _OVERLAP > MAX_FRAME_BYTES:
                 self._drop_oversized(pending)
         return messages
+
+    def _decode_all(self, buffer: bytes, last: int) -> list[Message] | None:
+        """The usual case: well-formed frames, none oversized, no stray line ends; None
+        when a frame is malformed or starts with a stray line end (then the frames are
+        cut one by one).
+
+        Everything up to the last terminator is decoded at once, then split: a terminator
+        is ASCII, so no UTF-8 character spans two frames, and an invalid sequence is
+        replaced exactly as when each frame is decoded alone."""
+        self.examined += 2 * last
+        messages: list[Message] = []
+        append = messages.append
+        for frame in buffer[:last].decode("utf-8", "replace").split("\r\n\r\n"):
+            # A header's colon before the first line end; no stray line end in front.
+            colon = frame.find(":")
+            if colon < 0 or frame[0] in "\r\n" or "\r\n" in frame[:colon]:
+                return None
+            append(Message(frame=frame))
+        return messages
+
+    def _decode_one_by_one(self, buffer: bytes, search: int, messages: list[Message]) -> int:
+        """Frame by frame, for oversized frames and stray line ends; returns where the
+        last terminator starts."""
+        self.examined += len(buffer) - search
+        start = 0
+        last = -len(_TERMINATOR)
+        while True:
+            end = buffer.find(_TERMINATOR, search)
+            if end < 0:
+                return last
+            if end - start > MAX_FRAME_BYTES:
+                self._reject(buffer[start : start + _oversized_sample()], "frame too large")
+            elif end > start:
+                message = self._decode(buffer[start:end])
+                if message is not None:
+                    messages.append(message)
+            last = end
+            start = search = end + len(_TERMINATOR)
 
     def _drop_oversized(self, pending: bytearray) -> None:
         """`pending` holds more than MAX_FRAME_BYTES without a terminator: reject it now,

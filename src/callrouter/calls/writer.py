@@ -1,9 +1,12 @@
-"""Writes the call records off the callers' path, in batches.
+"""Writes the call records off the callers' path, as soon as they come (group commit).
 
-One INSERT per batch instead of one transaction per call keeps the database work of a
-decision out of the event loop's way while other callers are being routed (measured in
-bench/routing_latency.py). A fail-safe flag is applied after the records queued before it,
-so it always finds the decision it flags.
+A record is written the moment the writer is free: no timer holds it in memory, so a
+router killed right after routing a caller loses at most the records of the write under
+way (and `calls/recovery.py` recovers those from the PBX at the next start). Records that
+arrive during a write go together in the next one: one INSERT per batch, never one
+transaction per call, so a busy hotline costs the database no more than before. A
+fail-safe is applied after the records queued before it, so it finds the decision it
+flags.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import contextlib
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from callrouter.calls.records import CallRecordData, add_call_records, mark_failsafe
+from callrouter.calls.records import CallRecordData, add_call_records, record_failsafe
 
 log = structlog.get_logger(__name__)
 
@@ -27,33 +30,40 @@ class CallRecordWriter:
         self,
         sessions: async_sessionmaker[AsyncSession],
         *,
-        interval: float = 0.2,
-        max_batch: int = 500,
+        retry_delay: float = 1.0,
     ) -> None:
         self._sessions = sessions
-        self._interval = interval
-        self._max_batch = max_batch
+        self._retry_delay = retry_delay
         self._records: list[CallRecordData] = []
-        self._failsafes: list[str] = []
+        self._failsafes: list[CallRecordData] = []
+        # Settled once the records given so far are committed.
+        self._committed: asyncio.Future[None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="call-record-writer")
 
-    def add(self, record: CallRecordData) -> None:
+    def add(self, record: CallRecordData) -> asyncio.Future[None]:
+        """Queues `record`; the future is settled once it is committed."""
         self._records.append(record)
         if len(self._records) > MAX_PENDING:
             # The database has been away for long: keep memory bounded, say what is lost.
             dropped = len(self._records) - MAX_PENDING
             del self._records[:dropped]
             log.error("calls.records_dropped", dropped=dropped, kept=MAX_PENDING)
-        if len(self._records) >= self._max_batch:
-            self._wake.set()
+        return self._queued()
 
-    def mark_failsafe(self, uniqueid: str) -> None:
-        self._failsafes.append(uniqueid)
+    def add_failsafe(self, failsafe: CallRecordData) -> asyncio.Future[None]:
+        """Flags the call's latest decision, or stores `failsafe` when it has none."""
+        self._failsafes.append(failsafe)
+        return self._queued()
+
+    def _queued(self) -> asyncio.Future[None]:
         self._wake.set()
+        if self._committed is None:
+            self._committed = asyncio.get_running_loop().create_future()
+        return self._committed
 
     async def close(self) -> None:
         """Stop, after writing everything received (nothing is dropped on shutdown)."""
@@ -65,27 +75,60 @@ class CallRecordWriter:
         await self.flush()
 
     async def flush(self) -> None:
+        """Writes everything queued so far in one transaction."""
         records, self._records = self._records, []
         failsafes, self._failsafes = self._failsafes, []
+        committed, self._committed = self._committed, None
         if not records and not failsafes:
+            if committed is not None and not committed.done():
+                committed.set_result(None)
             return
         try:
             async with self._sessions.begin() as session:
                 await add_call_records(session, records)
-                for uniqueid in failsafes:
-                    await mark_failsafe(session, uniqueid)
+                for failsafe in failsafes:
+                    await record_failsafe(session, failsafe)
+        except asyncio.CancelledError:
+            self._restore(records, failsafes, committed)
+            raise
         except Exception:
             # Keep them for the next round: a database that is briefly away loses nothing.
             log.exception("calls.write_failed", records=len(records), failsafes=len(failsafes))
-            self._records[:0] = records
-            self._failsafes[:0] = failsafes
+            self._restore(records, failsafes, committed)
             raise
+        if committed is not None and not committed.done():
+            committed.set_result(None)
+
+    def _restore(
+        self,
+        records: list[CallRecordData],
+        failsafes: list[CallRecordData],
+        committed: asyncio.Future[None] | None,
+    ) -> None:
+        """Puts a batch that was not written back in front of what came since."""
+        self._records[:0] = records
+        self._failsafes[:0] = failsafes
+        if committed is None:
+            return
+        if self._committed is None:
+            self._committed = committed
+        else:
+            # Both are settled by the write that takes them all.
+            self._committed.add_done_callback(lambda _: _settle(committed))
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._interval):
-                    await self._wake.wait()
+            await self._wake.wait()
             self._wake.clear()
-            with contextlib.suppress(Exception):
+            try:
                 await self.flush()
+            except Exception:
+                # Already logged; the records are kept. Try again after a pause rather
+                # than hammering a database that is away.
+                await asyncio.sleep(self._retry_delay)
+                self._wake.set()
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

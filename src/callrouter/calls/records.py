@@ -155,9 +155,7 @@ async def confirm_redirect(session: AsyncSession, record_id: int, at: datetime) 
 async def flag_failsafe(session: AsyncSession, record_id: int, at: datetime) -> None:
     """The decision was not carried out and the dialplan's fail-safe queued the caller."""
     await session.execute(
-        update(CallRecord)
-        .where(CallRecord.id == record_id)
-        .values(failsafe=True, reconciled_at=at)
+        update(CallRecord).where(CallRecord.id == record_id).values(failsafe=True, reconciled_at=at)
     )
 
 

@@ -114,8 +114,12 @@ def placed_channel(item: Message) -> PlacedChannel | None:
 
 def needs_variables(latest: LatestRecord | None) -> bool:
     """Whether the channel's variables can change anything: a call whose latest record
-    says its Redirect took effect, and that was no PIN retry, is settled."""
-    return latest is None or not latest.redirected or latest.target == Target.PIN_RETRY.value
+    is a fail-safe, or says its Redirect took effect and was no PIN retry, is settled."""
+    if latest is None:
+        return True
+    if latest.failsafe:
+        return False
+    return not latest.redirected or latest.target == Target.PIN_RETRY.value
 
 
 def held_call(placed: PlacedChannel, values: Sequence[str]) -> HeldCall:
@@ -141,20 +145,29 @@ def plan(
     fixes: list[Fix] = []
     for call in held:
         record = latest.get(call.placed.uniqueid)
-        failsafe = call.route in FAILSAFE_ROUTES and call.placed.queue is not None
+        # In a queue with no route of ours, or with our "ask the PIN again": only the
+        # dialplan's fail-safe puts callers there.
+        failsafe = call.placed.queue is not None and (
+            call.route in FAILSAFE_ROUTES or call.route == Target.PIN_RETRY.value
+        )
         if record is None:
             if failsafe:
                 fixes.append(CreateRecord(_failsafe_record(call, now, window)))
             elif call.route in _TARGETS:
                 fixes.append(CreateRecord(_recovered_record(call, now, window, policy)))
         elif failsafe:
-            if not record.redirected and not record.failsafe:
+            if record.failsafe:
+                continue
+            if not record.redirected:
                 fixes.append(FlagFailsafe(record.id))
+            elif record.target == Target.PIN_RETRY.value:
+                # The caller keyed the PIN again while we were away.
+                fixes.append(CreateRecord(_failsafe_record(call, now, window)))
         elif call.route == record.target and call.placed.queue == record.queue:
             if not record.redirected:
                 fixes.append(ConfirmRedirect(record.id))
-        elif call.route in _TARGETS and call.route != Target.PIN_RETRY.value:
-            # The latest decision (after a PIN retry) is not the one on record.
+        elif record.target == Target.PIN_RETRY.value and call.route in _TARGETS:
+            # The decision after a PIN retry was carried out; its record was lost.
             fixes.append(CreateRecord(_recovered_record(call, now, window, policy)))
     return fixes
 

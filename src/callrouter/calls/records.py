@@ -7,12 +7,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from callrouter.calls.models import CallRecord
 from callrouter.passes import Pass
 
 _PASS_VALUES = frozenset(item.value for item in Pass)
+#: The table itself, for plain Core statements (no ORM unit of work on the write path).
+_TABLE = CallRecord.metadata.tables[CallRecord.__tablename__]
 #: Uniqueids per `IN (...)`: well under SQLite's limit on bound parameters.
 _IN_CHUNK = 500
 
@@ -66,12 +68,15 @@ class CallRecordData:
         return fields
 
 
-async def add_call_records(session: AsyncSession, records: Sequence[CallRecordData]) -> None:
+async def add_call_records(
+    session: AsyncSession | AsyncConnection, records: Sequence[CallRecordData]
+) -> None:
     """Add the records in one statement (the router writes them in batches); the caller
     commits."""
     if not records:
         return
-    await session.execute(insert(CallRecord), [_row(record) for record in records])
+    # The table's own INSERT, not the ORM's bulk path: a third of the CPU per write.
+    await session.execute(insert(_TABLE), [_row(record) for record in records])
 
 
 def _row(record: CallRecordData) -> dict[str, object]:
@@ -91,19 +96,25 @@ async def recent_call_records(session: AsyncSession, limit: int = 100) -> list[C
     return [_data(row) for row in rows]
 
 
-async def record_failsafe(session: AsyncSession, failsafe: CallRecordData) -> None:
+async def record_failsafe(
+    session: AsyncSession | AsyncConnection, failsafe: CallRecordData
+) -> None:
     """The dialplan routed the call itself (HotlineFailsafe); the caller commits.
 
     A channel retrying its PIN announces itself several times, so the flag goes on its
     latest decision. A call never decided (the router was down, the database away, the
     decision not yet stored) gets `failsafe`, the fail-safe's own record.
     """
-    latest = await _latest_row(session, failsafe.uniqueid)
+    latest = await session.scalar(
+        select(CallRecord.id)
+        .where(CallRecord.uniqueid == failsafe.uniqueid)
+        .order_by(CallRecord.decided_at.desc(), CallRecord.id.desc())
+        .limit(1)
+    )
     if latest is None:
         await add_call_records(session, [failsafe])
-        return
-    latest.failsafe = True
-    await session.flush()
+    else:
+        await session.execute(update(_TABLE).where(_TABLE.c.id == latest).values(failsafe=True))
 
 
 @dataclass(frozen=True)
@@ -156,15 +167,6 @@ async def flag_failsafe(session: AsyncSession, record_id: int, at: datetime) -> 
     """The decision was not carried out and the dialplan's fail-safe queued the caller."""
     await session.execute(
         update(CallRecord).where(CallRecord.id == record_id).values(failsafe=True, reconciled_at=at)
-    )
-
-
-async def _latest_row(session: AsyncSession, uniqueid: str) -> CallRecord | None:
-    return await session.scalar(
-        select(CallRecord)
-        .where(CallRecord.uniqueid == uniqueid)
-        .order_by(CallRecord.decided_at.desc(), CallRecord.id.desc())
-        .limit(1)
     )
 
 

@@ -126,7 +126,7 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     hotline, engine = app[HOTLINE], app[ENGINE]
     await upgrade_async(hotline.database_url)
     log.info("database.ready", url=engine.url.render_as_string(hide_password=True))
-    records = CallRecordWriter(hotline.require_sessions())
+    records = CallRecordWriter(engine)
     records.start()
     hotline.records = records
     try:

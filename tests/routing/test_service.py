@@ -330,3 +330,13 @@ def test_garbled_contract_headers_get_safe_defaults(
     call = parse_hotline_call(event)
     assert (call.attempt, call.arrived_at) == expected
     assert call.caller_id == "" and call.pass_digit == ""
+
+
+async def test_settle_waits_for_the_calls_under_way_and_their_records() -> None:
+    # Reconciliation after a login reads the records once these are handed over.
+    harness = Harness()
+    harness.router.on_event(hotline_call(uniqueid="1.1"))
+    harness.router.on_event(hotline_call(uniqueid="1.2"))
+    assert harness.records == []
+    await harness.router.settle()
+    assert sorted(r.call.uniqueid for r in harness.records) == ["1.1", "1.2"]

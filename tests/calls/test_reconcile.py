@@ -79,7 +79,9 @@ def test_channels_in_a_queue_or_hearing_a_message_are_placed(
         {"Context": "hotline-answer", "Application": "Read"},
         {"Context": "agents", "Application": "Dial"},
         {"Uniqueid": ""},
-        {"ApplicationData": ""},  # [hotline-queue] before Queue() names its queue
+        {"ApplicationData": ""},
+        # [hotline-queue] before Queue(): Set's data is no queue name.
+        {"Application": "Set", "ApplicationData": "CDR(userfield)=failsafe"},
     ],
 )
 def test_other_channels_are_not(headers: dict[str, str]) -> None:

@@ -92,6 +92,8 @@ def placed_channel(item: Message) -> PlacedChannel | None:
     if context.startswith(QUEUE_CONTEXT_PREFIX):
         queue: str | None = context.removeprefix(QUEUE_CONTEXT_PREFIX)
     elif context == _QUEUE_APPLICATION_CONTEXT:
+        if item.get("Application") != "Queue":
+            return None  # between the priorities before Queue(): missed until the next login
         # Queue(<name>,,,,<timeout>) in [hotline-queue].
         queue = (item.get("ApplicationData") or "").split(",", 1)[0]
     elif context == MESSAGE_CONTEXT:

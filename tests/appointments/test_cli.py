@@ -8,13 +8,15 @@ import pytest
 
 from callrouter.calendar import PARIS, HotlineCalendar, next_opening
 from callrouter.cli import main
+from callrouter.identity.pepper import PIN_PEPPER_ENV
 
 
 @pytest.fixture(autouse=True)
-def _logging_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+def _cli_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """`main` would point the (cached) loggers at this test's captured output, closed after
     it: later tests would then fail to log."""
     monkeypatch.setattr("callrouter.cli.configure_logging", lambda **_: None)
+    monkeypatch.setenv(PIN_PEPPER_ENV, "a-test-pepper-that-is-long-enough-0123")
 
 
 def _run(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> tuple[int, str]:

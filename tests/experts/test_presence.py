@@ -20,7 +20,13 @@ def _expert(name: str, absences: tuple[Absence, ...] = ()) -> Expert:
 
 
 def _member(
-    name: str, status: str, *, paused: bool = False, calls: int = 0, in_call: bool = False
+    name: str,
+    status: str,
+    *,
+    paused: bool = False,
+    calls: int = 0,
+    in_call: bool = False,
+    last_call: datetime | None = None,
 ) -> Message:
     return Message.event(
         "QueueMember",
@@ -29,6 +35,7 @@ def _member(
             ("Name", name),
             ("Location", f"PJSIP/{name}"),
             ("CallsTaken", str(calls)),
+            ("LastCall", str(int(last_call.timestamp())) if last_call else "0"),
             ("InCall", "1" if in_call else "0"),
             ("Status", status),
             ("Paused", "1" if paused else "0"),
@@ -46,13 +53,14 @@ def _live(*members: Message) -> LiveState:
 
 def test_each_state_as_the_pbx_reports_it() -> None:
     live = _live(
-        _member("anne", "1", calls=4),
+        _member("anne", "1", calls=4, last_call=NOW - timedelta(minutes=30)),
         _member("bruno", "6"),
         _member("chloe", "2"),
         _member("david", "1", paused=True),
         _member("emma", "1", in_call=True),
         _member("fanny", "5"),
-        _member("gilles", "1", calls=1),
+        _member("gilles", "1", calls=1, last_call=NOW - timedelta(minutes=5)),
+        _member("jules", "1"),
     )
     away = Absence(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
     experts = [
@@ -65,6 +73,7 @@ def test_each_state_as_the_pbx_reports_it() -> None:
         _expert("gilles"),
         _expert("hugo"),  # not a member of the queue: the PBX says nothing of him
         _expert("ines", (away,)),
+        _expert("jules"),
     ]
     assert presences(experts, live, NOW) == {
         "anne": ExpertPresence.FREE,
@@ -76,9 +85,10 @@ def test_each_state_as_the_pbx_reports_it() -> None:
         "gilles": ExpertPresence.FREE,
         "hugo": ExpertPresence.UNKNOWN,
         "ines": ExpertPresence.OFF_DUTY,
+        "jules": ExpertPresence.FREE,
     }
-    # Fewest calls taken first.
-    assert [e.name for e in free_experts(experts, live, NOW)] == ["gilles", "anne"]
+    # The longest idle first: jules never took a call, anne's ended 30 minutes ago.
+    assert [e.name for e in free_experts(experts, live, NOW)] == ["jules", "anne", "gilles"]
     evening = NOW + timedelta(hours=9)  # 19:00: outside the coordinators' window
     assert free_experts(experts, live, evening) == []
 
@@ -100,3 +110,17 @@ def test_presence_follows_member_events() -> None:
     )
     assert presences([anne], live, NOW) == {"anne": ExpertPresence.PAUSED}
     assert presences([anne], LiveState(FakeClock(NOW)), NOW) == {"anne": ExpertPresence.UNKNOWN}
+
+
+def test_a_mangled_last_call_is_no_time() -> None:
+    live = _live(_member("anne", "1"))
+    live.apply(
+        Message.event(
+            "QueueMemberStatus",
+            [("Queue", "experts"), ("Interface", "PJSIP/anne"), ("Status", "1"),
+             ("LastCall", "99999999999999999999")],
+        )
+    )  # fmt: skip
+    view = live.queue("experts")
+    assert view is not None and view.members[0].last_call is None
+    assert [e.name for e in free_experts([_expert("anne")], live, NOW)] == ["anne"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from callrouter.experts.config import DEFAULT_QUEUE
 from callrouter.experts.rules import Expert, on_duty
@@ -64,12 +64,13 @@ def presences(
 def free_experts(
     experts: Sequence[Expert], live: LiveState, now: datetime, queue: str = DEFAULT_QUEUE
 ) -> list[Expert]:
-    """The experts free to be rung now, those who took the fewest queue calls first (the
-    live view keeps no idle time), then by name."""
+    """The experts free to be rung now, the longest idle first (the PBX's `LastCall`; one
+    who never took a call comes first), then by name."""
     members = queue_members(live, queue)
     free = [
         expert
         for expert in experts
         if presence_of(expert, members.get(expert.interface), now) is ExpertPresence.FREE
     ]
-    return sorted(free, key=lambda e: (members[e.interface].calls_taken, e.name))
+    never = datetime.min.replace(tzinfo=UTC)
+    return sorted(free, key=lambda e: (members[e.interface].last_call or never, e.name))

@@ -48,6 +48,10 @@ _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _SOUND = re.compile(r"[A-Za-z0-9_/.-]+")
 _DTMF = frozenset("0123456789*#")
 _WINDOW_KEYS = ("days", "ranges", "closed_on_holidays", "outside")
+_APPOINTMENT_KEYS = (
+    *("window", "slot_minutes", "minimum_notice_days", "horizon_weeks"),
+    "full_refund_notice_hours",
+)
 
 T = TypeVar("T")
 
@@ -466,15 +470,7 @@ def _experts(section: _Table, windows: Mapping[str, Window]) -> ExpertsConfig:
 
 
 def _appointments(section: _Table, windows: Mapping[str, Window]) -> AppointmentsConfig:
-    section.reject_unknown(
-        (
-            "window",
-            "slot_minutes",
-            "minimum_notice_days",
-            "horizon_weeks",
-            "full_refund_notice_hours",
-        )
-    )
+    section.reject_unknown(_APPOINTMENT_KEYS)
     defaults = AppointmentPolicy()
     slot_minutes = section.integer(
         "slot_minutes", int(defaults.slot_length.total_seconds() // 60), 15, 480
@@ -484,23 +480,17 @@ def _appointments(section: _Table, windows: Mapping[str, Window]) -> Appointment
             f"{section.key_path('slot_minutes')}: {slot_minutes} is not a whole number of "
             "quarter hours (15, 30, 45, 60...)"
         )
+    notice = section.integer("minimum_notice_days", defaults.minimum_notice.days, 0, 365)
+    weeks = section.integer("horizon_weeks", defaults.horizon.days // 7, 1, 104)
+    refund_hours = section.integer(
+        "full_refund_notice_hours", defaults.full_refund_notice // timedelta(hours=1), 0, 8760
+    )
     try:
         policy = AppointmentPolicy(
             slot_length=timedelta(minutes=slot_minutes),
-            minimum_notice=timedelta(
-                days=section.integer("minimum_notice_days", defaults.minimum_notice.days, 0, 365)
-            ),
-            horizon=timedelta(
-                weeks=section.integer("horizon_weeks", defaults.horizon.days // 7, 1, 104)
-            ),
-            full_refund_notice=timedelta(
-                hours=section.integer(
-                    "full_refund_notice_hours",
-                    int(defaults.full_refund_notice.total_seconds() // 3600),
-                    0,
-                    24 * 365,
-                )
-            ),
+            minimum_notice=timedelta(days=notice),
+            horizon=timedelta(weeks=weeks),
+            full_refund_notice=timedelta(hours=refund_hours),
         )
     except AppointmentRuleError as error:
         raise ConfigError(f"{section.path}: {error}") from None

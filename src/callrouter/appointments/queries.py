@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callrouter.appointments.models import AppointmentQuarterRow, AppointmentRow
-from callrouter.experts.directory import EXPERTS
+from callrouter.experts.directory import DOMAINS, EXPERTS
 from callrouter.ledger.prices import AssistanceLevel
 from callrouter.ledger.tables import ACCOUNTS, INCIDENTS
 
@@ -132,15 +132,14 @@ async def find(connection: AsyncConnection, where: AppointmentFilter) -> list[Ap
 
 
 async def booked_quarters(
-    connection: AsyncConnection, expert_ids: list[int], start: datetime, end: datetime
+    connection: AsyncConnection, domain: str, start: datetime, end: datetime
 ) -> dict[int, set[datetime]]:
-    """The quarter hours in [start, end) already reserved, by expert id."""
+    """The quarter hours in [start, end) already reserved for experts of `domain`, by
+    expert id."""
     booked: dict[int, set[datetime]] = defaultdict(set)
-    if not expert_ids:
-        return booked
     rows = await connection.execute(
         select(QUARTERS.c.expert_id, QUARTERS.c.quarter_start).where(
-            QUARTERS.c.expert_id.in_(expert_ids),
+            QUARTERS.c.expert_id.in_(select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == domain)),
             QUARTERS.c.quarter_start >= start,
             QUARTERS.c.quarter_start < end,
         )

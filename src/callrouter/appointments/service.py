@@ -10,6 +10,7 @@ appointment, no expert booked twice, no more bookings than experts.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -134,17 +135,23 @@ class AppointmentService:
         """The bookable slots of `domain` in [start, end), each with its free experts."""
         self._directory.check_domains([domain])
         now = self._clock.now()
-        async with self._engine.connect() as connection:
-            experts = await self._directory.read(connection, domain)
-            booked = await booked_quarters(
-                connection,
-                [entry.id for entry in experts],
-                start,
-                end + self.policy.slot_length,
-            )
-        by_name = {entry.expert.name: booked.get(entry.id, set()) for entry in experts}
+
+        async def experts() -> list[ExpertEntry]:
+            async with self._engine.connect() as connection:
+                return await self._directory.read(connection, domain)
+
+        async def booked() -> dict[int, set[datetime]]:
+            async with self._engine.connect() as connection:
+                return await booked_quarters(
+                    connection, domain, start, end + self.policy.slot_length
+                )
+
+        # Two connections, so the two reads wait for the database side by side. They may
+        # see two instants: an answer to read, not a promise (booking checks for itself).
+        entries, taken = await asyncio.gather(experts(), booked())
+        by_name = {entry.expert.name: taken.get(entry.id, set()) for entry in entries}
         return availability(
-            self.policy, self.window, [e.expert for e in experts], by_name, start, end, now
+            self.policy, self.window, [e.expert for e in entries], by_name, start, end, now
         )
 
     async def find(self, where: AppointmentFilter) -> list[AppointmentView]:

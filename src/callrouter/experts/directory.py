@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -77,10 +77,21 @@ class ExpertDirectory:
 
     async def read(self, connection: AsyncConnection, domain: str | None) -> list[ExpertEntry]:
         """The active experts (of `domain` when given) in the caller's transaction."""
-        # Experts and all their domains in one round trip: one row per (expert, domain).
+        # One round trip: a row per (expert, domain, absence not over yet).
         query = (
-            select(EXPERTS, DOMAINS.c.domain)
+            select(
+                EXPERTS,
+                DOMAINS.c.domain,
+                ABSENCES.c.id.label("absence_id"),
+                ABSENCES.c.starts_at,
+                ABSENCES.c.ends_at,
+                ABSENCES.c.reason,
+            )
             .join(DOMAINS, DOMAINS.c.expert_id == EXPERTS.c.id)
+            .outerjoin(
+                ABSENCES,
+                and_(ABSENCES.c.expert_id == EXPERTS.c.id, ABSENCES.c.ends_at > self._clock.now()),
+            )
             .where(EXPERTS.c.removed_at.is_(None))
         )
         if domain is not None:
@@ -89,21 +100,18 @@ class ExpertDirectory:
             )
         rows: dict[int, Any] = {}
         domains: dict[int, set[str]] = defaultdict(set)
+        found: dict[int, dict[int, AbsenceEntry]] = defaultdict(dict)
         for row in await connection.execute(query.order_by(EXPERTS.c.name)):
             rows.setdefault(row.id, row)
             domains[row.id].add(row.domain)
-        ids = list(rows)
-        if not ids:
-            return []
-        absences: dict[int, list[AbsenceEntry]] = defaultdict(list)
-        for absence in await connection.execute(
-            select(ABSENCES)
-            .where(ABSENCES.c.expert_id.in_(ids), ABSENCES.c.ends_at > self._clock.now())
-            .order_by(ABSENCES.c.starts_at)
-        ):
-            absences[absence.expert_id].append(
-                AbsenceEntry(absence.id, absence.starts_at, absence.ends_at, absence.reason)
-            )
+            if row.absence_id is not None:
+                found[row.id][row.absence_id] = AbsenceEntry(
+                    row.absence_id, row.starts_at, row.ends_at, row.reason
+                )
+        absences = {
+            expert_id: sorted(entries.values(), key=lambda a: (a.start, a.id))
+            for expert_id, entries in found.items()
+        }
         return [
             ExpertEntry(
                 id=row.id,
@@ -112,11 +120,11 @@ class ExpertDirectory:
                     interface=row.interface,
                     domains=frozenset(domains[row.id]),
                     hours=self._calendar.window(row.hours),
-                    absences=tuple(Absence(a.start, a.end) for a in absences[row.id]),
+                    absences=tuple(Absence(a.start, a.end) for a in absences.get(row.id, ())),
                 ),
                 hours_window=row.hours,
                 added_at=row.added_at,
-                absences=tuple(absences[row.id]),
+                absences=tuple(absences.get(row.id, ())),
             )
             for row in rows.values()
         ]

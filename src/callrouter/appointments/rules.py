@@ -201,12 +201,17 @@ def slot_starts(
     return starts
 
 
-def _quarter_index(instant: datetime, origin: datetime, up: bool) -> int:
-    index, remainder = divmod(instant - origin, QUARTER)
-    return int(index) + (1 if up and remainder else 0)
+_QUARTER_SECONDS = QUARTER.total_seconds()
 
 
-def _free_mask(stretches: Sequence[Stretch], booked: Iterable[datetime], origin: datetime) -> int:
+def _quarter_index(instant: datetime, origin: float, up: bool) -> int:
+    """Quarter hours from the epoch timestamp `origin` to `instant` (rounded down, or up)."""
+    quarters_from_origin = (instant.timestamp() - origin) / _QUARTER_SECONDS
+    index = int(quarters_from_origin // 1)
+    return index + 1 if up and index != quarters_from_origin else index
+
+
+def _free_mask(stretches: Sequence[Stretch], booked: Iterable[datetime], origin: float) -> int:
     """Bit q set when quarter hour q after `origin` lies wholly in a stretch and is not
     booked: one big integer per expert, so a slot's test is a few bit operations."""
     mask = 0
@@ -215,10 +220,13 @@ def _free_mask(stretches: Sequence[Stretch], booked: Iterable[datetime], origin:
         stop = _quarter_index(stretch_end, origin, up=False)
         if stop > first:
             mask |= ((1 << (stop - first)) - 1) << first
-    for quarter in booked:
-        index = _quarter_index(quarter, origin, up=False)
-        if index >= 0:
-            mask &= ~(1 << index)
+    taken = [index for quarter in booked if (index := _quarter_index(quarter, origin, False)) >= 0]
+    if taken:
+        # One bit per booked quarter, set in bytes then read as one integer.
+        bits = bytearray(max(taken) // 8 + 1)
+        for index in taken:
+            bits[index >> 3] |= 1 << (index & 7)
+        mask &= ~int.from_bytes(bits, "little")
     return mask
 
 
@@ -249,14 +257,15 @@ def availability(
 
     # Per expert, a 0/1 byte per quarter hour where a whole slot fits, read at each slot's
     # quarter in one C-level call; then one column of flags per slot.
-    indexes = [_quarter_index(slot, origin, up=False) for slot in starts]
+    stamp = origin.timestamp()
+    indexes = [_quarter_index(slot, stamp, up=False) for slot in starts]
     pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda bits: (bits[indexes[0]],))
     size = indexes[-1] + 1
     names: list[str] = []
     columns: list[tuple[int, ...]] = []
     for expert in sorted(experts, key=lambda e: e.name):
         free = _free_mask(
-            duty_stretches(expert, origin, span_end, hours), booked.get(expert.name, ()), origin
+            duty_stretches(expert, origin, span_end, hours), booked.get(expert.name, ()), stamp
         )
         whole = free
         for shift in range(1, length):

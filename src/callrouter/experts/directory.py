@@ -59,13 +59,14 @@ class ExpertDirectory:
         self,
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
-        calendar: HotlineCalendar,
-        config: ExpertsConfig,
+        calendar: HotlineCalendar | None = None,
+        config: ExpertsConfig | None = None,
     ) -> None:
+        """Without a calendar and [experts] settings, the SPEC's defaults."""
         self._sessions = sessions
         self._clock = clock
-        self._calendar = calendar
-        self.config = config
+        self._calendar = calendar or HotlineCalendar.default()
+        self.config = config or ExpertsConfig()
 
     async def all(self) -> list[Expert]:
         """Every active expert, with their absences not over yet, by name."""

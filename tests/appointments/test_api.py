@@ -144,6 +144,10 @@ async def test_book_list_cancel_and_the_holder_sees_it(api: Api) -> None:
     assert [a["expert"]["name"] for a in listing["items"]] == ["Expert 1"]
     status, listing = await api.call("GET", "/api/appointments?day=2025-03-11", coordinator)
     assert listing["items"] == []
+    supervisor = await api.staff(Role.SUPERVISOR)
+    status, watched = await api.call("GET", "/api/appointments", supervisor)
+    (seen,) = watched["items"]
+    assert (seen["account_number"], seen["number_to_call"]) == ("••••••••", "06 •• •• •6 78")
     holder = await api.client.post(
         "/api/account/sign-in", json={"account_number": number, "web_code": code}
     )

@@ -20,7 +20,7 @@ from callrouter.clock import Clock
 from callrouter.errors import CallrouterError
 from callrouter.experts.errors import ExpertError
 from callrouter.experts.routes import expert_api_error
-from callrouter.http.access import Role
+from callrouter.http.access import MASK, Role, mask_caller_id
 from callrouter.http.endpoint import Call, Endpoints
 from callrouter.http.errors import ApiError, InvalidInput
 from callrouter.identity.errors import InvalidCallerId
@@ -136,7 +136,19 @@ async def list_appointments(call: Call, query: schemas.AppointmentQuery) -> sche
             limit=query.limit,
         )
     )
-    return schemas.AppointmentList(items=[appointment(view) for view in views])
+    items = [appointment(view) for view in views]
+    if call.who.role is Role.SUPERVISOR:
+        # Supervisors watch the work, they do not call customers: no account or number.
+        items = [
+            item.model_copy(
+                update={
+                    "account_number": MASK * len(item.account_number),
+                    "number_to_call": mask_caller_id(item.number_to_call),
+                }
+            )
+            for item in items
+        ]
+    return schemas.AppointmentList(items=items)
 
 
 @APPOINTMENT_ROUTES.route(

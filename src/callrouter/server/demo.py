@@ -22,7 +22,7 @@ from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
 from callrouter.server.runtime import HOTLINE, Hotline, PBXLink, build_app
-from callrouter.server.view import render_queues, summary_line
+from callrouter.server.view import render_oncall, render_queues, summary_line
 
 log = structlog.get_logger(__name__)
 
@@ -188,8 +188,11 @@ async def _screen(hotline: Hotline, *, interactive: bool, refresh: float) -> Non
         queues = hotline.live.queues()
         ami_up = hotline.ami is not None and hotline.ami.connected
         if interactive:
+            now = hotline.clock.now()
+            assert hotline.oncall is not None
+            oncall = render_oncall(await hotline.oncall.roster(), now, zone)
             screen = render_queues(
-                queues, hotline.clock.now(), zone, recent=hotline.recent, ami_up=ami_up
+                queues, now, zone, recent=hotline.recent, oncall=oncall, ami_up=ami_up
             )
             sys.stdout.write("\x1b[H\x1b[2J" + screen + "\n")
             sys.stdout.flush()

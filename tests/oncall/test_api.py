@@ -121,7 +121,7 @@ async def test_no_roster_configured(desk: Desk) -> None:
     assert status == 200
     assert body["window_open"] is True and body["roster_set"] is False
     assert body["now"] == {"primary": None, "secondary": None, "manager": None}
-    assert body["next"] is None
+    assert body["next"] is None and body["until"] is None
 
 
 async def test_now_and_next_with_numbers_masked_for_supervisors(desk: Desk) -> None:
@@ -132,8 +132,9 @@ async def test_now_and_next_with_numbers_masked_for_supervisors(desk: Desk) -> N
     # Tuesday night: day 1 of the daily rotation started Monday 18:00 -> Bruno.
     assert body["now"]["primary"] == {"name": "Bruno", "contact": "06 •• •• •3 44"}
     assert body["now"]["manager"]["name"] == "Manon"
-    assert body["next"]["at"] == "2025-03-05T08:00:00+01:00"
-    assert body["next"]["team"]["primary"] is None
+    assert body["until"] == "2025-03-05T08:00:00+01:00"
+    assert body["next"]["at"] == "2025-03-05T18:00:00+01:00"
+    assert body["next"]["team"]["primary"]["name"] == "Alice"
     _, admin_view = await desk.call("GET", "/api/oncall", desk.admin)
     assert admin_view["now"]["primary"]["contact"] == "0611223344"
 

@@ -19,6 +19,7 @@ from callrouter.oncall.roster import (
     duties_of,
     hand_offs_between,
     next_hand_off,
+    next_on_call,
     on_call_at,
     schedule,
 )
@@ -282,3 +283,17 @@ def test_impossible_rosters_are_refused() -> None:
         Roster(WINDOW, PEOPLE, {Layer.PRIMARY: rotation("Alice Zoé", 7, "08:00", "2025-03-03")})
     with pytest.raises(ValueError, match="no time zone"):
         on_call_at(roster(WEEKLY), datetime(2025, 3, 4, 20, 0))
+
+
+def test_next_on_call_skips_the_day() -> None:
+    built = roster(WEEKLY)
+    # Alice's week: the next team on call is Bruno's, Monday evening, not the day's nobody.
+    upcoming = next_on_call(built, paris("2025-03-09T23:00"))
+    assert upcoming is not None
+    assert upcoming.at == paris("2025-03-10T18:00")
+    assert upcoming.team.primary == PEOPLE["Bruno"]
+    # During the day: whoever comes on at 18:00, even if they were on last night.
+    upcoming = next_on_call(built, paris("2025-03-11T10:00"))
+    assert upcoming is not None
+    assert (upcoming.at, upcoming.team.primary) == (paris("2025-03-11T18:00"), PEOPLE["Bruno"])
+    assert next_on_call(Roster(WINDOW), paris("2025-03-11T10:00")) is None

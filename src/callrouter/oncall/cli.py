@@ -19,6 +19,7 @@ from callrouter.oncall.roster import (
     OnCallTeam,
     Roster,
     next_hand_off,
+    next_on_call,
     on_call_at,
     schedule,
 )
@@ -119,10 +120,11 @@ async def _now(tools: Tools, args: argparse.Namespace) -> int:
     if not roster.rotations:
         print("no rotation is set: nobody is on call (callrouter oncall rotation set ...)")
         return 0
-    print(f"now ({_local(now, tools.zone)}): {_team(on_call_at(roster, now))}")
-    upcoming = next_hand_off(roster, now)
+    change, upcoming = next_hand_off(roster, now), next_on_call(roster, now)
+    until = "" if change is None else f" until {_local(change.at, tools.zone)}"
+    print(f"now ({_local(now, tools.zone)}): {_team(on_call_at(roster, now))}{until}")
     if upcoming is not None:
-        print(f"next ({_local(upcoming.at, tools.zone)}): {_team(upcoming.team)}")
+        print(f"next on call from {_local(upcoming.at, tools.zone)}: {_team(upcoming.team)}")
     return 0
 
 

@@ -246,6 +246,17 @@ def next_hand_off(roster: Roster, instant: datetime) -> HandOff | None:
     return HandOff(changes[0], on_call_at(roster, changes[0]))
 
 
+def next_on_call(roster: Roster, instant: datetime) -> HandOff | None:
+    """The next team to come on call after `instant` (not the empty team of the day, nor
+    the team on call now), and when; None when none within NEXT_HAND_OFF_HORIZON."""
+    current = on_call_at(roster, instant)
+    for change in hand_offs_between(roster, instant, instant + NEXT_HAND_OFF_HORIZON):
+        team = on_call_at(roster, change)
+        if not team.empty and team != current:
+            return HandOff(change, team)
+    return None
+
+
 def duties_of(roster: Roster, name: str, start: datetime, end: datetime) -> list[Duty]:
     """When `name` is on call between `start` and `end` (their iCalendar feed)."""
     duties: list[Duty] = []

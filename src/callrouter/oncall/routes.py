@@ -17,7 +17,14 @@ from callrouter.http.endpoint import Call, Endpoints, add_endpoints
 from callrouter.http.errors import ApiError
 from callrouter.oncall import schemas as shapes
 from callrouter.oncall.ical import render_feed
-from callrouter.oncall.roster import Layer, duties_of, next_hand_off, on_call_at, schedule
+from callrouter.oncall.roster import (
+    Layer,
+    duties_of,
+    next_hand_off,
+    next_on_call,
+    on_call_at,
+    schedule,
+)
 from callrouter.oncall.service import NotOnRoster, OnCallError, RosterConflict, RosterService
 
 
@@ -43,12 +50,13 @@ async def now(call: Call) -> shapes.OnCallNow:
     api = call.request.app[ONCALL]
     at, seen = api.clock.now(), visibility(call.who.role)
     roster = await api.roster.roster()
-    upcoming = next_hand_off(roster, at)
+    change, upcoming = next_hand_off(roster, at), next_on_call(roster, at)
     return shapes.OnCallNow(
         at=at,
         window_open=is_open(roster.window, at),
         roster_set=bool(roster.rotations),
         now=shapes.team(on_call_at(roster, at), seen),
+        until=None if change is None else change.at,
         next=None
         if upcoming is None
         else shapes.NextTeam(at=upcoming.at, team=shapes.team(upcoming.team, seen)),

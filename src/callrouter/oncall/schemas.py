@@ -51,13 +51,20 @@ class NextTeam(BaseModel):
 
 
 class OnCallNow(BaseModel):
-    """Who is on call now, and the next change of the on-call team."""
+    """Who is on call now and until when, and the next team to come on call."""
 
     at: Instant
     window_open: bool = Field(description="Whether the on-call window is open now.")
     roster_set: bool = Field(description="Whether any rotation is set.")
     now: Team
-    next: NextTeam | None = Field(description="Null when nothing changes within 35 days.")
+    until: Instant | None = Field(
+        description="The next change of the team on call (a hand-off, an override, the "
+        "window closing or opening); null when nothing changes within 35 days."
+    )
+    next: NextTeam | None = Field(
+        description="The next team to come on call (never the daytime's nobody); null "
+        "when none within 35 days."
+    )
 
 
 class ScheduleQuery(Strict):

@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from callrouter.live.state import QueueView
-from callrouter.oncall.roster import OnCallTeam, Roster, next_hand_off, on_call_at
+from callrouter.oncall.roster import OnCallTeam, Roster, next_hand_off, next_on_call, on_call_at
 
 
 def render_queues(
@@ -65,13 +65,16 @@ def summary_line(queues: Sequence[QueueView]) -> str:
 
 
 def render_oncall(roster: Roster, now: datetime, zone: ZoneInfo) -> list[str]:
-    """Who is on call now and from when the next team is (two lines)."""
+    """Who is on call now and until when, and the next team to come on call."""
     if not roster.rotations:
         return ["On call: no roster set (callrouter oncall rotation set ...)"]
-    lines = [f"On call now: {_team(on_call_at(roster, now))}"]
-    upcoming = next_hand_off(roster, now)
+    change, upcoming = next_hand_off(roster, now), next_on_call(roster, now)
+    until = "" if change is None else f" until {change.at.astimezone(zone):%a %H:%M}"
+    lines = [f"On call now: {_team(on_call_at(roster, now))}{until}"]
     if upcoming is not None:
-        lines.append(f"Next, {upcoming.at.astimezone(zone):%a %H:%M}: {_team(upcoming.team)}")
+        lines.append(
+            f"Next on call, {upcoming.at.astimezone(zone):%a %H:%M}: {_team(upcoming.team)}"
+        )
     return lines
 
 

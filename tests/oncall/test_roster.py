@@ -281,8 +281,17 @@ def test_impossible_rosters_are_refused() -> None:
         Override("Alice", "Alice", paris("2025-03-04T20:00"), paris("2025-03-04T21:00"))
     with pytest.raises(RosterError, match="Zoé"):
         Roster(WINDOW, PEOPLE, {Layer.PRIMARY: rotation("Alice Zoé", 7, "08:00", "2025-03-03")})
+    with pytest.raises(RosterError, match="without a zone"):
+        Rotation(("Alice",), 7, time(8, tzinfo=UTC), date(2025, 3, 3))
     with pytest.raises(ValueError, match="no time zone"):
         on_call_at(roster(WEEKLY), datetime(2025, 3, 4, 20, 0))
+    with pytest.raises(ValueError, match="no time zone"):
+        schedule(roster(WEEKLY), paris("2025-03-04T20:00"), datetime(2025, 3, 5, 20, 0))
+    built = roster(WEEKLY)
+    with pytest.raises(TypeError):
+        built.people["Zoé"] = PEOPLE["Alice"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        built.rotations[Layer.SECONDARY] = WEEKLY  # type: ignore[index]
 
 
 def test_next_on_call_skips_the_day() -> None:
@@ -297,3 +306,38 @@ def test_next_on_call_skips_the_day() -> None:
     assert upcoming is not None
     assert (upcoming.at, upcoming.team.primary) == (paris("2025-03-11T18:00"), PEOPLE["Bruno"])
     assert next_on_call(Roster(WINDOW), paris("2025-03-11T10:00")) is None
+
+
+def test_a_hand_off_just_after_midnight_is_read_on_the_local_date() -> None:
+    # 00:30 in Paris is still the previous day in UTC: the shift is the local date's.
+    built = roster(rotation("Alice Bruno", 1, "00:30", "2025-03-03"))
+    assert primary_at(built, paris("2025-03-05T00:29")) == "Bruno"
+    assert primary_at(built, paris("2025-03-05T00:30")) == "Alice"
+    assert primary_at(built, paris("2025-03-05T00:45")) == "Alice"
+
+
+def test_a_weekend_of_one_person_is_one_shift() -> None:
+    # A one-person daily rotation hands off to the same person: the weekend is one shift.
+    alone = roster(rotation("Alice", 1, "18:00", "2025-03-03"))
+    shifts = schedule(alone, paris("2025-03-07T12:00"), paris("2025-03-10T12:00"))
+    assert [(s.start, s.end) for s in shifts] == [
+        (paris("2025-03-07T18:00"), paris("2025-03-10T08:00"))
+    ]
+    # Tonight and tomorrow night: the next team on call is the same person's.
+    upcoming = next_on_call(alone, paris("2025-03-10T20:00"))
+    assert upcoming is not None
+    assert (upcoming.at, upcoming.team.primary) == (paris("2025-03-11T18:00"), PEOPLE["Alice"])
+
+
+def test_duties_of_one_person() -> None:
+    built = roster(WEEKLY, secondary=rotation("Chloé David", 1, "18:00", "2025-03-03"))
+    # Bruno's week only (Alice's comes first); over the weekend the secondary changes at
+    # 18:00 but Bruno's duty goes on in one piece.
+    duties = duties_of(built, "Bruno", paris("2025-03-03T12:00"), paris("2025-03-18T12:00"))
+    assert [(d.start, d.end, d.layers) for d in duties] == [
+        (paris("2025-03-10T18:00"), paris("2025-03-11T08:00"), (Layer.PRIMARY,)),
+        (paris("2025-03-11T18:00"), paris("2025-03-12T08:00"), (Layer.PRIMARY,)),
+        (paris("2025-03-12T18:00"), paris("2025-03-13T08:00"), (Layer.PRIMARY,)),
+        (paris("2025-03-13T18:00"), paris("2025-03-14T08:00"), (Layer.PRIMARY,)),
+        (paris("2025-03-14T18:00"), paris("2025-03-17T08:00"), (Layer.PRIMARY,)),
+    ]

@@ -228,13 +228,8 @@ def hand_offs_between(roster: Roster, start: datetime, end: datetime) -> list[da
     """Every instant in (start, end] at which the on-call team changes, in UTC: hand-offs,
     overrides beginning and ending, and the on-call window opening and closing (the team
     then becomes, or stops being, empty). A hand-off to the same person is not a change."""
-    changes: list[datetime] = []
-    previous = on_call_at(roster, start)
-    for segment_start, _, team in _segments(roster, start, end + _TICK):
-        if segment_start > start and team != previous:
-            changes.append(segment_start)
-        previous = team
-    return changes
+    segments = _segments(roster, start, end + _TICK)
+    return [at for (_, _, before), (at, _, after) in pairwise(segments) if after != before]
 
 
 def next_hand_off(roster: Roster, instant: datetime) -> HandOff | None:
@@ -247,12 +242,12 @@ def next_hand_off(roster: Roster, instant: datetime) -> HandOff | None:
 
 
 def next_on_call(roster: Roster, instant: datetime) -> HandOff | None:
-    """The next team to come on call after `instant` (not the empty team of the day, nor
-    the team on call now), and when; None when none within NEXT_HAND_OFF_HORIZON."""
-    current = on_call_at(roster, instant)
+    """The next team to come on call after `instant` (skipping the day's empty team: at
+    night, tomorrow evening's team), and when; None when none within
+    NEXT_HAND_OFF_HORIZON."""
     for change in hand_offs_between(roster, instant, instant + NEXT_HAND_OFF_HORIZON):
         team = on_call_at(roster, change)
-        if not team.empty and team != current:
+        if not team.empty:
             return HandOff(change, team)
     return None
 

@@ -27,7 +27,8 @@ from callrouter.identity.service import IdentityService
 from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
-from callrouter.oncall.routes import OnCallApi, setup_oncall_routes
+from callrouter.oncall.context import OnCallApi
+from callrouter.oncall.routes import setup_oncall_routes
 from callrouter.oncall.service import RosterService
 
 SECRET = b"account-api-test-secret-32-bytes!"

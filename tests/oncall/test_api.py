@@ -22,7 +22,8 @@ from callrouter.db.engine import create_engine, session_factory
 from callrouter.http.access import Role
 from callrouter.http.api import setup_http_api
 from callrouter.ledger.config import LedgerConfig
-from callrouter.oncall.routes import OnCallApi, setup_oncall_routes
+from callrouter.oncall.context import OnCallApi
+from callrouter.oncall.routes import setup_oncall_routes
 from callrouter.oncall.service import RosterService
 
 Client = TestClient[web.Request, web.Application]

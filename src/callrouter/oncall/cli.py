@@ -14,6 +14,7 @@ from callrouter.calendar import Weekday, parse_time
 from callrouter.clock import SystemClock
 from callrouter.config import Config, load_config
 from callrouter.db.cli import service_command
+from callrouter.oncall.context import feed_url
 from callrouter.oncall.roster import (
     Layer,
     OnCallTeam,
@@ -23,7 +24,6 @@ from callrouter.oncall.roster import (
     on_call_at,
     schedule,
 )
-from callrouter.oncall.routes import feed_url
 from callrouter.oncall.service import OnCallError, RosterService
 from callrouter.textrules import option_text
 

@@ -1,21 +1,19 @@
-"""On-call routes: who is on call now and next, the schedule and the roster (staff read;
-admins change it), and each technician's iCalendar feed (opened by its token alone)."""
+"""On-call routes: who is on call now and next, the schedule and the roster (staff read),
+and each technician's iCalendar feed (opened by its token alone). Admins change the roster
+through `roster_routes`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import timedelta
 
 from aiohttp import web
 
 from callrouter.calendar import is_open
-from callrouter.clock import Clock
 from callrouter.http.access import Role, visibility
 from callrouter.http.endpoint import Call, Endpoints, add_endpoints
 from callrouter.http.errors import ApiError
 from callrouter.oncall import schemas as shapes
+from callrouter.oncall.context import FEED_PATH, ONCALL, OnCallApi
 from callrouter.oncall.ical import render_feed
 from callrouter.oncall.roster import (
     Layer,
@@ -25,24 +23,10 @@ from callrouter.oncall.roster import (
     on_call_at,
     schedule,
 )
-from callrouter.oncall.service import NotOnRoster, OnCallError, RosterConflict, RosterService
+from callrouter.oncall.roster_routes import ROSTER_ROUTES
 
-
-@dataclass(frozen=True)
-class OnCallApi:
-    roster: RosterService
-    clock: Clock
-    #: Where technicians reach this server: the start of their feed's URL.
-    feed_base_url: str
-    feed_days_back: int
-    feed_days_ahead: int
-
-
-ONCALL = web.AppKey("oncall", OnCallApi)
 ONCALL_ROUTES = Endpoints("on-call")
 READ = (Role.COORDINATOR, Role.SUPERVISOR, Role.ADMIN)
-MANAGE = (Role.ADMIN,)
-FEED_PATH = "/api/oncall/feeds/{token}.ics"
 
 
 @ONCALL_ROUTES.route("GET", "/api/oncall", "Who is on call now, and next", roles=READ)
@@ -104,115 +88,6 @@ async def roster(call: Call) -> shapes.RosterOut:
     )
 
 
-@ONCALL_ROUTES.route(
-    "POST", "/api/oncall/people", "Add a technician", roles=MANAGE, status=201, errors=(409,)
-)
-async def add_person(call: Call, body: shapes.NewPerson) -> shapes.PersonOut:
-    with _reported():
-        added = await call.request.app[ONCALL].roster.add_person(body.name, body.contact)
-    return shapes.stored_person(added, visibility(call.who.role))
-
-
-@ONCALL_ROUTES.route(
-    "DELETE",
-    "/api/oncall/people/{person_id}",
-    "Remove a technician and their overrides (not while in a rotation)",
-    roles=MANAGE,
-    errors=(409,),
-)
-async def remove_person(call: Call, path: shapes.PersonPath) -> shapes.Done:
-    with _reported():
-        await call.request.app[ONCALL].roster.remove_person(path.person_id)
-    return shapes.Done(removed=True)
-
-
-@ONCALL_ROUTES.route("PUT", "/api/oncall/rotations/{layer}", "Set a layer's rotation", roles=MANAGE)
-async def set_rotation(
-    call: Call, path: shapes.LayerPath, body: shapes.NewRotation
-) -> shapes.RotationOut:
-    with _reported():
-        rotation = await call.request.app[ONCALL].roster.set_rotation(
-            path.layer,
-            body.people,
-            shift_days=body.shift_days,
-            handoff_at=time.fromisoformat(body.handoff_at),
-            first_handoff=body.first_handoff,
-        )
-    return shapes.RotationOut(
-        layer=path.layer,
-        people=list(rotation.people),
-        shift_days=rotation.shift_days,
-        handoff_at=body.handoff_at,
-        first_handoff=rotation.first_handoff,
-    )
-
-
-@ONCALL_ROUTES.route(
-    "DELETE", "/api/oncall/rotations/{layer}", "Clear a layer's rotation", roles=MANAGE
-)
-async def clear_rotation(call: Call, path: shapes.LayerPath) -> shapes.Done:
-    with _reported():
-        await call.request.app[ONCALL].roster.clear_rotation(path.layer)
-    return shapes.Done(removed=True)
-
-
-@ONCALL_ROUTES.route(
-    "POST",
-    "/api/oncall/overrides",
-    "One person replaces another for a time",
-    roles=MANAGE,
-    status=201,
-    errors=(404,),
-)
-async def add_override(call: Call, body: shapes.NewOverride) -> shapes.OverrideOut:
-    with _reported(field="ends_at"):
-        planned = await call.request.app[ONCALL].roster.add_override(
-            body.replaces, body.by, body.starts_at, body.ends_at
-        )
-    return shapes.OverrideOut(
-        id=planned.id,
-        replaces=body.replaces,
-        by=body.by,
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
-    )
-
-
-@ONCALL_ROUTES.route(
-    "DELETE", "/api/oncall/overrides/{override_id}", "Remove an override", roles=MANAGE
-)
-async def remove_override(call: Call, path: shapes.OverridePath) -> shapes.Done:
-    with _reported():
-        await call.request.app[ONCALL].roster.remove_override(path.override_id)
-    return shapes.Done(removed=True)
-
-
-@ONCALL_ROUTES.route(
-    "POST",
-    "/api/oncall/people/{person_id}/feed",
-    "Issue a technician's feed URL (the previous one stops working)",
-    roles=MANAGE,
-    status=201,
-)
-async def issue_feed(call: Call, path: shapes.PersonPath) -> shapes.FeedIssued:
-    api = call.request.app[ONCALL]
-    with _reported():
-        person, token = await api.roster.issue_feed(path.person_id)
-    return shapes.FeedIssued(
-        person=shapes.stored_person(person, visibility(call.who.role)),
-        url=feed_url(api.feed_base_url, token),
-    )
-
-
-@ONCALL_ROUTES.route(
-    "DELETE", "/api/oncall/people/{person_id}/feed", "Revoke a technician's feed", roles=MANAGE
-)
-async def revoke_feed(call: Call, path: shapes.PersonPath) -> shapes.Done:
-    with _reported():
-        await call.request.app[ONCALL].roster.revoke_feed(path.person_id)
-    return shapes.Done(removed=True)
-
-
 @ONCALL_ROUTES.route("GET", FEED_PATH, "A technician's on-call duties (iCalendar)", roles=None)
 async def feed(call: Call, path: shapes.FeedPath) -> shapes.Feed:
     """Public: the unguessable token is the credential, as calendar apps send no header."""
@@ -231,22 +106,7 @@ async def feed(call: Call, path: shapes.FeedPath) -> shapes.Feed:
     return shapes.Feed(text=render_feed(duties, roster.zone, at).decode())
 
 
-def feed_url(base_url: str, token: str) -> str:
-    return base_url.rstrip("/") + FEED_PATH.format(token=token)
-
-
 def setup_oncall_routes(app: web.Application, api: OnCallApi) -> None:
     app[ONCALL] = api
     add_endpoints(app, ONCALL_ROUTES)
-
-
-@contextmanager
-def _reported(field: str | None = None) -> Iterator[None]:
-    try:
-        yield
-    except NotOnRoster as error:
-        raise ApiError(404, "not-found", str(error)) from None
-    except RosterConflict as error:
-        raise ApiError(409, "conflict", str(error)) from None
-    except OnCallError as error:
-        raise ApiError(400, "invalid-input", str(error), field=field) from None
+    add_endpoints(app, ROSTER_ROUTES)

@@ -35,7 +35,8 @@ from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
 from callrouter.live.sync import LiveSync
-from callrouter.oncall.routes import OnCallApi, setup_oncall_routes
+from callrouter.oncall.context import OnCallApi
+from callrouter.oncall.routes import setup_oncall_routes
 from callrouter.oncall.service import RosterService
 from callrouter.routing.decision import QueueLoad
 from callrouter.routing.service import RoutedCall, Router

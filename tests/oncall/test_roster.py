@@ -341,3 +341,13 @@ def test_duties_of_one_person() -> None:
         (paris("2025-03-13T18:00"), paris("2025-03-14T08:00"), (Layer.PRIMARY,)),
         (paris("2025-03-14T18:00"), paris("2025-03-17T08:00"), (Layer.PRIMARY,)),
     ]
+
+
+def test_ranges_starting_just_after_a_hand_off_stay_inside() -> None:
+    # Saturday 8 March, daily at 18:00 (17:00 UTC): from 18:30 the hand-off is behind us.
+    daily = rotation("Alice Bruno", 1, "18:00", "2025-03-03")
+    start, end = paris("2025-03-08T18:30"), paris("2025-03-09T19:00")
+    assert daily.handoffs_between(start, end, PARIS) == [paris("2025-03-09T18:00")]
+    [first, second] = schedule(roster(daily), start, end)
+    assert (first.start, first.end) == (start, paris("2025-03-09T18:00"))
+    assert (second.start, second.end) == (paris("2025-03-09T18:00"), end)

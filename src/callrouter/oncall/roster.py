@@ -15,7 +15,7 @@ day, and the team changes when the window opens or closes as well as at hand-off
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -235,21 +235,14 @@ def hand_offs_between(roster: Roster, start: datetime, end: datetime) -> list[da
 def next_hand_off(roster: Roster, instant: datetime) -> HandOff | None:
     """The next change of the on-call team after `instant` and the team from then on;
     None when nothing changes within NEXT_HAND_OFF_HORIZON (no roster)."""
-    changes = hand_offs_between(roster, instant, instant + NEXT_HAND_OFF_HORIZON)
-    if not changes:
-        return None
-    return HandOff(changes[0], on_call_at(roster, changes[0]))
+    return _first_change(roster, instant, lambda _: True)
 
 
 def next_on_call(roster: Roster, instant: datetime) -> HandOff | None:
     """The next team to come on call after `instant` (skipping the day's empty team: at
     night, tomorrow evening's team), and when; None when none within
     NEXT_HAND_OFF_HORIZON."""
-    for change in hand_offs_between(roster, instant, instant + NEXT_HAND_OFF_HORIZON):
-        team = on_call_at(roster, change)
-        if not team.empty:
-            return HandOff(change, team)
-    return None
+    return _first_change(roster, instant, lambda team: not team.empty)
 
 
 def duties_of(roster: Roster, name: str, start: datetime, end: datetime) -> list[Duty]:
@@ -266,6 +259,20 @@ def duties_of(roster: Roster, name: str, start: datetime, end: datetime) -> list
     return duties
 
 
+def _first_change(
+    roster: Roster, instant: datetime, wanted: Callable[[OnCallTeam], bool]
+) -> HandOff | None:
+    # A day at a time: the answer is usually within hours, and the live views ask often.
+    for day in range(NEXT_HAND_OFF_HORIZON.days):
+        start = instant + timedelta(days=day)
+        for change in hand_offs_between(roster, start, start + _ONE_DAY):
+            team = on_call_at(roster, change)
+            if wanted(team):
+                return HandOff(change, team)
+    return None
+
+
+_ONE_DAY = timedelta(days=1)
 #: `hand_offs_between` includes its end; the segments stop just after it.
 _TICK = timedelta(microseconds=1)
 

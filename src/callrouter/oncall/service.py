@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -154,6 +156,21 @@ class RosterService:
     ) -> Rotation:
         """Replace the rotation of `layer` (the people in turn order)."""
         rotation = _rotation(tuple(names), shift_days, handoff_at, first_handoff)
+        with _concurrent_change():
+            await self._write_rotation(layer, names, shift_days, handoff_at, first_handoff)
+        log.info(
+            "oncall.rotation_set",
+            layer=layer.value,
+            people=names,
+            shift_days=shift_days,
+            handoff_at=f"{handoff_at:%H:%M}",
+            first_handoff=first_handoff.isoformat(),
+        )
+        return rotation
+
+    async def _write_rotation(
+        self, layer: Layer, names: list[str], shift_days: int, handoff_at: time, first: date
+    ) -> None:
         async with self._sessions.begin() as session:
             ids = await _ids_of(session, names)
             await session.execute(
@@ -164,7 +181,7 @@ class RosterService:
                     layer=layer.value,
                     shift_days=shift_days,
                     handoff_at=handoff_at,
-                    first_handoff=first_handoff,
+                    first_handoff=first,
                     updated_at=self._clock.now(),
                 )
             )
@@ -173,15 +190,6 @@ class RosterService:
                 OnCallRotationMember(layer=layer.value, position=position, person_id=ids[name])
                 for position, name in enumerate(names)
             )
-        log.info(
-            "oncall.rotation_set",
-            layer=layer.value,
-            people=names,
-            shift_days=shift_days,
-            handoff_at=f"{handoff_at:%H:%M}",
-            first_handoff=first_handoff.isoformat(),
-        )
-        return rotation
 
     async def clear_rotation(self, layer: Layer) -> None:
         async with self._sessions.begin() as session:
@@ -202,6 +210,21 @@ class RosterService:
             override = Override(replaces, by, start, end)
         except RosterError as error:
             raise OnCallError(str(error)) from None
+        with _concurrent_change():
+            row = await self._write_override(replaces, by, start, end)
+        log.info(
+            "oncall.override_added",
+            override=row.id,
+            replaces=replaces,
+            by=by,
+            start=start.isoformat(),
+            end=end.isoformat(),
+        )
+        return PlannedOverride(row.id, override)
+
+    async def _write_override(
+        self, replaces: str, by: str, start: datetime, end: datetime
+    ) -> OnCallOverride:
         async with self._sessions.begin() as session:
             ids = await _ids_of(session, [replaces, by])
             row = OnCallOverride(
@@ -213,15 +236,7 @@ class RosterService:
             )
             session.add(row)
             await session.flush()
-        log.info(
-            "oncall.override_added",
-            override=row.id,
-            replaces=replaces,
-            by=by,
-            start=start.isoformat(),
-            end=end.isoformat(),
-        )
-        return PlannedOverride(row.id, override)
+        return row
 
     async def remove_override(self, override_id: int) -> None:
         async with self._sessions.begin() as session:
@@ -283,6 +298,16 @@ class RosterService:
             for row in rows
             if row.layer in turns
         }
+
+
+@contextmanager
+def _concurrent_change() -> Iterator[None]:
+    # Another admin changed the same rotation, or removed a person named here, between
+    # our reads and our writes (PostgreSQL; SQLite writes one at a time).
+    try:
+        yield
+    except IntegrityError:
+        raise RosterConflict("the roster changed meanwhile: look again and retry") from None
 
 
 def feed_digest(token: str) -> str:

@@ -234,3 +234,15 @@ async def test_feed_opens_with_its_token_and_stops_when_revoked(desk: Desk) -> N
     status, _ = await desk.call("DELETE", f"/api/oncall/people/{ids['Bruno']}/feed", desk.admin)
     assert status == 200
     assert (await desk.client.get(new_path)).status == 404
+
+
+async def test_the_document_describes_the_feed_as_icalendar(desk: Desk) -> None:
+    status, document = await desk.call("GET", "/api/openapi.json", {})
+    assert status == 200
+    feed = document["paths"]["/api/oncall/feeds/{token}.ics"]["get"]
+    assert feed["security"] == []
+    assert feed["responses"]["200"]["content"] == {"text/calendar": {"schema": {"type": "string"}}}
+    assert set(feed["responses"]) == {"200", "404", "500"}
+    assert document["paths"]["/api/oncall"]["get"]["description"] == (
+        "Roles: coordinator, supervisor, admin."
+    )

@@ -1,7 +1,7 @@
 """The on-call roster: technicians, one rotation per layer, overrides.
 
 Revision ID: 0012_oncall_roster
-Revises: 0006_incident_fingerprints
+Revises: 0007_call_record_outcome
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_oncall_roster"
-down_revision: str | None = "0006_incident_fingerprints"
+down_revision: str | None = "0007_call_record_outcome"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -73,6 +73,10 @@ class RosterService:
     async def roster(self) -> Roster:
         """The whole roster, as the rules read it (overrides in the order they were made)."""
         async with self._sessions() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # One snapshot for the four reads, so a change committed between two of
+                # them cannot leave a turn or an override naming someone not read.
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             people = (await session.scalars(select(OnCallPerson))).all()
             names = {person.id: person.name for person in people}
             rotations = await self._rotations(session, names)

@@ -22,6 +22,7 @@ def _registrars() -> list[Registrar]:
     from callrouter.experts import cli as experts_cli
     from callrouter.identity import cli as identity_cli
     from callrouter.ledger import cli as ledger_cli
+    from callrouter.oncall import cli as oncall_cli
     from callrouter.pbxsim import cli as pbxsim_cli
     from callrouter.server import cli as server_cli
 
@@ -34,6 +35,7 @@ def _registrars() -> list[Registrar]:
         accounts_cli.register,
         experts_cli.register,
         appointments_cli.register,
+        oncall_cli.register,
     ]
 
 

@@ -12,7 +12,6 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -20,8 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import structlog
 
-from callrouter.appointments.config import AppointmentsConfig
-from callrouter.appointments.rules import AppointmentPolicy, AppointmentRuleError
+from callrouter.appointments.config import AppointmentsConfig, parse_appointments
 from callrouter.calendar import (
     PARIS,
     CalendarError,
@@ -35,8 +33,7 @@ from callrouter.calendar import (
     default_windows,
 )
 from callrouter.errors import ConfigError
-from callrouter.experts.config import ExpertsConfig
-from callrouter.experts.rules import Domain, ExpertRuleError
+from callrouter.experts.config import ExpertsConfig, parse_experts
 from callrouter.ledger.config import LedgerConfig, parse_ledger_config
 from callrouter.passes import Pass
 from callrouter.routing.decision import RoutingPolicy
@@ -48,10 +45,6 @@ _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _SOUND = re.compile(r"[A-Za-z0-9_/.-]+")
 _DTMF = frozenset("0123456789*#")
 _WINDOW_KEYS = ("days", "ranges", "closed_on_holidays", "outside")
-_APPOINTMENT_KEYS = (
-    *("window", "slot_minutes", "minimum_notice_days", "horizon_weeks"),
-    "full_refund_notice_hours",
-)
 
 T = TypeVar("T")
 
@@ -88,6 +81,15 @@ class HTTPConfig:
 
 
 @dataclass(frozen=True)
+class OnCallConfig:
+    #: How technicians reach this server: the start of their iCalendar feed's URL.
+    feed_base_url: str = "http://127.0.0.1:8080"
+    #: Days of past and coming duties in a feed.
+    feed_days_back: int = 7
+    feed_days_ahead: int = 56
+
+
+@dataclass(frozen=True)
 class Config:
     calendar_settings: CalendarSettings = field(default_factory=CalendarSettings)
     routing: RoutingPolicy = field(default_factory=RoutingPolicy)
@@ -98,12 +100,16 @@ class Config:
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
     experts: ExpertsConfig = field(default_factory=ExpertsConfig)
     appointments: AppointmentsConfig = field(default_factory=AppointmentsConfig)
+    oncall: OnCallConfig = field(default_factory=OnCallConfig)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> Config:
         root = _Table(data, "")
         root.reject_unknown(
-            ("calendar", "routing", "ami", "database", "http", "ledger", "experts", "appointments")
+            (
+                *("calendar", "routing", "ami", "database", "http", "ledger"),
+                *("oncall", "experts", "appointments"),
+            )
         )
         calendar_settings = _calendar(root.table("calendar"))
         return cls(
@@ -113,8 +119,9 @@ class Config:
             database=DatabaseConfig(url=root.table("database").text("url", DatabaseConfig.url)),
             http=_http(root.table("http")),
             ledger=_ledger(root.table("ledger")),
-            experts=_experts(root.table("experts"), calendar_settings.windows),
-            appointments=_appointments(root.table("appointments"), calendar_settings.windows),
+            oncall=_oncall(root.table("oncall")),
+            experts=parse_experts(root.table("experts"), calendar_settings.windows),
+            appointments=parse_appointments(root.table("appointments"), calendar_settings.windows),
         )
 
     def calendar(self) -> HotlineCalendar:
@@ -425,74 +432,19 @@ def _http(section: _Table) -> HTTPConfig:
     )
 
 
+def _oncall(section: _Table) -> OnCallConfig:
+    section.reject_unknown(("feed_base_url", "feed_days_back", "feed_days_ahead"))
+    base_url = section.text("feed_base_url", OnCallConfig.feed_base_url)
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{section.key_path('feed_base_url')}: {base_url!r} is not an http:// or https:// URL"
+        )
+    return OnCallConfig(
+        feed_base_url=base_url,
+        feed_days_back=section.integer("feed_days_back", OnCallConfig.feed_days_back, 0, 366),
+        feed_days_ahead=section.integer("feed_days_ahead", OnCallConfig.feed_days_ahead, 1, 366),
+    )
+
+
 def _ledger(section: _Table) -> LedgerConfig:
     return parse_ledger_config(section.data)
-
-
-# Experts and appointments ---------------------------------------------------------------
-
-
-def _window_name(section: _Table, key: str, default: str, windows: Mapping[str, Window]) -> str:
-    name = section.text(key, default)
-    if name not in windows:
-        _choice(name, windows, section.key_path(key), "calendar window")
-    return name
-
-
-def _experts(section: _Table, windows: Mapping[str, Window]) -> ExpertsConfig:
-    section.reject_unknown(("domains", "hours", "queue"))
-    defaults = ExpertsConfig()
-    domains = defaults.domains
-    if "domains" in section.data:
-        raw = section.data["domains"]
-        path = section.key_path("domains")
-        if not isinstance(raw, list) or not raw:
-            raise ConfigError(f"{path}: expected a non-empty list of {{key, label}} tables")
-        parsed: list[Domain] = []
-        for index, item in enumerate(raw):
-            if not isinstance(item, Mapping):
-                raise ConfigError(f"{path}[{index}]: expected a table {{key, label}}")
-            entry = _Table(item, f"{path}[{index}]")
-            entry.reject_unknown(("key", "label"))
-            try:
-                domain = Domain(entry.text("key", ""), entry.text("label", ""))
-            except ExpertRuleError as error:
-                raise ConfigError(f"{path}[{index}]: {error}") from None
-            if any(known.key == domain.key for known in parsed):
-                raise ConfigError(f"{path}[{index}]: domain '{domain.key}' is listed twice")
-            parsed.append(domain)
-        domains = tuple(parsed)
-    return ExpertsConfig(
-        domains=domains,
-        hours=_window_name(section, "hours", defaults.hours, windows),
-        queue=section.name("queue", defaults.queue, _QUEUE_NAME, "queue name"),
-    )
-
-
-def _appointments(section: _Table, windows: Mapping[str, Window]) -> AppointmentsConfig:
-    section.reject_unknown(_APPOINTMENT_KEYS)
-    defaults = AppointmentPolicy()
-    slot_minutes = section.integer(
-        "slot_minutes", int(defaults.slot_length.total_seconds() // 60), 15, 480
-    )
-    if slot_minutes % 15:
-        raise ConfigError(
-            f"{section.key_path('slot_minutes')}: {slot_minutes} is not a whole number of "
-            "quarter hours (15, 30, 45, 60...)"
-        )
-    notice = section.integer("minimum_notice_days", defaults.minimum_notice.days, 0, 365)
-    weeks = section.integer("horizon_weeks", defaults.horizon.days // 7, 1, 104)
-    refund_hours = section.integer(
-        "full_refund_notice_hours", defaults.full_refund_notice // timedelta(hours=1), 0, 8760
-    )
-    try:
-        policy = AppointmentPolicy(
-            slot_length=timedelta(minutes=slot_minutes),
-            minimum_notice=timedelta(days=notice),
-            horizon=timedelta(weeks=weeks),
-            full_refund_notice=timedelta(hours=refund_hours),
-        )
-    except AppointmentRuleError as error:
-        raise ConfigError(f"{section.path}: {error}") from None
-    window = _window_name(section, "window", AppointmentsConfig.window, windows)
-    return AppointmentsConfig(window=window, policy=policy)

@@ -17,7 +17,7 @@ from callrouter.accounts.api import setup_account_api
 from callrouter.accounts.operators import OperatorService
 from callrouter.appointments.api import build_services, setup_appointment_api
 from callrouter.appointments.config import AppointmentsConfig
-from callrouter.calendar import HotlineCalendar
+from callrouter.calendar.hotline import HotlineCalendar
 from callrouter.calendar.windows import PARIS
 from callrouter.clock import FakeClock
 from callrouter.db.engine import create_engine, session_factory
@@ -30,6 +30,9 @@ from callrouter.identity.service import IdentityService
 from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
+from callrouter.oncall.context import OnCallApi
+from callrouter.oncall.routes import setup_oncall_routes
+from callrouter.oncall.service import RosterService
 
 SECRET = b"account-api-test-secret-32-bytes!"
 Client = TestClient[web.Request, web.Application]
@@ -115,6 +118,16 @@ async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
         sessions, clock, HotlineCalendar.default(), ExpertsConfig(), AppointmentsConfig(), config
     )
     setup_appointment_api(app, directory=directory, service=appointments, live=live, clock=clock)
+    setup_oncall_routes(
+        app,
+        OnCallApi(
+            roster=RosterService(sessions, clock, HotlineCalendar.default().on_call),
+            clock=clock,
+            feed_base_url="http://callrouter.test",
+            feed_days_back=7,
+            feed_days_ahead=56,
+        ),
+    )
     # Cheap argon2 for the codes the tests create; verification reads the cost from the hash.
     cheap = CodeHasher(web_hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     try:

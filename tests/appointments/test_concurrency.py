@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select
@@ -59,3 +61,30 @@ async def test_fifty_bookings_for_three_experts(postgres_desk: Desk) -> None:
     assert incidents == appointments == debits == 3
     balances = sorted([await desk.balance(account) for account in accounts])
     assert balances == [50, 50, 50] + [100] * (BOOKINGS - 3)
+
+
+async def test_overlapping_slots_racing_for_one_expert(postgres_desk: Desk) -> None:
+    desk = postgres_desk
+    await desk.experts.add("Seule Experte", "PJSIP/expert1", ["knx"])
+    accounts = [await desk.account(100, f"Client {index}") for index in range(12)]
+    # 10:00, 10:15, ... 12:45: each 30-minute slot overlaps its neighbours by a quarter hour.
+    starts = [SLOT + timedelta(minutes=15 * index) for index in range(12)]
+    results = await asyncio.gather(
+        *(
+            desk.book(account, start, key=f"o-{index}")
+            for index, (account, start) in enumerate(zip(accounts, starts, strict=True))
+        ),
+        return_exceptions=True,
+    )
+    booked = sorted(r.appointment.start for r in results if not isinstance(r, BaseException))
+    assert all(isinstance(r, SlotFull) for r in results if isinstance(r, BaseException))
+    assert booked and all(
+        later - earlier >= timedelta(minutes=30) for earlier, later in pairwise(booked)
+    )
+    async with desk.engine.connect() as connection:
+        debits = (
+            await connection.execute(
+                select(func.count()).select_from(MOVEMENTS).where(MOVEMENTS.c.kind == "debit")
+            )
+        ).scalar()
+    assert debits == len(booked)

@@ -187,7 +187,7 @@ async def _rules_alone(
 ) -> None:
     """The same answer without the database: what the pure rules cost on their own."""
     entries = await directory.entries("d0")
-    async with service._engine.connect() as connection:
+    async with service.engine.connect() as connection:
         booked = await booked_quarters(connection, "d0", start, end)
     by_name = {entry.expert.name: booked.get(entry.id, set()) for entry in entries}
     experts = [entry.expert for entry in entries]

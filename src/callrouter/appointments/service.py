@@ -113,12 +113,19 @@ class AppointmentService:
         config: AppointmentsConfig,
         ledger: LedgerConfig,
     ) -> None:
-        self._engine = engine
+        self.engine = engine
         self._clock = clock
         self._directory = directory
         self.window = window
         self.policy = config.policy
         self._ledger = ledger
+        self._config = config
+
+    def with_clock(self, clock: Clock) -> AppointmentService:
+        """The same service on another clock (the demo books as a week earlier)."""
+        return AppointmentService(
+            self.engine, clock, self._directory, self.window, self._config, self._ledger
+        )
 
     def check_slot(self, start: datetime, now: datetime) -> None:
         problem = slot_problem(self.policy, self.window, start, now)
@@ -137,11 +144,11 @@ class AppointmentService:
         now = self._clock.now()
 
         async def experts() -> list[ExpertEntry]:
-            async with self._engine.connect() as connection:
+            async with self.engine.connect() as connection:
                 return await self._directory.read(connection, domain)
 
         async def booked() -> dict[int, set[datetime]]:
-            async with self._engine.connect() as connection:
+            async with self.engine.connect() as connection:
                 return await booked_quarters(
                     connection, domain, start, end + self.policy.slot_length
                 )
@@ -155,7 +162,7 @@ class AppointmentService:
         )
 
     async def find(self, where: AppointmentFilter) -> list[AppointmentView]:
-        async with self._engine.connect() as connection:
+        async with self.engine.connect() as connection:
             return await find(connection, where)
 
     async def book(self, request: BookingRequest) -> Booked:
@@ -183,12 +190,12 @@ class AppointmentService:
         )
 
         async def replay() -> Booked | None:
-            async with self._engine.connect() as connection:
+            async with self.engine.connect() as connection:
                 return await self._booked_by_key(connection, request)
 
         async def work() -> Booked:
             now = self._clock.now()
-            async with write_transaction(self._engine) as connection:
+            async with write_transaction(self.engine) as connection:
                 # A replay is found by the opening (its incident's key) or, when the slot is
                 # refused by now (the notice ran out since), by the appointment's key.
                 try:
@@ -322,7 +329,7 @@ class AppointmentService:
         before its start (24 h by default) the incident is refunded in full; later, not.
         Cancelling again changes nothing."""
         now = self._clock.now()
-        async with write_transaction(self._engine) as connection:
+        async with write_transaction(self.engine) as connection:
             view = await _locked(connection, appointment_id)
             if view.state == "cancelled":
                 return Cancelled(view, 0, replayed=True)
@@ -357,7 +364,7 @@ class AppointmentService:
         when they are free then. Only until the full-refund notice before the current slot:
         later, moving it would dodge the late-cancellation rule."""
         now = self._clock.now()
-        async with write_transaction(self._engine) as connection:
+        async with write_transaction(self.engine) as connection:
             view = await _locked(connection, appointment_id)
             if view.state != "booked" or not full_refund_on_cancel(self.policy, view.start, now):
                 raise AppointmentNotChangeable(

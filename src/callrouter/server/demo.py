@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 import structlog
 from aiohttp import web
 
+from callrouter.appointments.demo import seed_demo_appointments
 from callrouter.calendar import Window, is_open
 from callrouter.identity.errors import BeneficiaryExists
 from callrouter.identity.service import IdentityService
@@ -175,6 +176,10 @@ def simulator_context(
         hotline.pbx = PBXLink(settings.host, simulator.port, settings.username, settings.secret)
         assert hotline.identity is not None and hotline.ledger is not None
         profiles = await seed_customers(hotline.identity, hotline.ledger)
+        assert hotline.experts is not None and hotline.appointments is not None
+        await seed_demo_appointments(
+            hotline.experts, hotline.identity, hotline.appointments, hotline.clock
+        )
         assert hotline.oncall is not None
         zone = hotline.config.calendar_settings.timezone
         await seed_roster(hotline.oncall, hotline.clock.now().astimezone(zone).date())

@@ -17,6 +17,8 @@ import structlog
 from aiohttp import web
 
 from callrouter.appointments.demo import seed_demo_appointments
+from callrouter.appointments.queries import AppointmentFilter
+from callrouter.appointments.view import SHOWN, render_appointments
 from callrouter.calendar import Window, is_open
 from callrouter.identity.errors import BeneficiaryExists
 from callrouter.identity.service import IdentityService
@@ -28,6 +30,10 @@ from callrouter.server.runtime import HOTLINE, Hotline, PBXLink, build_app
 from callrouter.server.view import render_oncall, render_queues, summary_line
 
 log = structlog.get_logger(__name__)
+
+#: An appointment stays on screen this long after its start: the expert's call is
+#: guaranteed within the quarter hour (seeds/000, Pass RDV).
+APPOINTMENT_GRACE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -230,8 +236,18 @@ async def _screen(hotline: Hotline, *, interactive: bool, refresh: float) -> Non
             now = hotline.clock.now()
             assert hotline.oncall is not None
             oncall = render_oncall(await hotline.oncall.roster(), now, zone)
+            assert hotline.appointments is not None
+            upcoming = await hotline.appointments.find(
+                AppointmentFilter(since=now - APPOINTMENT_GRACE, limit=2 * SHOWN)
+            )
             screen = render_queues(
-                queues, now, zone, recent=hotline.recent, oncall=oncall, ami_up=ami_up
+                queues,
+                now,
+                zone,
+                recent=hotline.recent,
+                oncall=oncall,
+                appointments=render_appointments(upcoming, zone),
+                ami_up=ami_up,
             )
             sys.stdout.write("\x1b[H\x1b[2J" + screen + "\n")
             sys.stdout.flush()

@@ -220,7 +220,12 @@ def _free_mask(stretches: Sequence[Stretch], booked: Iterable[datetime], origin:
         stop = _quarter_index(stretch_end, origin, up=False)
         if stop > first:
             mask |= ((1 << (stop - first)) - 1) << first
-    taken = [index for quarter in booked if (index := _quarter_index(quarter, origin, False)) >= 0]
+    # Inlined _quarter_index: an expert may have hundreds of booked quarters.
+    taken = [
+        index
+        for quarter in booked
+        if (index := int((quarter.timestamp() - origin) // _QUARTER_SECONDS)) >= 0
+    ]
     if taken:
         # One bit per booked quarter, set in bytes then read as one integer.
         bits = bytearray(max(taken) // 8 + 1)
@@ -258,7 +263,7 @@ def availability(
     # Per expert, a 0/1 byte per quarter hour where a whole slot fits, read at each slot's
     # quarter in one C-level call; then one column of flags per slot.
     stamp = origin.timestamp()
-    indexes = [_quarter_index(slot, stamp, up=False) for slot in starts]
+    indexes = [int((slot.timestamp() - stamp) // _QUARTER_SECONDS) for slot in starts]
     pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda bits: (bits[indexes[0]],))
     size = indexes[-1] + 1
     names: list[str] = []

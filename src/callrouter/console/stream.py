@@ -1,0 +1,54 @@
+"""`GET /console/stream`: the console's Server-Sent Events (aiohttp-sse).
+
+The first event is a full `snapshot`, then `delta`s; the browser's EventSource reconnects
+by itself and gets a new snapshot, so a page never has to ask for anything. The stream
+ends with a `signed-out` event when its session signs out, expires or its key is revoked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from aiohttp_sse import sse_response
+
+from callrouter.console.context import CONSOLE
+from callrouter.console.hub import SIGNED_OUT
+from callrouter.console.pages import current_session
+from callrouter.http.access import visibility
+from callrouter.http.errors import error_body
+
+#: Seconds between two checks that the session is still live while nothing is sent.
+_SESSION_CHECK = 5.0
+#: The browser waits this long (ms) before reconnecting a dropped stream.
+_RETRY_MS = 1000
+
+
+async def console_stream(request: web.Request) -> web.StreamResponse:
+    console = request.app[CONSOLE]
+    session = await current_session(request)
+    if session is None:
+        return web.json_response(
+            error_body("unauthorized", "sign in to the console first"), status=401
+        )
+    subscription = console.hub.subscribe(visibility(session.role), session.id)
+    if subscription is None:
+        return web.json_response(
+            error_body("unavailable", "too many consoles are connected"), status=503
+        )
+    try:
+        async with sse_response(request, headers={"Cache-Control": "no-store"}) as stream:
+            while True:
+                try:
+                    async with asyncio.timeout(_SESSION_CHECK):
+                        message = await subscription.messages.get()
+                except TimeoutError:
+                    if console.sessions.live(session):
+                        continue
+                    message = SIGNED_OUT
+                await stream.send(message.data, event=message.kind, retry=_RETRY_MS)
+                if message is SIGNED_OUT:
+                    break
+            return stream
+    finally:
+        console.hub.unsubscribe(subscription)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from callrouter.console.panel import DECISIONS, LINK, TICK, PanelView
+from callrouter.console.panel import DECISIONS, LINK, TICK, Labels, PanelView
 from callrouter.console.watch import Watch
 from callrouter.http.access import mask_account_numbers, mask_caller_id, mask_numbers_in
 
@@ -18,7 +18,7 @@ FAILSAFE_ALERT = timedelta(minutes=15)
 class DecisionsPanel:
     key = "decisions"
     topics = frozenset({DECISIONS})
-    labels = {
+    labels: ClassVar[Labels] = {
         "en": {
             "panel.decisions": "Latest routing decisions",
             "decisions.at": "Time",
@@ -70,7 +70,7 @@ class DecisionsPanel:
 class LinkPanel:
     key = "link"
     topics = frozenset({LINK})
-    labels = {
+    labels: ClassVar[Labels] = {
         "en": {
             "panel.link": "PBX link",
             "link.up": "up",
@@ -122,7 +122,7 @@ class AlertsPanel:
 
     key = "alerts"
     topics = frozenset({LINK, DECISIONS, TICK})
-    labels = {
+    labels: ClassVar[Labels] = {
         "en": {
             "panel.alerts": "Alerts",
             "alerts.none": "No alert.",

@@ -18,7 +18,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from callrouter.accounts.models import Operator
-from callrouter.console.context import CONSOLE, Console
+from callrouter.console.context import CONSOLE
 from callrouter.console.labels import LANGUAGES, choose_language, merged
 from callrouter.console.sessions import ConsoleSession
 from callrouter.http.access import Role

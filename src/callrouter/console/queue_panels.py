@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from callrouter.console.chart import history_svg
 from callrouter.console.figures import QueueFigures, QueueStatistics
-from callrouter.console.panel import DECISIONS, FIGURES, LIVE, TICK, PanelView
+from callrouter.console.panel import DECISIONS, FIGURES, LIVE, TICK, Labels, PanelView
 from callrouter.console.watch import Watch
 from callrouter.http.access import Visibility, mask_caller_id, mask_numbers_in
 from callrouter.live.state import LiveState
@@ -51,7 +51,7 @@ class QueuesPanel:
 
     key = "queues"
     topics = frozenset({LIVE, DECISIONS})
-    labels = {
+    labels: ClassVar[Labels] = {
         "en": {
             "panel.queues": "Queues",
             "queues.waiting": "waiting",
@@ -193,7 +193,7 @@ class FiguresPanel:
 
     key = "figures"
     topics = frozenset({FIGURES, TICK, LIVE})
-    labels = {
+    labels: ClassVar[Labels] = {
         "en": {
             "panel.figures": "Figures",
             "figures.window": "over the last {minutes} min",
@@ -251,7 +251,7 @@ class HistoryPanel:
 
     key = "history"
     topics = frozenset({FIGURES, TICK})
-    labels = {
+    labels: ClassVar[Labels] = {
         "en": {
             "panel.history": "Last hours",
             "history.title": "Calls answered and abandoned, and most callers waiting",

@@ -126,6 +126,7 @@ class AlertsPanel:
         "en": {
             "panel.alerts": "Alerts",
             "alerts.none": "No alert.",
+            "alerts.for": "for",
             "severity.warning": "Warning",
             "severity.critical": "Critical",
             "alert.link-down": "The PBX link is down: calls are not routed by callrouter "
@@ -136,6 +137,7 @@ class AlertsPanel:
         "fr": {
             "panel.alerts": "Alertes",
             "alerts.none": "Aucune alerte.",
+            "alerts.for": "depuis",
             "severity.warning": "Attention",
             "severity.critical": "Critique",
             "alert.link-down": "Le lien PBX est coupé : callrouter ne route plus les appels "

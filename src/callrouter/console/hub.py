@@ -43,6 +43,8 @@ class Message:
 
 
 SIGNED_OUT = Message("signed-out", "{}")
+#: Ends a stream without a word: the server is stopping (the browser will reconnect).
+CLOSING = Message("closing", "{}")
 
 
 @dataclass(eq=False)
@@ -136,10 +138,15 @@ class ConsoleHub:
             if subscription.session == session:
                 self._end(subscription)
 
-    def _end(self, subscription: Subscription) -> None:
+    def close_all(self) -> None:
+        """The server is stopping: every stream ends now, so that shutdown does not wait."""
+        for subscription in list(self._subscriptions):
+            self._end(subscription, CLOSING)
+
+    def _end(self, subscription: Subscription, last: Message = SIGNED_OUT) -> None:
         subscription.ended = True
         _drain(subscription.messages)
-        subscription.messages.put_nowait(SIGNED_OUT)
+        subscription.messages.put_nowait(last)
 
     # -- computing --------------------------------------------------------------------------
 

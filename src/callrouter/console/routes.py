@@ -27,3 +27,8 @@ def setup_console(app: web.Application, console: Console) -> None:
     app.router.add_get("/console/stream", console_stream)
     app.router.add_static("/console/static/", static_dir(), append_version=False)
     app.cleanup_ctx.append(console_context(console))
+
+    async def end_streams(_app: web.Application) -> None:
+        console.hub.close_all()
+
+    app.on_shutdown.append(end_streams)

@@ -2,7 +2,9 @@
 
 The first event is a full `snapshot`, then `delta`s; the browser's EventSource reconnects
 by itself and gets a new snapshot, so a page never has to ask for anything. The stream
-ends with a `signed-out` event when its session signs out, expires or its key is revoked.
+ends with a `signed-out` event when its session signs out, expires or its key is revoked;
+a stream whose browser went away ends at the next check, and every stream ends when the
+server stops.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 
 from callrouter.console.context import CONSOLE
-from callrouter.console.hub import SIGNED_OUT
+from callrouter.console.hub import CLOSING, SIGNED_OUT
 from callrouter.console.pages import current_session
 from callrouter.http.access import visibility
 from callrouter.http.errors import error_body
@@ -43,9 +45,14 @@ async def console_stream(request: web.Request) -> web.StreamResponse:
                     async with asyncio.timeout(_SESSION_CHECK):
                         message = await subscription.messages.get()
                 except TimeoutError:
+                    transport = request.transport
+                    if transport is None or transport.is_closing():
+                        break  # the browser went away
                     if console.sessions.live(session):
                         continue
                     message = SIGNED_OUT
+                if message is CLOSING:
+                    break
                 await stream.send(message.data, event=message.kind, retry=_RETRY_MS)
                 if message is SIGNED_OUT:
                     break

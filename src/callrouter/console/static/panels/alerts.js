@@ -10,8 +10,8 @@
     data.alerts.forEach(function (a) {
       list.appendChild(c.el("li", { "class": "alert alert-" + a.severity, "data-alert": a.code }, [
         c.el("strong", { text: c.t("severity." + a.severity) + " : " }),
-        c.t("alert." + a.code) + (a.detail ? " " + a.detail : "") + " ",
-        c.since(a.since),
+        c.t("alert." + a.code) + (a.detail ? " " + a.detail : "") + " (" + c.t("alerts.for") + " ",
+        c.since(a.since), ")",
       ]));
     });
     body.appendChild(list);

@@ -51,9 +51,7 @@ def test_the_window_slides_and_does_not_reset_at_midnight() -> None:
     assert (slid.answered, slid.abandoned) == (1, 1)
     assert slid.longest_wait == 30
     assert slid.average_wait == pytest.approx(20)
-    assert statistics.figures("coordinators", at(101)) == QueueFigures(
-        0, 0, None, None, None, None
-    )
+    assert statistics.figures("coordinators", at(101)) == QueueFigures(0, 0, None, None, None, None)
 
 
 def test_service_level_threshold_is_configurable_and_inclusive() -> None:

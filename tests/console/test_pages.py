@@ -135,7 +135,9 @@ async def test_a_sign_in_posted_from_another_site_is_refused(
         running_console, browser, Role.SUPERVISOR, Origin="https://evil.example"
     )
     assert response.status == 403
-    response = await sign_in(running_console, browser, Role.SUPERVISOR, **{"Sec-Fetch-Site": "cross-site"})
+    response = await sign_in(
+        running_console, browser, Role.SUPERVISOR, **{"Sec-Fetch-Site": "cross-site"}
+    )
     assert response.status == 403
 
 

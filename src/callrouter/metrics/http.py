@@ -96,8 +96,9 @@ def _metrics_context(
             await runner.setup()
             site = web.TCPSite(runner, settings.host, settings.port)
             await site.start()
+            metrics.address = (settings.host, listening_port(site))
             log.info(
-                "metrics.listening", url=f"http://{settings.host}:{listening_port(site)}/metrics"
+                "metrics.listening", url=f"http://{settings.host}:{metrics.address[1]}/metrics"
             )
         task = asyncio.create_task(_follow_ledger(metrics, database), name="metrics-ledger")
         try:

@@ -78,6 +78,8 @@ class HotlineMetrics:
             registry=self.registry,
         )
         self.ledger = LedgerTotals()
+        #: Where the own listener serves /metrics (host, port), once started.
+        self.address: tuple[str, int] | None = None
         self._ami: Callable[[], tuple[bool, int]] | None = None
         self._waiting: Callable[[], Sequence[tuple[str, int]]] | None = None
         self.registry.register(_Collected(self._collect))
@@ -129,15 +131,14 @@ class HotlineMetrics:
 
 
 def reason_kind(reason: str) -> str:
-    """A routing reason as a label: its words up to the first detail (":", ";", "(", or a
-    digit), so that numbers and names in a reason cannot blow up the label's values."""
-    cut = len(reason)
-    for index, character in enumerate(reason):
-        if character in ":;(,." or character.isdigit():
-            cut = index
-            break
-    kind = " ".join(reason[:cut].split())[:60]
-    return kind or "none"
+    """A routing reason as a label: its words before the first detail (":", ";", "(" or
+    ","), without the words that have no letter (numbers), so that a reason's numbers
+    cannot blow up the label's values."""
+    head = reason
+    for separator in ":;(,":
+        head = head.split(separator, 1)[0]
+    words = [word for word in head.split() if any(character.isalpha() for character in word)]
+    return " ".join(words)[:60] or "none"
 
 
 def register_callback_gauges(metrics: HotlineMetrics, read: Callable[[], CallbackCounts]) -> None:

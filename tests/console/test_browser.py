@@ -130,6 +130,21 @@ async def test_a_call_appears_ticks_is_answered_and_the_link_drop_is_shown(
     assert "up" in await p.inner_text("#panel-link")  # type: ignore[attr-defined]
     await shot(p, "05-link-back")
 
+    # The browser's stream drops (server side here): EventSource reconnects by itself and
+    # the page starts again from a fresh snapshot, with what happened meanwhile.
+    console = running_console.hotline.console
+    assert console is not None
+    console.hub.close_all()
+    await until(lambda: console.hub.consoles == 0, "the stream dropped")
+    await running_console.new_customer("0622222222", "Karim Haddad")
+    running_console.simulator.place_call(
+        CallerProfile("0622222222", "Karim Haddad", pass_digit="3")
+    )
+    await until(lambda: console.hub.consoles == 1, "the page reconnected by itself")
+    row = await p.wait_for_selector("[data-queue=coordinators] tr.caller", timeout=5000)  # type: ignore[attr-defined]
+    assert "06 •• •• •2 22" in await row.inner_text()
+    await p.wait_for_selector("#connection.live")  # type: ignore[attr-defined]
+
 
 async def test_signing_out_closes_the_page_and_the_stream(
     running_console: RunningConsole, page: object
@@ -139,13 +154,19 @@ async def test_signing_out_closes_the_page_and_the_stream(
     hub = running_console.hotline.console
     assert hub is not None
     await until(lambda: hub.hub.consoles == 1, "the page's stream is connected")
+    await p.click("a[hreflang=fr]")  # type: ignore[attr-defined]
+    await p.wait_for_selector("#connection.live")  # type: ignore[attr-defined]
+    assert "Files d'attente" in await p.inner_text("#panel-queues")  # type: ignore[attr-defined]
+    await shot(p, "06-french")
+    await p.click("a[hreflang=en]")  # type: ignore[attr-defined]
+    await p.wait_for_selector("#connection.live")  # type: ignore[attr-defined]
     await p.keyboard.press("Tab")  # type: ignore[attr-defined]
     focused = await p.evaluate("document.activeElement.textContent")  # type: ignore[attr-defined]
     assert focused == "Skip to the panels", "the first Tab reaches the skip link"
     await p.click("text=Sign out")  # type: ignore[attr-defined]
     await p.wait_for_url("**/console/sign-in*")  # type: ignore[attr-defined]
     await until(lambda: hub.hub.consoles == 0, "the stream ended")
-    await shot(p, "06-signed-out")
+    await shot(p, "07-signed-out")
     response = await p.goto(running_console.base_url + "/console/")  # type: ignore[attr-defined]
     assert p.url.endswith("/console/sign-in")  # type: ignore[attr-defined]
     assert response is not None

@@ -21,6 +21,7 @@ from callrouter.console.figures import QueueStatistics, WindowSettings
 from callrouter.console.hub import ConsoleHub
 from callrouter.console.panel import LIVE, Panel
 from callrouter.console.queue_panels import FiguresPanel, HistoryPanel, QueuesPanel
+from callrouter.console.refunds_panel import RefundsPanel, follow_refunds
 from callrouter.console.sessions import SessionStore
 from callrouter.console.tracker import OutcomeTracker
 from callrouter.console.watch import Watch
@@ -34,11 +35,13 @@ class Console:
     watch: Watch
     statistics: QueueStatistics
     alerts: AlertsPanel
+    refunds: RefundsPanel
     sessions: SessionStore
     operators: OperatorService
     database: async_sessionmaker[AsyncSession]
     live: LiveState
     clock: Clock
+    timezone: ZoneInfo
     detach: list[Callable[[], None]] = field(default_factory=list)
 
     def register(self, panel: Panel) -> None:
@@ -85,6 +88,7 @@ def build_console(
         )
     )
     alerts = AlertsPanel(watch)
+    refunds = RefundsPanel()
     for panel in (
         alerts,
         LinkPanel(watch),
@@ -92,6 +96,7 @@ def build_console(
         FiguresPanel(live, statistics),
         HistoryPanel(statistics),
         DecisionsPanel(watch),
+        refunds,
     ):
         hub.register(panel)
 
@@ -109,6 +114,7 @@ def build_console(
         watch=watch,
         statistics=statistics,
         alerts=alerts,
+        refunds=refunds,
         sessions=SessionStore(
             session_clock or SystemClock(), timedelta(minutes=settings.session_minutes)
         ),
@@ -116,6 +122,7 @@ def build_console(
         database=database,
         live=live,
         clock=clock,
+        timezone=timezone,
     )
 
 
@@ -143,13 +150,27 @@ def attach_pbx(console: Console, client: AMIClient) -> None:
 
 def console_context(console: Console) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(console.hub.run(), name="console-hub")
+        tasks = [
+            asyncio.create_task(console.hub.run(), name="console-hub"),
+            asyncio.create_task(
+                follow_refunds(
+                    console.refunds,
+                    console.database,
+                    console.clock,
+                    console.timezone,
+                    console.hub.changed,
+                ),
+                name="console-refunds",
+            ),
+        ]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             for undo in console.detach:
                 undo()
             console.detach.clear()

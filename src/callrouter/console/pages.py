@@ -229,7 +229,7 @@ async def console_page(request: web.Request) -> web.Response:
         + f"<header><h1>{escape(texts['title'])}</h1>"
         + f'<p id="connection" role="status" class="connecting">{escape(texts["connecting"])}</p>'
         + f'<p class="who">{escape(texts["signed_in_as"])} <strong>{escape(session.operator)}'
-        + f"</strong> ({escape(session.role.value)})</p>"
+        + f"</strong> ({escape(texts['role.' + session.role.value])})</p>"
         + f'<nav class="languages" aria-label="{escape(texts["language"])}">'
         + _language_links(language, "/console/")
         + "</nav>"

@@ -20,8 +20,9 @@ from callrouter.console.pages import current_session
 from callrouter.http.access import visibility
 from callrouter.http.errors import error_body
 
-#: Seconds between two checks that the session is still live while nothing is sent.
-_SESSION_CHECK = 5.0
+#: Seconds between two checks, while nothing is sent, that the session is still live and
+#: the browser still there.
+_SESSION_CHECK = 1.0
 #: The browser waits this long (ms) before reconnecting a dropped stream.
 _RETRY_MS = 1000
 

@@ -88,7 +88,9 @@ def consoles_process(
     results: multiprocessing.Queue[list[tuple[str, float]]],
     done: EventType,
 ) -> None:
-    """`count` SSE clients; each reports when it first saw each probe value."""
+    """`count` SSE clients; each reports when it first saw each probe value. Niced like
+    the simulator: browsers would run on other machines."""
+    os.nice(10)
 
     async def client(seen: list[tuple[str, float]], connected: list[int]) -> None:
         jar = aiohttp.CookieJar(unsafe=True)

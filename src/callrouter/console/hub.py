@@ -16,6 +16,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,14 +33,22 @@ log = structlog.get_logger(__name__)
 _BACKLOG = 32
 #: Seconds between two "tick" recomputations when nothing else happens.
 TICK_SECONDS = 5.0
+#: The browser waits this long (ms) before reconnecting a dropped stream.
+RETRY_MS = 1000
 
 
 @dataclass(frozen=True)
 class Message:
-    """One server-sent event: `kind` is snapshot, delta or signed-out; `data` is JSON."""
+    """One server-sent event: `kind` is snapshot, delta or signed-out; `data` is JSON on
+    one line (JSON escapes line breaks inside strings)."""
 
     kind: str
     data: str
+
+    @cached_property
+    def frame(self) -> bytes:
+        """The event as sent: encoded once, however many consoles it goes to."""
+        return f"event: {self.kind}\r\ndata: {self.data}\r\nretry: {RETRY_MS}\r\n\r\n".encode()
 
 
 SIGNED_OUT = Message("signed-out", "{}")

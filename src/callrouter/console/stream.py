@@ -23,8 +23,8 @@ from callrouter.http.errors import error_body
 #: Seconds between two checks, while nothing is sent, that the session is still live and
 #: the browser still there.
 _SESSION_CHECK = 1.0
-#: The browser waits this long (ms) before reconnecting a dropped stream.
-_RETRY_MS = 1000
+#: A console that has not taken an event within this many seconds is dropped (stalled).
+_SEND_TIMEOUT = 30.0
 
 
 async def console_stream(request: web.Request) -> web.StreamResponse:
@@ -54,7 +54,13 @@ async def console_stream(request: web.Request) -> web.StreamResponse:
                     message = SIGNED_OUT
                 if message is CLOSING:
                     break
-                await stream.send(message.data, event=message.kind, retry=_RETRY_MS)
+                try:
+                    async with asyncio.timeout(_SEND_TIMEOUT):
+                        # The frame was encoded once for every console (not `stream.send`,
+                        # which would format it again for each).
+                        await stream.write(message.frame)
+                except (TimeoutError, ConnectionResetError):
+                    break
                 if message is SIGNED_OUT:
                     break
             return stream

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -127,6 +128,16 @@ def _ledger_config(args: argparse.Namespace) -> LedgerConfig:
     return config
 
 
+def _zone(args: argparse.Namespace) -> ZoneInfo:
+    """The calendar's time zone ([calendar] timezone): the hotline's people read times in it."""
+    return load_config(getattr(args, "config", None)).calendar_settings.timezone
+
+
+def _local(at: datetime, zone: ZoneInfo) -> str:
+    """`at` in `zone`, with its UTC offset: 2026-12-01 19:00+01:00."""
+    return at.astimezone(zone).isoformat(sep=" ", timespec="minutes")
+
+
 def _key(args: argparse.Namespace) -> str:
     return args.key or f"cli:{uuid.uuid4()}"
 
@@ -142,7 +153,7 @@ async def _issue(ledger: LedgerService, args: argparse.Namespace) -> int:
     first = issued[0]
     print(
         f"{len(issued)} recharge code(s) of pack {first.pack_reference} "
-        f"({first.points} points), valid until {first.expires_at:%Y-%m-%d %H:%M} UTC:"
+        f"({first.points} points), valid until {_local(first.expires_at, _zone(args))}:"
     )
     for code in issued:
         print(code.code)
@@ -157,10 +168,15 @@ async def _check(ledger: LedgerService, args: argparse.Namespace) -> int:
         return 0
     print(f"ledger check: {len(mismatches)} account(s) whose cached balance is wrong:")
     for mismatch in mismatches:
+        fractions = (
+            f"; {mismatch.fractional_movements} movement(s) not in whole points"
+            if mismatch.fractional_movements
+            else ""
+        )
         print(
             f"  account {mismatch.account_number}: cached balance {mismatch.cached_balance}, "
             f"movements sum {mismatch.movements_sum} "
-            f"(off by {mismatch.cached_balance - mismatch.movements_sum:+d})"
+            f"(off by {mismatch.cached_balance - mismatch.movements_sum:+f}){fractions}"
         )
     return 1
 
@@ -193,10 +209,11 @@ async def _redeem(ledger: LedgerService, args: argparse.Namespace) -> int:
 
 async def _statement(ledger: LedgerService, args: argparse.Namespace) -> int:
     statement = await ledger.statement(args.account)
+    zone = _zone(args)
     print(f"account {statement.account_number}: balance {statement.balance} points")
     for movement in statement.movements:
         print(
-            f"  {movement.created_at:%Y-%m-%d %H:%M} {movement.kind:<10} {movement.amount:>+7d} "
+            f"  {_local(movement.created_at, zone)} {movement.kind:<10} {movement.amount:>+7d} "
             f"-> {movement.balance_after:>6d}  {movement.reason}"
             + (f" [{movement.reference}]" if movement.reference else "")
         )
@@ -252,9 +269,10 @@ async def _reclassify(ledger: LedgerService, args: argparse.Namespace) -> int:
 
 async def _show(ledger: LedgerService, args: argparse.Namespace) -> int:
     incident = await ledger.incident(args.incident)
+    zone = _zone(args)
     print(
         f"incident {incident.id}, account {incident.account_number}, opened "
-        f"{incident.opened_at:%Y-%m-%d %H:%M} UTC: {incident.level} assistance, pass "
+        f"{_local(incident.opened_at, zone)}: {incident.level} assistance, pass "
         f"{incident.chosen_pass}{', third-party product' if incident.third_party else ''}"
         f"{', emergency' if incident.emergency else ''}; {incident.classification}; "
         f"price {incident.price}, debited {incident.debited}"
@@ -262,8 +280,8 @@ async def _show(ledger: LedgerService, args: argparse.Namespace) -> int:
     if incident.summary:
         print(f"  {incident.summary}")
     if incident.refunded_at is not None:
-        print(f"  refunded {incident.refunded_at:%Y-%m-%d %H:%M} UTC")
+        print(f"  refunded {_local(incident.refunded_at, zone)}")
     for event in incident.events:
         call = f" (call {event.call})" if event.call else ""
-        print(f"  {event.at:%Y-%m-%d %H:%M} {event.kind}: {event.detail}{call}")
+        print(f"  {_local(event.at, zone)} {event.kind}: {event.detail}{call}")
     return 0

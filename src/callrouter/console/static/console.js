@@ -87,7 +87,6 @@
     Object.keys(message.panels).forEach(function (key) { panels[key] = message.panels[key]; });
     Object.keys(whole ? renderers : message.panels).forEach(render);
     status("live");
-    document.body.setAttribute("data-updates", String(+document.body.getAttribute("data-updates") + 1));
   }
   function connect() {
     var source = new EventSource("/console/stream");

@@ -17,7 +17,8 @@ from callrouter.live.views import QueueMember, WaitingCaller
 CALLERS_SHOWN = 50
 #: Calls in progress listed.
 IN_CALL_SHOWN = 50
-#: Live channels looked through for the calls in progress.
+#: Live channels looked through (oldest first) for the calls in progress: bounds the cost of
+#: a push however many calls the PBX carries.
 _CHANNELS_READ = 2000
 
 
@@ -66,7 +67,7 @@ class QueuesPanel:
             "queues.calls_taken": "Calls taken",
             "queues.nobody": "Nobody is waiting.",
             "queues.in_call": "In call",
-            "queues.talking": "In call for",
+            "queues.talking": "Call duration",
             "queues.none_in_call": "No call in progress.",
             "queues.no_queue": "No queue yet: the PBX link has not listed any.",
             "status.free": "free",
@@ -91,7 +92,7 @@ class QueuesPanel:
             "queues.calls_taken": "Appels pris",
             "queues.nobody": "Personne n'attend.",
             "queues.in_call": "En communication",
-            "queues.talking": "En ligne depuis",
+            "queues.talking": "Durée de l'appel",
             "queues.none_in_call": "Aucun appel en cours.",
             "queues.no_queue": "Pas encore de file : le lien PBX n'en a listé aucune.",
             "status.free": "libre",

@@ -47,13 +47,15 @@ async def test_the_demo_prints_the_console_and_a_supervisor_key_that_signs_in(
             key = hint.split("API key ", 1)[1].rstrip(")")
             keys.append(key)
             jar = aiohttp.CookieJar(unsafe=True)
-            async with aiohttp.ClientSession(cookie_jar=jar) as http:
-                async with http.post(
+            async with (
+                aiohttp.ClientSession(cookie_jar=jar) as http,
+                http.post(
                     base + "/console/sign-in",
                     data={"name": DEMO_SUPERVISOR, "api_key": key},
                     allow_redirects=False,
-                ) as response:
-                    assert response.status == 303
+                ) as response,
+            ):
+                assert response.status == 303
         finally:
             await runner.cleanup()
     assert keys[0] != keys[1]

@@ -192,3 +192,21 @@ async def test_the_running_hub_gathers_a_burst_into_one_push() -> None:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+class BrokenPanel(CountingPanel):
+    def snapshot(self, view: PanelView) -> dict[str, Any]:
+        raise RuntimeError("broken")
+
+
+def test_a_broken_panel_does_not_stop_the_others() -> None:
+    hub, live, _ = make_hub()
+    hub.register(BrokenPanel("broken", frozenset({LIVE})))
+    subscription = hub.subscribe(SUPERVISOR, "s")
+    assert subscription is not None
+    [snapshot] = drain(subscription)
+    assert "broken" not in panels_of(snapshot)
+    live.value = 3
+    hub.changed(LIVE)
+    hub.flush()
+    assert panels_of(drain(subscription)[-1]) == {"live": {"value": 3, "names": False}}

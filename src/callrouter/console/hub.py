@@ -170,11 +170,7 @@ class ConsoleHub:
             # Gather the burst of changes that woke us into one push.
             await asyncio.sleep(self._push_interval)
             self._wake.clear()
-            try:
-                self.flush()
-            except Exception:
-                # A broken panel must not stop the consoles of the others.
-                log.exception("console.flush_failed")
+            self.flush()
 
     def flush(self) -> None:
         topics, self._dirty = self._dirty, set()
@@ -203,8 +199,8 @@ class ConsoleHub:
         for panel in self._panels:
             if panel.key in sent and not panel.topics & topics:
                 continue
-            text = _json(panel.snapshot(view))
-            if sent.get(panel.key) != text:
+            text = _computed(panel, view)
+            if text is not None and sent.get(panel.key) != text:
                 sent[panel.key] = changed[panel.key] = text
         return changed
 
@@ -215,8 +211,9 @@ class ConsoleHub:
         sent = self._sent.get(seen)
         if fresh or sent is None:
             view = self._view(seen)
+            computed = {panel.key: _computed(panel, view) for panel in self._panels}
             sent = self._sent[seen] = {
-                panel.key: _json(panel.snapshot(view)) for panel in self._panels
+                key: text for key, text in computed.items() if text is not None
             }
         return self._message("snapshot", dict(sent))
 
@@ -245,5 +242,11 @@ def _drain(messages: asyncio.Queue[Message]) -> None:
         messages.get_nowait()
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def _computed(panel: Panel, view: PanelView) -> str | None:
+    """A panel's JSON, or None when it failed: a broken panel must not stop the others (its
+    consoles keep what they were last sent)."""
+    try:
+        return json.dumps(panel.snapshot(view), separators=(",", ":"), ensure_ascii=False)
+    except Exception:
+        log.exception("console.panel_failed", panel=panel.key)
+        return None

@@ -170,7 +170,11 @@ class ConsoleHub:
             # Gather the burst of changes that woke us into one push.
             await asyncio.sleep(self._push_interval)
             self._wake.clear()
-            self.flush()
+            try:
+                self.flush()
+            except Exception:
+                # The consoles must keep being served after a bad round (a failing hook).
+                log.exception("console.flush_failed")
 
     def flush(self) -> None:
         topics, self._dirty = self._dirty, set()

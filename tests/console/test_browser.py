@@ -164,7 +164,8 @@ async def test_signing_out_closes_the_page_and_the_stream(
     focused = await p.evaluate("document.activeElement.textContent")  # type: ignore[attr-defined]
     assert focused == "Skip to the panels", "the first Tab reaches the skip link"
     await p.click("text=Sign out")  # type: ignore[attr-defined]
-    await p.wait_for_url("**/console/sign-in*")  # type: ignore[attr-defined]
+    await p.wait_for_url("**/console/sign-in?signed_out")  # type: ignore[attr-defined]
+    assert "Signed out." in await p.inner_text("main")  # type: ignore[attr-defined]
     await until(lambda: hub.hub.consoles == 0, "the stream ended")
     await shot(p, "07-signed-out")
     response = await p.goto(running_console.base_url + "/console/")  # type: ignore[attr-defined]

@@ -157,7 +157,7 @@ async def test_sign_out_needs_the_page_token_and_ends_the_session(
         base + "/console/sign-out", data={"csrf": token}, allow_redirects=False
     ) as response:
         assert response.status == 303
-        assert response.headers["Location"] == "/console/sign-in"
+        assert response.headers["Location"] == "/console/sign-in?signed_out"
     async with browser.get(base + "/console/stream") as stream:
         assert stream.status == 401
 

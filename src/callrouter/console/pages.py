@@ -117,7 +117,8 @@ def _head(language: str, title: str) -> str:
 def _sign_in_page(request: web.Request, message: str = "", status: int = 200) -> web.Response:
     language = _language(request)
     texts = merged(language, ())
-    alert = f'<p class="error" role="alert">{escape(texts[message])}</p>' if message else ""
+    kind = "info" if message == "signed_out" else "error"
+    alert = f'<p class="{kind}" role="alert">{escape(texts[message])}</p>' if message else ""
     body = (
         _head(language, texts["sign_in.title"])
         + '<body class="sign-in"><main>'
@@ -150,7 +151,9 @@ def _same_origin(request: web.Request) -> bool:
 async def sign_in_form(request: web.Request) -> web.Response:
     if await current_session(request) is not None:
         return _see_other("/console/")
-    return _sign_in_page(request, "sign_in.expired" if "ended" in request.query else "")
+    if "ended" in request.query:
+        return _sign_in_page(request, "sign_in.expired")
+    return _sign_in_page(request, "signed_out" if "signed_out" in request.query else "")
 
 
 async def sign_in(request: web.Request) -> web.Response:
@@ -194,7 +197,7 @@ async def sign_out(request: web.Request) -> web.Response:
             error_body("forbidden", "sign-out needs the console page's token", "csrf"),
             status=403,
         )
-    response = _see_other("/console/sign-in")
+    response = _see_other("/console/sign-in?signed_out")
     response.del_cookie(COOKIE, path="/console")
     return response
 

@@ -88,15 +88,20 @@
     Object.keys(whole ? renderers : message.panels).forEach(render);
     status("live");
   }
+  // Set while this page signs out itself: its own stream ending is then no news.
+  var leaving = false;
   function connect() {
+    var sign_out = document.querySelector("form.sign-out");
+    if (sign_out) sign_out.addEventListener("submit", function () { leaving = true; });
     var source = new EventSource("/console/stream");
     source.addEventListener("snapshot", function (event) { receive(event, true); });
     source.addEventListener("delta", function (event) { receive(event, false); });
     source.addEventListener("signed-out", function () {
       source.close();
-      window.location.assign("/console/sign-in?ended");
+      if (!leaving) window.location.assign("/console/sign-in?ended");
     });
     source.onerror = function () {
+      if (leaving) return;
       if (source.readyState === EventSource.CLOSED) {
         // Refused (signed out, expired): the page says where to go.
         window.location.assign("/console/");

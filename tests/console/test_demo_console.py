@@ -10,7 +10,7 @@ from aiohttp import web
 from callrouter.clock import FakeClock
 from callrouter.config import Config
 from callrouter.pbxsim import SimulatorSettings
-from callrouter.server.demo import CONSOLE_HINT, DEMO_SUPERVISOR, build_demo_app
+from callrouter.server.demo import SCREEN_FOOTER, DEMO_SUPERVISOR, build_demo_app
 from callrouter.server.runtime import Hotline, PBXLink
 
 from .conftest import PARIS
@@ -42,7 +42,7 @@ async def test_the_demo_prints_the_console_and_a_supervisor_key_that_signs_in(
     for _ in range(2):  # a second run revokes the first run's key and issues another
         runner, app, base = await start_demo(sqlite_url)
         try:
-            [hint] = app[CONSOLE_HINT]
+            [hint] = app[SCREEN_FOOTER]
             assert hint.startswith("Console: http://x/console/")
             key = hint.split("API key ", 1)[1].rstrip(")")
             keys.append(key)

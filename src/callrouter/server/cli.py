@@ -142,12 +142,21 @@ def demo_command(args: argparse.Namespace) -> int:
         pin_pepper=demo_pin_pepper(os.environ),
     )
     host, port = args.host or config.http.host, args.port or config.http.port
+    metrics = (
+        [
+            f"Metrics: curl -H 'Authorization: Bearer {config.metrics.token}' "
+            f"http://{host}:{port}/metrics"
+        ]
+        if config.metrics.token
+        else []
+    )
     app = build_demo_app(
         hotline,
         settings,
         args.rate,
         interactive=interactive,
         console_url=f"http://{host}:{port}/console/",
+        footer=metrics,
     )
     start = clock.now().astimezone(config.calendar_settings.timezone)
     print(
@@ -157,12 +166,8 @@ def demo_command(args: argparse.Namespace) -> int:
         + ". Ctrl-C stops.",
         flush=True,
     )
-    if config.metrics.token:
-        print(
-            f"Metrics: curl -H 'Authorization: Bearer {config.metrics.token}' "
-            f"http://{host}:{port}/metrics",
-            flush=True,
-        )
+    for line in metrics:
+        print(line, flush=True)
     return _run(app, host, port)
 
 

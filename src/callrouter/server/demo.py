@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -64,8 +64,9 @@ DEMO_IDEMPOTENCY_PREFIX = "demo-seed"
 
 #: The demo's supervisor, who signs in to the console (a new key each run).
 DEMO_SUPERVISOR = "Sam Superviseur"
-#: How to open the console, once the demo supervisor's key is issued (the screen shows it).
-CONSOLE_HINT = web.AppKey("console_hint", list[str])
+#: Lines shown under the live screen: how to open the console (once the demo supervisor's
+#: key is issued) and the metrics.
+SCREEN_FOOTER = web.AppKey("screen_footer", list[str])
 
 #: The demo's staff: four coordinators by day, two experts, one on-call technician at night.
 DEMO_QUEUES: dict[str, list[tuple[str, str]]] = {
@@ -133,10 +134,11 @@ def build_demo_app(
     interactive: bool,
     screen: bool = True,
     console_url: str | None = None,
+    footer: Sequence[str] = (),
 ) -> web.Application:
     """The hotline app around a simulator with traffic from the seeded customers."""
     app = build_app(hotline, extra_contexts=[simulator_context(settings, calls_per_second)])
-    app[CONSOLE_HINT] = []
+    app[SCREEN_FOOTER] = list(footer)
     if console_url is not None and hotline.console is not None:
         app.cleanup_ctx.append(demo_supervisor_context(console_url))
     if screen:
@@ -187,7 +189,7 @@ def demo_supervisor_context(url: str) -> Callable[[web.Application], AsyncIterat
         hint = [
             f"Console: {url}  (sign in as {DEMO_SUPERVISOR!r} with the API key {api_key})",
         ]
-        app[CONSOLE_HINT].extend(hint)
+        app[SCREEN_FOOTER].extend(hint)
         print(hint[0], flush=True)
         yield
 
@@ -199,7 +201,7 @@ def screen_context(
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(
-            _screen(app[HOTLINE], app[CONSOLE_HINT], interactive=interactive, refresh=refresh)
+            _screen(app[HOTLINE], app[SCREEN_FOOTER], interactive=interactive, refresh=refresh)
         )
         try:
             yield

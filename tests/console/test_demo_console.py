@@ -10,7 +10,7 @@ from aiohttp import web
 from callrouter.clock import FakeClock
 from callrouter.config import Config
 from callrouter.pbxsim import SimulatorSettings
-from callrouter.server.demo import SCREEN_FOOTER, DEMO_SUPERVISOR, build_demo_app
+from callrouter.server.demo import DEMO_SUPERVISOR, SCREEN_FOOTER, build_demo_app
 from callrouter.server.runtime import Hotline, PBXLink
 
 from .conftest import PARIS

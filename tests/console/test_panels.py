@@ -128,7 +128,7 @@ def event(name: str, **headers: str) -> Message:
     return Message.event(name, list(headers.items()))
 
 
-def test_the_tracker_measures_waits_from_the_join_or_takes_asterisk_s_hold_time() -> None:
+def test_the_tracker_measures_waits_and_remembers_when_calls_were_answered() -> None:
     clock = FakeClock(NOW)
     statistics = QueueStatistics()
     changes: list[int] = []
@@ -148,3 +148,8 @@ def test_the_tracker_measures_waits_from_the_join_or_takes_asterisk_s_hold_time(
     assert figures.service_level == 0.5
     assert len(changes) == 2
     assert statistics.figures("nowhere", clock.now()).abandoned == 0
+    # The call in progress counts from the answer, until the caller hangs up.
+    assert tracker.connected_at("a") == NOW + timedelta(seconds=12)
+    assert tracker.connected_at("b") is None
+    tracker.on_event(event("Hangup", Uniqueid="a"))
+    assert tracker.connected_at("a") is None

@@ -19,7 +19,7 @@ from callrouter.config import ConsoleConfig
 from callrouter.console.activity_panels import AlertsPanel, DecisionsPanel, LinkPanel
 from callrouter.console.figures import QueueStatistics, WindowSettings
 from callrouter.console.hub import ConsoleHub
-from callrouter.console.panel import LIVE, Panel
+from callrouter.console.panel import FIGURES, LIVE, Panel
 from callrouter.console.queue_panels import FiguresPanel, HistoryPanel, QueuesPanel
 from callrouter.console.refunds_panel import RefundsPanel, follow_refunds
 from callrouter.console.sessions import SessionStore
@@ -34,6 +34,7 @@ class Console:
     hub: ConsoleHub
     watch: Watch
     statistics: QueueStatistics
+    tracker: OutcomeTracker
     alerts: AlertsPanel
     refunds: RefundsPanel
     sessions: SessionStore
@@ -87,12 +88,13 @@ def build_console(
             history=timedelta(hours=settings.chart_hours),
         )
     )
+    tracker = OutcomeTracker(statistics, clock, live.knows_queue, lambda: hub.changed(FIGURES))
     alerts = AlertsPanel(watch)
     refunds = RefundsPanel()
     for panel in (
         alerts,
         LinkPanel(watch),
-        QueuesPanel(live, watch),
+        QueuesPanel(live, watch, tracker.connected_at),
         FiguresPanel(live, statistics),
         HistoryPanel(statistics),
         DecisionsPanel(watch),
@@ -113,6 +115,7 @@ def build_console(
         hub=hub,
         watch=watch,
         statistics=statistics,
+        tracker=tracker,
         alerts=alerts,
         refunds=refunds,
         sessions=SessionStore(
@@ -129,9 +132,6 @@ def build_console(
 def attach_pbx(console: Console, client: AMIClient) -> None:
     """Follow the live view, the PBX link and the queue outcomes (undone by `detach`)."""
     hub, watch, live = console.hub, console.watch, console.live
-    tracker = OutcomeTracker(
-        console.statistics, console.clock, live.knows_queue, lambda: hub.changed("figures")
-    )
 
     async def connected() -> None:
         watch.connected()
@@ -140,7 +140,7 @@ def attach_pbx(console: Console, client: AMIClient) -> None:
 
     console.detach += [
         live.on_change(lambda: hub.changed(LIVE)),
-        client.subscribe(tracker.on_event),
+        client.subscribe(console.tracker.on_event),
         client.on_connected(connected),
         client.on_disconnected(watch.disconnected),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -67,7 +68,7 @@ class QueuesPanel:
             "queues.calls_taken": "Calls taken",
             "queues.nobody": "Nobody is waiting.",
             "queues.in_call": "In call",
-            "queues.talking": "Call duration",
+            "queues.talking": "In call for",
             "queues.none_in_call": "No call in progress.",
             "queues.no_queue": "No queue yet: the PBX link has not listed any.",
             "status.free": "free",
@@ -92,7 +93,7 @@ class QueuesPanel:
             "queues.calls_taken": "Appels pris",
             "queues.nobody": "Personne n'attend.",
             "queues.in_call": "En communication",
-            "queues.talking": "Durée de l'appel",
+            "queues.talking": "En ligne depuis",
             "queues.none_in_call": "Aucun appel en cours.",
             "queues.no_queue": "Pas encore de file : le lien PBX n'en a listé aucune.",
             "status.free": "libre",
@@ -105,9 +106,15 @@ class QueuesPanel:
         },
     }
 
-    def __init__(self, live: LiveState, watch: Watch) -> None:
+    def __init__(
+        self,
+        live: LiveState,
+        watch: Watch,
+        connected_at: Callable[[str], datetime | None],
+    ) -> None:
         self.live = live
         self.watch = watch
+        self.connected_at = connected_at
         self._paused_since: dict[tuple[str, str], datetime] = {}
 
     def snapshot(self, view: PanelView) -> dict[str, Any]:
@@ -167,7 +174,9 @@ class QueuesPanel:
                     if view.seen.full_caller_ids
                     else mask_numbers_in(call.agent),
                     "pass": self.watch.pass_of(call.uniqueid),
-                    "since": view.local(call.started_at),
+                    # Since the agent answered; the call's start when that was not seen
+                    # (callrouter connected to the PBX during the call).
+                    "since": view.local(self.connected_at(call.uniqueid) or call.started_at),
                 }
             )
             if len(calls) == IN_CALL_SHOWN:

@@ -1,4 +1,5 @@
-"""Feeds the queue figures from AMI events callrouter receives anyway (never an extra action).
+"""Feeds the queue figures from AMI events callrouter receives anyway (never an extra action),
+and remembers when each caller was connected to an agent (the calls in progress).
 
 A caller's wait runs from their QueueCallerJoin, on the router's clock like the rest of the
 live view; when the join was not seen (callrouter started or reconnected while they waited),
@@ -15,8 +16,8 @@ from callrouter.ami.message import Message, MessageKind
 from callrouter.clock import Clock
 from callrouter.console.figures import QueueStatistics
 
-#: Joins remembered at most; an older one whose outcome never came is forgotten.
-_MAX_JOINS = 100_000
+#: Joins and connections remembered at most; the oldest, whose end never came, is forgotten.
+_MAX_MOMENTS = 100_000
 
 _OUTCOMES = frozenset({"QueueCallerJoin", "AgentConnect", "QueueCallerAbandon", "Hangup"})
 
@@ -34,6 +35,12 @@ class OutcomeTracker:
         self._known_queue = known_queue
         self._changed = changed
         self._joins: OrderedDict[str, datetime] = OrderedDict()
+        # Callers connected to an agent: when (the live view knows the call, not this).
+        self._connected: OrderedDict[str, datetime] = OrderedDict()
+
+    def connected_at(self, uniqueid: str) -> datetime | None:
+        """When the caller was connected to an agent, if callrouter saw it happen."""
+        return self._connected.get(uniqueid)
 
     def on_event(self, event: Message) -> None:
         """AMI subscriber: cheap and synchronous."""
@@ -43,23 +50,30 @@ class OutcomeTracker:
         uniqueid = event.get("Uniqueid") or ""
         if name == "Hangup":
             self._joins.pop(uniqueid, None)
+            self._connected.pop(uniqueid, None)
             return
         queue = event.get("Queue") or ""
         if not uniqueid or not self._known_queue(queue):
             return
         now = self._clock.now()
         if name == "QueueCallerJoin":
-            self._joins[uniqueid] = now
-            if len(self._joins) > _MAX_JOINS:
-                self._joins.popitem(last=False)
+            _remember(self._joins, uniqueid, now)
             return
         joined = self._joins.pop(uniqueid, None)
         wait = (now - joined).total_seconds() if joined is not None else _hold_time(event)
         if name == "AgentConnect":
+            _remember(self._connected, uniqueid, now)
             self._statistics.answered(queue, now, wait)
         else:
             self._statistics.abandoned(queue, now, wait)
         self._changed()
+
+
+def _remember(moments: OrderedDict[str, datetime], uniqueid: str, now: datetime) -> None:
+    moments[uniqueid] = now
+    moments.move_to_end(uniqueid)
+    if len(moments) > _MAX_MOMENTS:
+        moments.popitem(last=False)
 
 
 def _hold_time(event: Message) -> float:

@@ -40,7 +40,8 @@ async def page(request: pytest.FixtureRequest) -> AsyncIterator[object]:
     executable = chromium_path()
     async with playwright_api.async_playwright() as driver:
         browser = await driver.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
         )
         context = await browser.new_context(
             locale="en-GB", viewport={"width": 1280, "height": 1000}

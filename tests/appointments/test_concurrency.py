@@ -88,3 +88,16 @@ async def test_overlapping_slots_racing_for_one_expert(postgres_desk: Desk) -> N
             )
         ).scalar()
     assert debits == len(booked)
+
+
+async def test_concurrent_cancellations_refund_once(postgres_desk: Desk) -> None:
+    desk = postgres_desk
+    await three_knx_experts(desk)
+    account = await desk.account(100)
+    booked = await desk.book(account, SLOT)
+    results = await asyncio.gather(
+        *(desk.appointments.cancel(booked.appointment.id, f"try {i}") for i in range(10))
+    )
+    assert sorted(result.refunded for result in results) == [0] * 9 + [50]
+    assert sum(not result.replayed for result in results) == 1
+    assert await desk.balance(account) == 100

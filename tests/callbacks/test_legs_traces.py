@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.conftest import TRACES_DIR
 
 from callrouter.ami import AMIParser, Message
 from callrouter.callbacks.legs import LegTracker
 from callrouter.callbacks.placing import AttemptResult
 from callrouter.callbacks.rules import Outcome
-from tests.conftest import TRACES_DIR
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TRACE = "05-originate-callback"

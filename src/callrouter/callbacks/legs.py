@@ -175,8 +175,8 @@ class LegTracker:
         bridge = message.get("BridgeUniqueid")
         expert = self._expert_of_customer.get(channel)
         if expert is not None and expert in self._legs:
-            leg = self._legs[expert]
-            leg.customer_bridge, leg.customer_bridged_at = bridge, at
+            customer_side = self._legs[expert]
+            customer_side.customer_bridge, customer_side.customer_bridged_at = bridge, at
             return self._evaluate(expert)
         leg = self._leg(message)
         if leg is None:

@@ -95,4 +95,3 @@ def test_a_member_channel_that_is_not_a_local_half_still_links(clock: FakeClock)
     view = live.queue("experts")
     assert view is not None
     assert view.completed == 4
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,8 @@ from callrouter.calls.recovery import reconcile_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
 from callrouter.config import Config
+from callrouter.console.context import Console, attach_pbx, build_console
+from callrouter.console.routes import setup_console
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
 from callrouter.http.api import setup_http_api
@@ -39,6 +41,11 @@ from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
 from callrouter.live.sync import LiveSync
+from callrouter.metrics.http import setup_metrics
+from callrouter.metrics.registry import HotlineMetrics
+from callrouter.oncall.context import OnCallApi
+from callrouter.oncall.routes import setup_oncall_routes
+from callrouter.oncall.service import RosterService
 from callrouter.routing.decision import COORDINATORS_WINDOW, ON_CALL_WINDOW, QueueLoad
 from callrouter.routing.service import HotlineFailsafe, RoutedCall, Router
 from callrouter.server.adapters import IdentityDirectory, LedgerWallet
@@ -72,7 +79,13 @@ class Hotline:
     live: LiveState | None = None
     router: Router | None = None
     records: CallRecordWriter | None = None
+    oncall: RosterService | None = None
     recent: list[str] = field(default_factory=list)
+    console: Console | None = None
+    metrics: HotlineMetrics | None = None
+    #: Called with every routing decision and every fail-safe (console, metrics).
+    on_routed: list[Callable[[RoutedCall], None]] = field(default_factory=list)
+    on_failsafe: list[Callable[[str], None]] = field(default_factory=list)
 
     def require_sessions(self) -> async_sessionmaker[AsyncSession]:
         if self.sessions is None:
@@ -108,6 +121,7 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     app.cleanup_ctx.append(pbx_context)
     live = LiveState(hotline.clock)
     hotline.live = live
+    _setup_console_and_metrics(app, hotline, live)
     setup_ops_routes(
         app,
         OpsContext(
@@ -125,7 +139,46 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         secret=hotline.api_secret,
         ledger_config=hotline.config.ledger,
     )
+    hotline.oncall = RosterService(sessions, hotline.clock, hotline.config.calendar().on_call)
+    oncall = hotline.config.oncall
+    setup_oncall_routes(
+        app,
+        OnCallApi(
+            roster=hotline.oncall,
+            clock=hotline.clock,
+            feed_base_url=oncall.feed_base_url,
+            feed_days_back=oncall.feed_days_back,
+            feed_days_ahead=oncall.feed_days_ahead,
+        ),
+    )
     return app
+
+
+def _setup_console_and_metrics(app: web.Application, hotline: Hotline, live: LiveState) -> None:
+    """The supervisors' console and /metrics, fed by the hooks below; both start after the
+    PBX link's context and stop before it."""
+    config, sessions = hotline.config, hotline.require_sessions()
+    if config.metrics.enabled:
+        metrics = HotlineMetrics()
+        hotline.metrics = metrics
+        hotline.on_routed.append(metrics.on_routed)
+        hotline.on_failsafe.append(metrics.on_failsafe)
+        metrics.watch_waiting(
+            lambda: [(name, live.queue_load(name)[2]) for name in live.queue_names()]
+        )
+        setup_metrics(app, metrics, config.metrics, sessions)
+    if config.console.enabled:
+        console = build_console(
+            config.console,
+            live=live,
+            clock=hotline.clock,
+            timezone=config.calendar_settings.timezone,
+            database=sessions,
+        )
+        hotline.console = console
+        hotline.on_routed.append(console.watch.routed)
+        hotline.on_failsafe.append(console.watch.failsafe)
+        setup_console(app, console)
 
 
 async def database_context(app: web.Application) -> AsyncIterator[None]:
@@ -172,6 +225,10 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
     )
     hotline.router = router
+    if hotline.metrics is not None:
+        hotline.metrics.watch_ami(lambda: (client.connected, client.stats.reconnects))
+    if hotline.console is not None:
+        attach_pbx(hotline.console, client)
     sync = LiveSync(client, live, resync_interval=ami_settings.queue_resync_interval)
     unsubscribe = [
         *sync.attach(),
@@ -233,11 +290,15 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
         f"{' (' + decision.reason + ')' if decision.reason else ''}"
     )
     del hotline.recent[:-_RECENT_LINES]
+    for observer in hotline.on_routed:
+        observer(routed)
     assert hotline.records is not None
     hotline.records.add(_record_data(routed))
 
 
 async def _record_failsafe(hotline: Hotline, failsafe: HotlineFailsafe) -> None:
+    for observer in hotline.on_failsafe:
+        observer(failsafe.uniqueid)
     assert hotline.records is not None
     now = hotline.clock.now()
     hotline.records.add_failsafe(

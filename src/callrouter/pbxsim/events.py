@@ -14,6 +14,12 @@ AGENT = "agent,all"
 DIALPLAN = "dialplan,all"
 USER = "user,all"
 SYSTEM = "system,all"
+DTMF = "dtmf,all"
+
+#: What NewCallerid says about presentation for every caller of the lab (02).
+_PRESENTATION = "0 (Presentation Allowed, Not Screened)"
+#: SendDTMF's default tone length (the kit's `SendDTMF(${TEST_DTMF},250)` sets the gap only).
+DTMF_DURATION_MS = 100
 
 
 def event(name: str, privilege: str, headers: Headers = ()) -> Message:
@@ -25,17 +31,53 @@ def channel_event(name: str, privilege: str, channel: Channel, extra: Headers = 
 
 
 def dial_event(
-    name: str, privilege: str, source: Channel | None, dest: Channel, extra: Headers = ()
+    name: str, privilege: str, source: Channel | None, dest: Channel | None, extra: Headers = ()
 ) -> Message:
-    """Two-channel events: the caller's snapshot (when there is one), then `Dest`-prefixed."""
+    """Two-channel events: the caller's snapshot, then the `Dest`-prefixed one. Either is left
+    out when Asterisk no longer has it (a channel already hung up, see AgentComplete)."""
     headers = source.snapshot() if source is not None else []
-    return event(name, privilege, [*headers, *dest.snapshot("Dest"), *extra])
+    if dest is not None:
+        headers.extend(dest.snapshot("Dest"))
+    return event(name, privilege, [*headers, *extra])
 
 
 def hangup(channel: Channel, cause: HangupCause) -> Message:
     return channel_event(
         "Hangup", CALL, channel, [("Cause", str(int(cause))), ("Cause-txt", cause.text)]
     )
+
+
+def hangup_request(channel: Channel, cause: HangupCause, *, soft: bool = False) -> Message:
+    """`HangupRequest` (asked from outside: AMI, the other half of a Local pair) or
+    `SoftHangupRequest` (the channel's own dialplan or bridge ending it)."""
+    name = "SoftHangupRequest" if soft else "HangupRequest"
+    return channel_event(name, CALL, channel, [("Cause", str(int(cause)))])
+
+
+def new_callerid(channel: Channel) -> Message:
+    return channel_event("NewCallerid", CALL, channel, [("CID-CallingPres", _PRESENTATION)])
+
+
+def new_connected_line(channel: Channel) -> Message:
+    return channel_event("NewConnectedLine", CALL, channel)
+
+
+def music_on_hold(channel: Channel, *, start: bool, music_class: str = "default") -> Message:
+    if start:
+        return channel_event("MusicOnHoldStart", CALL, channel, [("Class", music_class)])
+    return channel_event("MusicOnHoldStop", CALL, channel)
+
+
+def dtmf(channel: Channel, digit: str, *, end: bool, received: bool) -> Message:
+    direction = ("Direction", "Received" if received else "Sent")
+    if end:
+        return channel_event(
+            "DTMFEnd",
+            DTMF,
+            channel,
+            [("Digit", digit), ("DurationMs", str(DTMF_DURATION_MS)), direction],
+        )
+    return channel_event("DTMFBegin", DTMF, channel, [("Digit", digit), direction])
 
 
 def newexten(channel: Channel, application: str, data: str) -> Message:

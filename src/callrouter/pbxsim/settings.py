@@ -1,8 +1,11 @@
 """What the simulated PBX is made of: its AMI account, its queues and how its people behave.
 
-Defaults copy the lab Asterisk that recorded /work/shared/ami-traces (configs/queues.conf,
-configs/extensions.conf): three queues of static `Local/agentN@agents` members, a 15 s ring
-timeout, a 2 s retry, `ringinuse=no`, `rrmemory` (`ringall` for oncall).
+Defaults copy the lab Asterisk that recorded /work/shared/ami-traces (configs/queues.conf):
+three queues of static `Local/agentN@agents` members, a 15 s ring timeout, a 2 s retry,
+`ringinuse=no`; strategies are the ones app_queue really applies to dialplans/queues.conf
+(see `queues_conf.py`: `rrmemory` everywhere, oncall included). The IVR follows
+dialplans/extensions.conf: its Read() limits and digit timeout, and a caller who keys DTMF
+the way the Asterisk kit's test caller does (`Wait(2)`, then `SendDTMF(digits,250)`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from callrouter.errors import ConfigError
+from callrouter.pbxsim.queues import STRATEGIES
 
 #: Queue name -> (interface, member name), as in the traces' queues.conf.
 DEFAULT_QUEUES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -25,8 +29,15 @@ DEFAULT_QUEUES: dict[str, tuple[tuple[str, str], ...]] = {
     "oncall": (("Local/agent5@agents", "Emma Laurent"),),
 }
 
-#: Queues that ring every free member at once; the others use rrmemory.
-DEFAULT_RINGALL = frozenset({"oncall"})
+#: What app_queue really does with dialplans/queues.conf (tests/pbxsim/test_queues_conf.py
+#: checks it against that file): the template's `rrmemory` wins over oncall's `ringall`.
+DEFAULT_STRATEGIES: dict[str, str] = {
+    "coordinators": "rrmemory",
+    "experts": "rrmemory",
+    "oncall": "rrmemory",
+}
+#: Strategy of a queue the settings do not name (the hotline template's).
+FALLBACK_STRATEGY = "rrmemory"
 
 
 @dataclass(frozen=True)
@@ -69,10 +80,26 @@ class SimulatorSettings:
     patience: tuple[float, float] = (30.0, 240.0)
     seed: int | None = None
     queues: Mapping[str, Sequence[tuple[str, str]]] = field(default_factory=_default_queues)
-    ringall_queues: frozenset[str] = DEFAULT_RINGALL
+    strategies: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_STRATEGIES))
+    #: HOTLINE_NUMBER: the DID of a call that reaches `from-trunk` as extension `s`.
     hotline_did: str = "0800100200"
-    #: Time the dialplan spends answering and collecting account, PIN and pass by DTMF.
-    ivr_time: float = 1.0
+    #: extensions.conf [globals]: HOTLINE_ACCOUNT_MAX_DIGITS, HOTLINE_PIN_MAX_DIGITS and
+    #: HOTLINE_DIGIT_TIMEOUT (seconds of silence that end a Read()).
+    account_max_digits: int = 12
+    pin_max_digits: int = 6
+    digit_timeout: float = 6.0
+    #: How long the prompts play: `bienvenue` (DTMF keyed during it is lost, as with
+    #: Playback()), each Read() prompt (the first digit cuts it) and `code-incorrect`.
+    welcome_time: float = 1.5
+    prompt_time: float = 2.0
+    retry_prompt_time: float = 1.5
+    #: The caller's keying: starts this long after the answer (or the retry prompt), one
+    #: digit every `dtmf_gap` plus the tone's 100 ms.
+    dtmf_delay: float = 2.0
+    dtmf_gap: float = 0.25
+    #: How long a handset originated with Context/Exten (the kit's test caller) stays on
+    #: the line once it has keyed its digits (the kit's `Wait(30)`).
+    handset_stay: float = 30.0
     #: Time a `hotline-message` sound plays before the dialplan hangs up.
     message_time: float = 4.0
     ring_timeout: float = 15.0
@@ -94,7 +121,13 @@ class SimulatorSettings:
         for label in (
             "router_wait",
             "login_failure_delay",
-            "ivr_time",
+            "digit_timeout",
+            "welcome_time",
+            "prompt_time",
+            "retry_prompt_time",
+            "dtmf_delay",
+            "dtmf_gap",
+            "handset_stay",
             "message_time",
             "ring_timeout",
             "retry",
@@ -104,7 +137,19 @@ class SimulatorSettings:
                 raise ConfigError(f"pbxsim {label} must not be negative")
         if not 0 <= self.unknown_caller_share <= 1:
             raise ConfigError("pbxsim unknown_caller_share must be between 0 and 1")
+        for label in ("account_max_digits", "pin_max_digits"):
+            if getattr(self, label) < 1:
+                raise ConfigError(f"pbxsim {label} must be at least 1")
+        for queue, strategy in self.strategies.items():
+            if strategy not in STRATEGIES:
+                raise ConfigError(
+                    f"pbxsim strategy of queue {queue!r} must be one of "
+                    f"{', '.join(sorted(STRATEGIES))}, got {strategy!r}"
+                )
         for queue, members in self.queues.items():
             interfaces = [interface for interface, _ in members]
             if len(set(interfaces)) != len(interfaces):
                 raise ConfigError(f"pbxsim queue {queue!r} lists an interface twice")
+
+    def strategy(self, queue: str) -> str:
+        return self.strategies.get(queue, FALLBACK_STRATEGY)

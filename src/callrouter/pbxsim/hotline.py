@@ -1,0 +1,320 @@
+"""The hotline dialplan of dialplans/extensions.conf, context by context, on model time.
+
+`[from-trunk]` (or `[hotline]`) -> `[hotline-answer]`: Answer, Playback(bienvenue), account
+and PIN by `[hotline-identify]`, the pass digit, all read by DTMF as Read() does (`ivr.py`)
+-> `[hotline-hold]`: UserEvent(HotlineCall), MusicOnHold for HOTLINE_ROUTER_WAIT, then the
+fail-safe -> `[queue-<name>]` -> `[hotline-queue]`: UserEvent(HotlineQueued), Queue().
+The router Redirects to `queue-<name>`, `hotline-message` or `hotline-pin-retry`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+
+import structlog
+
+from callrouter.pbxsim import events as ev
+from callrouter.pbxsim.appqueue import AppQueue
+from callrouter.pbxsim.calls import InboundCall, OriginateRequest, Stage, parse_caller_id
+from callrouter.pbxsim.channels import ChannelState, HangupCause
+from callrouter.pbxsim.core import PBXCore
+from callrouter.pbxsim.ivr import IvrResult, ReadStep, keying, only_digits, read_entries
+from callrouter.pbxsim.originate import originate_success
+from callrouter.pbxsim.settings import CallerProfile
+
+log = structlog.get_logger(__name__)
+
+#: HOTLINE_MAX_ATTEMPTS: account + PIN entries per call, then the dialplan refuses.
+MAX_PIN_ATTEMPTS = 3
+#: Extensions the inbound contexts match: `_[0-9+].` in [from-trunk] and [hotline].
+INBOUND_EXTEN = re.compile(r"^[0-9+].+$")
+INBOUND_CONTEXTS = frozenset({"from-trunk", "hotline"})
+#: ${FILTER(\x20-\x21\x23-\x2b\x2d-\x5b\x5d-\x7e\x80-\xff,...)} on the caller's name.
+_NAME_DROPPED = re.compile(r'[",\\\x00-\x1f]')
+
+
+def dtmf_for(profile: CallerProfile, attempt: int) -> str:
+    """What a traffic caller keys: account then `#`, PIN then `#`, then the pass digit
+    (only on the first attempt: [hotline-pin-retry] keeps it). A beneficiary, known by
+    caller ID, presses `#` at both prompts, as told."""
+    keys = f"{profile.account}#{profile.pin_for(attempt)}#"
+    return keys + profile.pass_digit if attempt == 1 else keys
+
+
+class HotlineDialplan:
+    def __init__(self, core: PBXCore, app_queue: AppQueue) -> None:
+        self.core = core
+        self.app_queue = app_queue
+        app_queue.after_queue = self._after_queue
+
+    # ------------------------------------------------------------------ entry
+
+    def start(
+        self,
+        profile: CallerProfile,
+        *,
+        context: str,
+        did: str,
+        dtmf: str,
+        originate: OriginateRequest | None = None,
+    ) -> InboundCall:
+        """A call reaches `context` (from-trunk or hotline) for `did`; the handset keys `dtmf`."""
+        core = self.core
+        core.calls_placed += 1
+        handset, leg = core.new_pair(did, context, None)
+        patient = originate is None
+        call = InboundCall(handset, leg, profile, core.now(), patient, did=did)
+        core.own(call, handset, leg)
+        for channel in (handset, leg):
+            channel.set_caller(profile.caller_id, profile.name)
+            channel.set_connected(profile.caller_id, profile.name)
+            core.emit(ev.new_callerid(channel))
+            core.emit(ev.new_connected_line(channel))
+        core.emit(
+            ev.dial_event("DialBegin", ev.CALL, None, handset, [("DialString", f"{did}@{context}")])
+        )
+        leg.context, leg.exten, leg.priority = "hotline-answer", "s", 1
+        leg.state = ChannelState.UP
+        core.emit(ev.newexten(leg, "Answer", ""))
+        handset.state = ChannelState.UP
+        # Both halves go Up from two threads: either Newstate may come first (02 vs 03).
+        halves = (leg, handset) if core.coin() else (handset, leg)
+        for channel in halves:
+            core.emit(ev.channel_event("Newstate", ev.CALL, channel))
+        core.emit(ev.dial_event("DialEnd", ev.CALL, None, handset, [("DialStatus", "ANSWER")]))
+        if originate is not None:
+            self._handset_runs(call, originate)
+        leg.priority, leg.application = 7, "Playback"
+        self._identify(call, dtmf, first=True)
+        log.debug("pbxsim.call.placed", caller=profile.caller_id, channel=leg.name)
+        return call
+
+    def _handset_runs(self, call: InboundCall, originate: OriginateRequest) -> None:
+        """The `;1` half runs what the Originate asked: Application=Wait hangs up when the
+        Wait ends; Context/Exten is the kit's test caller, on the line `handset_stay`
+        after its digits."""
+        core, handset = self.core, call.handset
+        if originate.asynchronous:
+            core.emit(originate_success(originate, handset))
+        if originate.application:
+            handset.application, handset.application_data = originate.application, originate.data
+            stay = _float(originate.data) if originate.application.lower() == "wait" else 0.0
+        else:
+            handset.context, handset.exten = originate.context, originate.exten
+            handset.application = "Wait"
+            keys = originate.variable("TEST_DTMF")
+            stay = core.settings.dtmf_delay + len(keys) * (0.1 + core.settings.dtmf_gap)
+            stay += core.settings.handset_stay
+        if stay > 0:
+            call.handset_timer = core.later(stay, lambda: self.handset_hangs_up(call))
+
+    # ------------------------------------------------------------------ IVR
+
+    def _identify(self, call: InboundCall, dtmf: str, *, first: bool) -> None:
+        """[hotline-answer] (first) or [hotline-pin-retry]: a Playback nobody can cut, then
+        Read() after Read(); the handset keys `dtmf` from `dtmf_delay` on."""
+        core, settings = self.core, self.core.settings
+        call.stage = Stage.IVR
+        now = core.now()
+        playback = settings.welcome_time if first else settings.retry_prompt_time
+        steps = [
+            ReadStep("account", settings.account_max_digits, settings.prompt_time),
+            ReadStep("pin", settings.pin_max_digits, settings.prompt_time),
+        ]
+        if first:
+            steps.append(ReadStep("pass", 1, settings.prompt_time))
+        keys = keying(dtmf, now + settings.dtmf_delay, settings.dtmf_gap)
+        result = read_entries(keys, now + playback, steps, settings.digit_timeout)
+        for key in keys:
+            call.keying.append(
+                core.later(key.begins - now, partial(self._tone, call, key.digit, end=False))
+            )
+            call.keying.append(
+                core.later(key.ends - now, partial(self._tone, call, key.digit, end=True))
+            )
+        call.step = core.later(result.ends_at - now, lambda: self._identified(call, result))
+
+    def _tone(self, call: InboundCall, digit: str, *, end: bool) -> None:
+        core = self.core
+        if core.alive(call.handset) and core.alive(call.leg):
+            core.emit(ev.dtmf(call.handset, digit, end=end, received=False))
+            core.emit(ev.dtmf(call.leg, digit, end=end, received=True))
+
+    def _identified(self, call: InboundCall, result: IvrResult) -> None:
+        call.account = only_digits(result.values["account"])
+        call.pin = only_digits(result.values["pin"])
+        if "pass" in result.values:
+            call.pass_digit = only_digits(result.values["pass"])
+        self._hold(call)
+
+    # ------------------------------------------------------------------ hold and fail-safe
+
+    def _hold(self, call: InboundCall) -> None:
+        core, leg, profile = self.core, call.leg, call.profile
+        leg.context, leg.exten, leg.priority = "hotline-hold", "s", 1
+        core.emit(ev.newexten(leg, "Set", f"HOTLINE_HELD_AT={int(core.now())}"))
+        held_at = core.now()
+        leg.priority = 2
+        core.emit(
+            ev.user_event(
+                leg,
+                "HotlineCall",
+                [
+                    ("Caller", "".join(c for c in profile.caller_id if c.isdigit() or c == "+")),
+                    ("CallerName", _NAME_DROPPED.sub("", profile.name)),
+                    ("HotlineDID", call.did),
+                    ("Arrival", str(int(call.arrival))),
+                    ("Account", call.account),
+                    ("Pin", call.pin),
+                    ("Pass", call.pass_digit),
+                    ("Attempt", str(call.attempt)),
+                ],
+            )
+        )
+        leg.priority, leg.application = 3, "MusicOnHold"
+        core.emit(ev.music_on_hold(leg, start=True))
+        call.stage = Stage.WAITING_ROUTER
+        call.step = core.later(core.settings.router_wait, lambda: self._failsafe(call, held_at))
+
+    def _failsafe(self, call: InboundCall, held_at: float) -> None:
+        core, leg = self.core, call.leg
+        waited = str(int(core.now()) - int(held_at))
+        core.emit(ev.music_on_hold(leg, start=False))
+        leg.priority = 4
+        core.emit(
+            ev.user_event(
+                leg, "HotlineFailsafe", [("Caller", call.profile.caller_id), ("Waited", waited)]
+            )
+        )
+        leg.variables["HOTLINE_ROUTE"] = "failsafe"
+        log.info("pbxsim.call.failsafe", channel=leg.name, waited=waited)
+        self._enter_queue(call, "coordinators")
+
+    def _enter_queue(self, call: InboundCall, name: str) -> None:
+        core, leg = self.core, call.leg
+        queue = core.queues[name]
+        leg.context, leg.exten, leg.priority = f"queue-{name}", "s", 1
+        core.emit(ev.newexten(leg, "Set", f"HOTLINE_QUEUE={name}"))
+        leg.context, leg.priority = "hotline-queue", 3
+        try:
+            priority = int(leg.variables.get("QUEUE_PRIO", ""))
+        except ValueError:
+            priority = 0
+        core.emit(ev.newexten(leg, "UserEvent", "HotlineQueued"))
+        core.emit(
+            ev.user_event(
+                leg, "HotlineQueued", [("Queue", queue.name), ("QueuePriority", str(priority))]
+            )
+        )
+        self.app_queue.enter(call, queue, priority)
+
+    def _after_queue(self, call: InboundCall, status: str) -> None:
+        """Queue() returned: WITHDRAW plays `rappel-programme`, then the dialplan hangs up."""
+        call.leg.variables["QUEUESTATUS"] = status
+        call.stage = Stage.MESSAGE
+        self.core.emit(ev.newexten(call.leg, "Playback", "callrouter/rappel-programme"))
+        call.step = self.core.later(self.core.settings.message_time, lambda: self.finish(call))
+
+    # ------------------------------------------------------------------ the router's Redirect
+
+    def redirect(self, call: InboundCall, context: str) -> None:
+        core = self.core
+        core.cancel(call.step, *call.keying)
+        call.keying.clear()
+        if call.stage is Stage.WAITING_ROUTER:
+            core.emit(ev.music_on_hold(call.leg, start=False))
+        elif call.stage is Stage.QUEUED:
+            self.app_queue.leave(call, abandoned=False)
+        elif call.stage is Stage.CONNECTED and call.connection is not None:
+            self.app_queue.redirected_out(call)
+        leg = call.leg
+        name = context.removeprefix("queue-")
+        if context.startswith("queue-") and name in core.queues:
+            self._enter_queue(call, name)
+            return
+        if context == "hotline-message":
+            self._message(call)
+        elif context == "hotline-pin-retry":
+            leg.context, leg.exten, leg.priority = context, "s", 1
+            call.attempt += 1
+            core.emit(ev.newexten(leg, "Set", f"HOTLINE_ATTEMPT={call.attempt}"))
+            if call.attempt > MAX_PIN_ATTEMPTS:
+                leg.variables["HOTLINE_MESSAGE"] = "callrouter/refused"
+                leg.variables["HOTLINE_OPENS_AT"] = ""
+                self._message(call)
+            else:
+                self._identify(call, dtmf_for(call.profile, call.attempt), first=False)
+        elif context == "hotline-hold":
+            self._hold(call)
+        else:
+            # Redirect is not validated: a context that does not exist hangs up (07-errors).
+            leg.context, leg.exten, leg.priority = context, "s", 1
+            self.finish(call, HangupCause.UNKNOWN)
+
+    def _message(self, call: InboundCall) -> None:
+        leg = call.leg
+        leg.context, leg.exten, leg.priority = "hotline-message", "s", 2
+        call.stage = Stage.MESSAGE
+        self.core.emit(ev.newexten(leg, "Playback", leg.variables.get("HOTLINE_MESSAGE", "")))
+        call.step = self.core.later(self.core.settings.message_time, lambda: self.finish(call))
+
+    # ------------------------------------------------------------------ hanging up
+
+    def finish(self, call: InboundCall, cause: HangupCause = HangupCause.NORMAL_CLEARING) -> None:
+        """The `;2` half's dialplan ends (Hangup(), or a context that does not exist)."""
+        call.stage = Stage.GONE
+        call.stop_timers()
+        self.core.pair_down(call.leg, call.handset, cause, from_dialplan=True)
+        self.app_queue.caller_gone(call)
+
+    def handset_hangs_up(self, call: InboundCall, cause: HangupCause = HangupCause.UNKNOWN) -> None:
+        """The caller puts the phone down (Wait over, AMI Hangup of `;1`)."""
+        if call.stage is Stage.CONNECTED and call.connection is not None:
+            self.app_queue.caller_hangs_up(call, cause, handset=True)
+        elif call.stage is Stage.QUEUED:
+            self.app_queue.abandon(call)
+        else:
+            call.stop_timers()
+            if call.stage is Stage.WAITING_ROUTER:
+                self.core.emit(ev.music_on_hold(call.leg, start=False))
+            self.core.pair_down(call.handset, call.leg, cause)
+            self.app_queue.caller_gone(call)
+        call.stage = Stage.GONE
+
+    def leg_hung_up(self, call: InboundCall) -> None:
+        """AMI Hangup of the `;2` half."""
+        cause = HangupCause.UNKNOWN
+        if call.stage is Stage.CONNECTED and call.connection is not None:
+            self.app_queue.caller_hangs_up(call, cause, handset=False)
+        else:
+            call.stop_timers()
+            if call.stage is Stage.QUEUED:
+                self.app_queue.leave(call, abandoned=True)
+            self.core.pair_down(call.leg, call.handset, cause)
+            self.app_queue.caller_gone(call)
+        call.stage = Stage.GONE
+
+
+def inbound_target(channel: str) -> tuple[str, str] | None:
+    """`Local/<exten>@from-trunk` or `Local/<exten>@hotline` -> (context, DID); `s` at
+    from-trunk is the hotline's own number. None for anything else."""
+    match = re.match(r"^Local/(?P<exten>[^@/]+)@(?P<context>[^/]+?)(?:/\w+)?$", channel)
+    if match is None or match["context"] not in INBOUND_CONTEXTS:
+        return None
+    exten, context = match["exten"], match["context"]
+    if context == "from-trunk" and exten == "s":
+        return context, ""
+    return (context, exten) if INBOUND_EXTEN.match(exten) else None
+
+
+def inbound_profile(request: OriginateRequest) -> CallerProfile:
+    number, name = parse_caller_id(request.caller_id)
+    return CallerProfile(number, name)
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from callrouter.ami import MessageKind
@@ -105,3 +107,24 @@ async def test_stop_closes_the_clients(settings: SimulatorSettings) -> None:
     assert client.closed
     with pytest.raises(SimulatorNotRunning):
         simulator.place_call(JEAN)
+
+
+async def test_stop_with_clients_connected_reports_no_error(settings: SimulatorSettings) -> None:
+    """Stopping closes the sessions: no `Exception in callback ... CancelledError` printed."""
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    try:
+        simulator = PBXSimulator(settings)
+        await simulator.start()
+        clients = [await AMITestClient.connect(simulator.port) for _ in range(2)]
+        await clients[0].action("Login", [("ActionID", "1"), *LOGIN])
+        await simulator.stop()
+        for client in clients:
+            await client.wait_closed()
+            await client.close()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert reported == []

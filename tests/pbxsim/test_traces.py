@@ -271,9 +271,7 @@ async def test_replaying_a_trace_gives_the_same_shape(
 ) -> None:
     actions = trace_actions(traces_dir / f"{scenario}.actions")
     await replay(client, actions, SCENARIOS[scenario])
-    assert_like_trace(
-        client.received, trace_messages(traces_dir / f"{scenario}.ami"), traces_dir
-    )
+    assert_like_trace(client.received, trace_messages(traces_dir / f"{scenario}.ami"), traces_dir)
 
 
 @pytest.mark.parametrize("scenario", ["07-errors-badlogin", "07-errors-unknownuser"])

@@ -166,6 +166,7 @@ class PBXSimulator:
         self._sessions: set[Session] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._actions: ActionHandler | None = None
+        self._stopping = False
 
     @property
     def model(self) -> PBXModel:
@@ -198,6 +199,7 @@ class PBXSimulator:
         log.info("pbxsim.listening", host=self.settings.host, port=self.port)
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._server is not None:
             self._server.close()
         for task in list(self._tasks):
@@ -211,6 +213,7 @@ class PBXSimulator:
             self._scheduler.cancel_all()
         self._model = None
         self._actions = None
+        self._stopping = False
         log.info("pbxsim.stopped")
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -221,6 +224,12 @@ class PBXSimulator:
         self._sessions.add(session)
         try:
             await session.run()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # stop() owns this task and waits for it. Ending it quietly matters: asyncio's
+            # stream server (3.11) reports a cancelled connection task as an error with a
+            # CancelledError traceback.
         finally:
             self._sessions.discard(session)
             if task is not None:

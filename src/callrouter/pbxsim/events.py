@@ -27,7 +27,14 @@ def event(name: str, privilege: str, headers: Headers = ()) -> Message:
 
 
 def channel_event(name: str, privilege: str, channel: Channel, extra: Headers = ()) -> Message:
-    return event(name, privilege, [*channel.snapshot(), *extra])
+    return Message(
+        [
+            f"Event: {name}",
+            f"Privilege: {privilege}",
+            *channel.snapshot_lines(),
+            *[f"{key}: {value}" for key, value in extra],
+        ]
+    )
 
 
 def dial_event(
@@ -35,10 +42,13 @@ def dial_event(
 ) -> Message:
     """Two-channel events: the caller's snapshot, then the `Dest`-prefixed one. Either is left
     out when Asterisk no longer has it (a channel already hung up, see AgentComplete)."""
-    headers = source.snapshot() if source is not None else []
+    lines = [f"Event: {name}", f"Privilege: {privilege}"]
+    if source is not None:
+        lines.extend(source.snapshot_lines())
     if dest is not None:
-        headers.extend(dest.snapshot("Dest"))
-    return event(name, privilege, [*headers, *extra])
+        lines.extend(dest.snapshot_lines("Dest"))
+    lines.extend(f"{key}: {value}" for key, value in extra)
+    return Message(lines)
 
 
 def hangup(channel: Channel, cause: HangupCause) -> Message:
@@ -104,10 +114,11 @@ def bridge_headers(bridge_id: str, members: int) -> list[tuple[str, str]]:
 def bridge_event(
     name: str, bridge_id: str, members: int, channel: Channel | None = None
 ) -> Message:
-    headers = bridge_headers(bridge_id, members)
+    lines = [f"Event: {name}", f"Privilege: {CALL}"]
+    lines.extend(f"{key}: {value}" for key, value in bridge_headers(bridge_id, members))
     if channel is not None:
-        headers.extend(channel.snapshot())
-    return event(name, CALL, headers)
+        lines.extend(channel.snapshot_lines())
+    return Message(lines)
 
 
 def user_event(channel: Channel, name: str, headers: Headers) -> Message:

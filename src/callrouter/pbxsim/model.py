@@ -257,13 +257,18 @@ class PBXModel:
             raise ValueError("the call rate must be positive")
         self.stop_traffic()
         known = tuple(profiles)
+        # Arrival times are drawn on the model's timeline, not from whenever the previous
+        # arrival ran: a late event loop catches up instead of lowering the rate asked.
+        next_at = self.now()
 
         def arrive() -> None:
             self.place_call(self._pick_caller(known))
             schedule()
 
         def schedule() -> None:
-            self._traffic = self.core.later(self.rng.expovariate(calls_per_second), arrive)
+            nonlocal next_at
+            next_at += self.rng.expovariate(calls_per_second)
+            self._traffic = self.core.later(next_at - self.now(), arrive)
 
         schedule()
 

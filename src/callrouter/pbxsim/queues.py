@@ -4,6 +4,7 @@ by the queue's strategy (`rrmemory` or `ringall`), paused or busy members skippe
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -97,9 +98,7 @@ class Queue:
 
     def join(self, channel: Channel, priority: int, now: float) -> QueueEntry:
         """Behind every caller of the same or higher priority, ahead of lower ones."""
-        index = next(
-            (i for i, e in enumerate(self.entries) if e.priority < priority), len(self.entries)
-        )
+        index = self._place(priority)
         entry = QueueEntry(channel, priority, now, index + 1)
         self.entries.insert(index, entry)
         return entry
@@ -108,11 +107,11 @@ class Queue:
         entry.priority = priority
         if immediate:
             self.entries.remove(entry)
-            index = next(
-                (i for i, e in enumerate(self.entries) if e.priority < priority),
-                len(self.entries),
-            )
-            self.entries.insert(index, entry)
+            self.entries.insert(self._place(priority), entry)
+
+    def _place(self, priority: int) -> int:
+        # Entries are in descending priority: a binary search, thousands may be waiting.
+        return bisect.bisect_right(self.entries, -priority, key=lambda e: -e.priority)
 
     def pick(self, available: Callable[[Member], bool]) -> list[Member]:
         """Members to ring for the next caller: all free ones (ringall) or the next free one

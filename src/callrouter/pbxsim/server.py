@@ -59,6 +59,9 @@ class Session:
         self._wanted: frozenset[str] | None = None
         self._held: list[Message] | None = None
         self._closing = False
+        self._loop = asyncio.get_running_loop()
+        self._out: list[bytes] = []
+        self._flush_handle: asyncio.Handle | None = None
 
     def deliver(self, event: Message) -> None:
         if not self.authenticated or self._closing or not self._wants(event):
@@ -66,7 +69,9 @@ class Session:
         if self._held is not None:
             self._held.append(event)
         else:
-            self._write([event])
+            self._out.append(event.encode())
+            if self._flush_handle is None:
+                self._flush_handle = self._loop.call_soon(self._flush)
 
     def _wants(self, event: Message) -> bool:
         if self._wanted is None:
@@ -75,8 +80,19 @@ class Session:
         return any(part in self._wanted for part in privilege.split(","))
 
     def _write(self, messages: Sequence[Message]) -> None:
-        if not self._writer.is_closing():
-            self._writer.write(b"".join(m.encode() for m in messages))
+        """Queue frames for one write at the end of this turn of the event loop: a send()
+        per event is what limited the simulator to a few hundred calls per second."""
+        if self._writer.is_closing():
+            return
+        self._out.extend(m.encode() for m in messages)
+        if self._flush_handle is None:
+            self._flush_handle = self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        if self._out and not self._writer.is_closing():
+            self._writer.write(b"".join(self._out))
+        self._out.clear()
 
     async def run(self) -> None:
         peer = self._writer.get_extra_info("peername")
@@ -96,6 +112,9 @@ class Session:
             pass
         finally:
             self._closing = True
+            if self._flush_handle is not None:
+                self._flush_handle.cancel()
+            self._flush()
             self._writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await self._writer.wait_closed()

@@ -160,6 +160,7 @@ async def run_rate(
     seconds: float,
     profile: bool,
     niceness: int,
+    profile_router: bool = False,
 ) -> None:
     secret = secrets.token_urlsafe(12)
     context = multiprocessing.get_context("spawn")
@@ -189,6 +190,9 @@ async def run_rate(
         assert router is not None
         print(f"\n== asked {rate:g} new calls/s for {seconds:g} s")
         cpu_started = time.process_time()
+        profiler = cProfile.Profile() if profile_router else None
+        if profiler is not None:
+            profiler.enable()
         go.set()
         # Count the HotlineCalls of the steady state: from when the first callers are
         # through the IVR to the end of the traffic.
@@ -199,6 +203,10 @@ async def run_rate(
         window = time.perf_counter() - window_started
         await asyncio.sleep(IVR_SECONDS)
         await router.wait_idle()
+        if profiler is not None:
+            profiler.disable()
+            print("router profile (top 30 by own time):")
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         report = await loop.run_in_executor(None, reports.get)
         cpu = time.process_time() - cpu_started
         latencies = list(router.latencies_ms)
@@ -242,7 +250,15 @@ async def run(url: str, args: argparse.Namespace) -> None:
     print(f"seeding {ACCOUNTS} accounts, {ACCOUNTS * BENEFICIARIES_PER_ACCOUNT} callers ...")
     profiles = await seed(url)
     for rate in args.rates:
-        await run_rate(url, profiles, rate, args.seconds, args.profile_simulator, args.pbx_nice)
+        await run_rate(
+            url,
+            profiles,
+            rate,
+            args.seconds,
+            args.profile_simulator,
+            args.pbx_nice,
+            args.profile_router,
+        )
 
 
 def main() -> None:
@@ -259,6 +275,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument(
         "--profile-simulator", action="store_true", help="print where the simulator spends CPU"
+    )
+    parser.add_argument(
+        "--profile-router", action="store_true", help="print where the router spends CPU"
     )
     parser.add_argument("--pbx-nice", type=int, default=0, help="niceness of the simulator")
     args = parser.parse_args()

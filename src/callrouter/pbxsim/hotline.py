@@ -82,7 +82,17 @@ class HotlineDialplan:
         halves = (leg, handset) if core.coin() else (handset, leg)
         for channel in halves:
             core.emit(ev.channel_event("Newstate", ev.CALL, channel))
+        # OriginateResponse comes from the originating thread: before or after the DialEnd
+        # (02 vs 03).
+        response = None
+        if originate is not None and originate.asynchronous:
+            response = originate_success(originate, handset)
+        early = core.coin()
+        if response is not None and early:
+            core.emit(response)
         core.emit(ev.dial_event("DialEnd", ev.CALL, None, handset, [("DialStatus", "ANSWER")]))
+        if response is not None and not early:
+            core.emit(response)
         if originate is not None:
             self._handset_runs(call, originate)
         leg.priority, leg.application = 7, "Playback"
@@ -95,8 +105,6 @@ class HotlineDialplan:
         Wait ends; Context/Exten is the kit's test caller, on the line `handset_stay`
         after its digits."""
         core, handset = self.core, call.handset
-        if originate.asynchronous:
-            core.emit(originate_success(originate, handset))
         if originate.application:
             handset.application, handset.application_data = originate.application, originate.data
             stay = _float(originate.data) if originate.application.lower() == "wait" else 0.0

@@ -128,3 +128,32 @@ async def test_stop_with_clients_connected_reports_no_error(settings: SimulatorS
     finally:
         loop.set_exception_handler(previous)
     assert reported == []
+
+
+@pytest.mark.parametrize(
+    ("read_classes", "dialplan_events"),
+    [(None, True), (frozenset({"call", "agent", "user", "system"}), False)],
+)
+async def test_the_ami_user_reads_only_its_classes(
+    settings: SimulatorSettings, read_classes: frozenset[str] | None, dialplan_events: bool
+) -> None:
+    """dialplans/manager.conf gives the router `read = call,agent,user,system`: Asterisk
+    sends it no VarSet, Newexten or DTMF events, so neither does the simulator."""
+    settings.read_classes = read_classes
+    simulator = PBXSimulator(settings)
+    await simulator.start()
+    client = await AMITestClient.connect(simulator.port)
+    try:
+        await client.action("Login", [("ActionID", "1"), *LOGIN])
+        leg = simulator.place_call(JEAN)
+        await client.action(
+            "Setvar",
+            [("ActionID", "2"), ("Channel", leg), ("Variable", "QUEUE_PRIO"), ("Value", "3")],
+        )
+        await client.wait_for(event_named("UserEvent", UserEvent="HotlineCall"))
+    finally:
+        await client.close()
+        await simulator.stop()
+    names = {m.name for m in client.events()}
+    assert {"UserEvent", "Newchannel", "FullyBooted"} <= names
+    assert bool(names & {"VarSet", "Newexten", "DTMFBegin", "DTMFEnd"}) is dialplan_events

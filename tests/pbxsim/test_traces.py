@@ -47,8 +47,10 @@ TEARDOWN = frozenset({"Hangup", "BridgeLeave", "BridgeDestroy", "AgentComplete"}
 
 @pytest.fixture
 def settings(settings: SimulatorSettings) -> SimulatorSettings:
-    """The lab dialplan that recorded the traces asked for no DTMF: no prompt, no wait."""
+    """The lab that recorded the traces: a dialplan that asked for no DTMF (no prompt, no
+    wait) and an AMI user with `read = all`."""
     settings.welcome_time = settings.prompt_time = settings.digit_timeout = 0.0
+    settings.read_classes = None
     return settings
 
 

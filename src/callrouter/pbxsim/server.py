@@ -57,6 +57,8 @@ class Session:
         self._parser = AMIParser(expect_banner=False)
         self.authenticated = False
         self._wanted: frozenset[str] | None = None
+        #: Privilege line -> delivered? (the user's read classes and the Events mask)
+        self._delivered: dict[str, bool] = {}
         self._held: list[Message] | None = None
         self._closing = False
         self._loop = asyncio.get_running_loop()
@@ -74,10 +76,20 @@ class Session:
                 self._flush_handle = self._loop.call_soon(self._flush)
 
     def _wants(self, event: Message) -> bool:
-        if self._wanted is None:
-            return True
-        privilege = event.get("Privilege") or ""
-        return any(part in self._wanted for part in privilege.split(","))
+        """Asterisk sends an event only if one of its classes is in the user's `read` and
+        in the session's Events mask. Simulator events carry `Privilege:` second."""
+        lines = event.lines
+        line = lines[1] if len(lines) > 1 else ""
+        delivered = self._delivered.get(line)
+        if delivered is None:
+            privilege = event.get("Privilege") or ""
+            classes = {part.strip() for part in privilege.split(",")} - {"all"}
+            read = self._simulator.settings.read_classes
+            delivered = (read is None or bool(classes & read)) and (
+                self._wanted is None or bool(classes & self._wanted)
+            )
+            self._delivered[line] = delivered
+        return delivered
 
     def _write(self, messages: Sequence[Message]) -> None:
         """Queue frames for one write at the end of this turn of the event loop: a send()
@@ -154,6 +166,7 @@ class Session:
             return [error(action, "Authentication failed")]
         self.authenticated = True
         self._wanted = _classes(action.get("Events") or "on")
+        self._delivered.clear()
         replies = [success(action, "Authentication accepted")]
         if self._wants(ev.event("FullyBooted", ev.SYSTEM)):
             uptime = str(int(self._simulator.model.now() - self._simulator.model.started_at))
@@ -170,6 +183,7 @@ class Session:
     def _events(self, action: Message) -> list[Message]:
         mask = action.get("EventMask") or "off"
         self._wanted = _classes(mask)
+        self._delivered.clear()
         state = "Off" if self._wanted == frozenset() else "On"
         return [response("Success", action, [("Events", state)])]
 

@@ -72,6 +72,9 @@ class SimulatorSettings:
     port: int = 5038
     username: str = "callrouter"
     secret: str = "callrouter"
+    #: The AMI user's `read` classes (dialplans/manager.conf [callrouter]): no dialplan
+    #: (VarSet, Newexten) or dtmf events reach it. None: every class, like `read = all`.
+    read_classes: frozenset[str] | None = frozenset({"call", "agent", "user", "system"})
     router_wait: float = 5.0
     time_scale: float = 1.0
     login_failure_delay: float = 1.0

@@ -206,7 +206,7 @@ async def run_rate(
         if profiler is not None:
             profiler.disable()
             print("router profile (top 30 by own time):")
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(os.environ.get("BENCH_FILTER", ""), 30)
         report = await loop.run_in_executor(None, reports.get)
         cpu = time.process_time() - cpu_started
         latencies = list(router.latencies_ms)

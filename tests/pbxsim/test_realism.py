@@ -157,3 +157,25 @@ def test_a_traffic_caller_takes_seconds_to_key_account_pin_and_pass() -> None:
     sim.announced(ANNE)  # keys "100200#1111#1" from 2 s on
     assert sim.clock.now() - EPOCH >= 2.0 + 12 * 0.35
     assert len(sim.named("DTMFEnd", Direction="Received")) == 13
+
+
+def test_a_caller_nobody_answers_leaves_the_queue_after_its_timeout() -> None:
+    """HOTLINE_QUEUE_TIMEOUT: Queue() gives up, `aucun-agent` plays, the call ends."""
+    sim = Harness(queue_timeout=600.0, message_time=4.0)
+    for interface in ("Local/agent1@agents", "Local/agent2@agents"):
+        sim.model.queue_pause(interface, True)
+    sim.model.originate(
+        OriginateRequest("Local/0800100200@from-trunk", application="Wait", data="3600")
+    )
+    leg = sim.until("UserEvent", UserEvent="HotlineCall")["Channel"]
+    assert leg is not None
+    sim.route(leg, "coordinators")
+    sim.clock.advance(599.0)
+    assert not sim.named("QueueCallerLeave")
+    sim.clock.advance(2.0)
+    [leave] = sim.named("QueueCallerLeave", Channel=leg)
+    assert not sim.named("QueueCallerAbandon")
+    assert sim.named("Newexten", Channel=leg, AppData="callrouter/aucun-agent")
+    sim.clock.advance(5.0)
+    assert sim.named("Hangup", Channel=leg)
+    assert leave["Queue"] == "coordinators"

@@ -64,11 +64,18 @@ class AppQueue:
             )
         )
         core.emit(ev.music_on_hold(leg, start=True))
+        call.queue_timeout = core.later(core.settings.queue_timeout, lambda: self._timed_out(call))
         if call.patient:
             call.patience = core.later(
                 core.uniform(core.settings.patience), lambda: self.abandon(call)
             )
         self.dispatch(queue)
+
+    def _timed_out(self, call: InboundCall) -> None:
+        """Queue()'s timeout: the caller leaves the queue (no abandon) and the dialplan goes on."""
+        if call.stage is Stage.QUEUED:
+            self.leave(call, abandoned=False)
+            self.after_queue(call, "TIMEOUT")
 
     def abandon(self, call: InboundCall) -> None:
         """A waiting caller puts the phone down."""
@@ -88,7 +95,7 @@ class AppQueue:
         queue, entry, core = call.queue, call.entry, self.core
         if queue is None or entry is None:
             return
-        core.cancel(call.patience)
+        core.cancel(call.patience, call.queue_timeout)
         for offer in list(call.offers):
             self._end_offer(offer, "CANCEL")
         position = str(queue.position(entry))

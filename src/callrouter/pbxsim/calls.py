@@ -73,12 +73,14 @@ class InboundCall:
     pass_digit: str = ""
     step: Timer | None = None
     patience: Timer | None = None
+    queue_timeout: Timer | None = None
     talk: Timer | None = None
     handset_timer: Timer | None = None
     keying: list[Timer] = field(default_factory=list)
 
     def stop_timers(self) -> None:
-        for timer in (self.step, self.patience, self.talk, self.handset_timer, *self.keying):
+        timers = (self.step, self.patience, self.queue_timeout, self.talk, self.handset_timer)
+        for timer in (*timers, *self.keying):
             if timer is not None:
                 timer.cancel()
         self.keying.clear()

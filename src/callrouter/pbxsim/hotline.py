@@ -218,10 +218,12 @@ class HotlineDialplan:
         self.app_queue.enter(call, queue, priority)
 
     def _after_queue(self, call: InboundCall, status: str) -> None:
-        """Queue() returned: WITHDRAW plays `rappel-programme`, then the dialplan hangs up."""
+        """Queue() returned without an agent: WITHDRAW plays `rappel-programme`, anything
+        else (TIMEOUT) `aucun-agent`; then the dialplan hangs up."""
         call.leg.variables["QUEUESTATUS"] = status
         call.stage = Stage.MESSAGE
-        self.core.emit(ev.newexten(call.leg, "Playback", "callrouter/rappel-programme"))
+        sound = "rappel-programme" if status == "WITHDRAW" else "aucun-agent"
+        self.core.emit(ev.newexten(call.leg, "Playback", f"callrouter/{sound}"))
         call.step = self.core.later(self.core.settings.message_time, lambda: self.finish(call))
 
     # ------------------------------------------------------------------ the router's Redirect

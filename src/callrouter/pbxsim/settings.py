@@ -103,6 +103,8 @@ class SimulatorSettings:
     #: How long a handset originated with Context/Exten (the kit's test caller) stays on
     #: the line once it has keyed its digits (the kit's `Wait(30)`).
     handset_stay: float = 30.0
+    #: HOTLINE_QUEUE_TIMEOUT: Queue()'s longest wait; then `aucun-agent` plays, and hang up.
+    queue_timeout: float = 600.0
     #: Time a `hotline-message` sound plays before the dialplan hangs up.
     message_time: float = 4.0
     ring_timeout: float = 15.0
@@ -132,6 +134,7 @@ class SimulatorSettings:
             "dtmf_gap",
             "handset_stay",
             "message_time",
+            "queue_timeout",
             "ring_timeout",
             "retry",
             "callback_ring_time",

@@ -64,6 +64,7 @@ class AMIConfig:
     secret: str = field(default="", repr=False)
     ping_interval: float = 20.0
     reconnect_max_delay: float = 30.0
+    queue_resync_interval: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -376,7 +377,15 @@ def _routing(section: _Table) -> RoutingPolicy:
 
 def _ami(section: _Table) -> AMIConfig:
     section.reject_unknown(
-        ("host", "port", "username", "secret", "ping_interval", "reconnect_max_delay")
+        (
+            "host",
+            "port",
+            "username",
+            "secret",
+            "ping_interval",
+            "reconnect_max_delay",
+            "queue_resync_interval",
+        )
     )
     defaults = AMIConfig()
     return AMIConfig(
@@ -386,6 +395,9 @@ def _ami(section: _Table) -> AMIConfig:
         secret=section.text("secret", defaults.secret, empty_ok=True),
         ping_interval=section.seconds("ping_interval", defaults.ping_interval),
         reconnect_max_delay=section.seconds("reconnect_max_delay", defaults.reconnect_max_delay),
+        queue_resync_interval=section.seconds(
+            "queue_resync_interval", defaults.queue_resync_interval
+        ),
     )
 
 

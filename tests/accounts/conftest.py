@@ -15,9 +15,11 @@ from argon2 import PasswordHasher
 
 from callrouter.accounts.api import setup_account_api
 from callrouter.accounts.operators import OperatorService
+from callrouter.calendar.windows import PARIS
 from callrouter.clock import FakeClock
 from callrouter.db.engine import create_engine, session_factory
-from callrouter.http.openapi import setup_openapi_route
+from callrouter.http.access import Role
+from callrouter.http.api import setup_http_api
 from callrouter.http.ops import OpsContext, setup_ops_routes
 from callrouter.identity.codes import CodeHasher
 from callrouter.identity.service import IdentityService
@@ -38,6 +40,9 @@ class World:
     identity: IdentityService
     ledger: LedgerService
     operators: OperatorService
+    #: What the supervision routes show: the live view, and the latest routing decisions.
+    live: LiveState
+    decisions: list[dict[str, Any]]
 
     async def new_holder(self, name: str = "Durand SA") -> tuple[str, str]:
         """An account as `callrouter account create` opens it: (number, web code)."""
@@ -56,7 +61,10 @@ class World:
         return number, await self.sign_in(number, code)
 
     async def coordinator(self, name: str = "Claire Coordinatrice") -> dict[str, str]:
-        new = await self.operators.create(name)
+        return await self.staff(Role.COORDINATOR, name)
+
+    async def staff(self, role: Role, name: str | None = None) -> dict[str, str]:
+        new = await self.operators.create(name or f"{role.value} {id(self)}", role)
         return {"Authorization": f"Bearer {new.api_key}"}
 
     async def card(self, pack: str = "FSACSP100C") -> str:
@@ -75,10 +83,6 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2025, 3, 3, 9, 0, tzinfo=UTC))
 
 
-async def _no_decisions(limit: int) -> list[dict[str, Any]]:
-    return []
-
-
 @asynccontextmanager
 async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
     engine = create_engine(url)
@@ -87,14 +91,20 @@ async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
     config = LedgerConfig()
     setup_account_api(app, sessions=sessions, clock=clock, secret=SECRET, ledger_config=config)
     # The whole HTTP API, as `callrouter serve` mounts it: the document describes it all.
-    setup_openapi_route(app)
+    setup_http_api(app, timezone=PARIS)
+    live = LiveState(clock)
+    decisions: list[dict[str, Any]] = []
+
+    async def recent_decisions(limit: int) -> list[dict[str, Any]]:
+        return decisions[:limit]
+
     setup_ops_routes(
         app,
         OpsContext(
-            live=LiveState(clock),
+            live=live,
             clock=clock,
             ami_connected=lambda: True,
-            recent_decisions=_no_decisions,
+            recent_decisions=recent_decisions,
         ),
     )
     # Cheap argon2 for the codes the tests create; verification reads the cost from the hash.
@@ -107,6 +117,8 @@ async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
                 identity=IdentityService(sessions, clock, hasher=cheap),
                 ledger=LedgerService(sessions, clock, config),
                 operators=OperatorService(sessions, clock),
+                live=live,
+                decisions=decisions,
             )
     finally:
         await engine.dispose()

@@ -129,4 +129,5 @@ async def test_an_incident_id_that_is_not_a_number_is_not_found(world: World) ->
     _, holder = await world.holder()
     status, answer = await world.json("GET", "/api/account/incidents/abc", holder)
     assert status == 404
-    assert answer["error"]["message"] == "no incident numbered 'abc'"
+    assert answer["error"]["field"] == "incident_id"
+    assert "incident_id must be a whole number" in answer["error"]["message"]

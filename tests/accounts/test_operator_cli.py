@@ -75,3 +75,55 @@ def test_an_empty_name_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[
     url = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
     assert _run(url, "operator", "create", "--name", "   ") == 1
     assert "the operator name is empty" in capsys.readouterr().err
+
+
+async def _role_of(url: str, key: str) -> str | None:
+    engine = create_engine(url)
+    try:
+        service = OperatorService(session_factory(engine), FakeClock(datetime.now(UTC)))
+        operator = await service.authenticate(key)
+        return None if operator is None else operator.role.value
+    finally:
+        await engine.dispose()
+
+
+def test_an_operator_gets_a_role_and_the_list_shows_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
+    keys = {}
+    for name, role in (("Claire", None), ("Sam", "supervisor"), ("Ada", "admin")):
+        argv = ["operator", "create", "--name", name] + (["--role", role] if role else [])
+        assert _run(url, *argv) == 0
+        found = re.search(r"API key: (crk_\S+)", capsys.readouterr().out)
+        assert found is not None
+        keys[name] = found.group(1)
+    assert asyncio.run(_role_of(url, keys["Claire"])) == "coordinator"
+    assert asyncio.run(_role_of(url, keys["Sam"])) == "supervisor"
+    assert asyncio.run(_role_of(url, keys["Ada"])) == "admin"
+    assert _run(url, "operator", "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[:2] for line in lines] == [
+        ["Claire", "coordinator"],
+        ["Sam", "supervisor"],
+        ["Ada", "admin"],
+    ]
+
+
+@pytest.mark.parametrize("role", ["holder", "root"])
+def test_a_role_outside_staff_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], role: str
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
+    with pytest.raises(SystemExit):
+        _run(url, "operator", "create", "--name", "Eve", "--role", role)
+    assert "--role" in capsys.readouterr().err
+
+
+def test_a_name_with_control_characters_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
+    with pytest.raises(SystemExit):
+        _run(url, "operator", "create", "--name", "Eve\u202eevE")
+    assert "argument --name: must not contain bidirectional" in capsys.readouterr().err

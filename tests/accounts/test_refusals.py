@@ -110,6 +110,20 @@ async def test_a_key_reused_for_another_account_is_a_conflict(world: World) -> N
     assert (status, answer["error"]["field"]) == (409, "idempotency_key")
 
 
+async def test_a_key_reused_for_a_different_request_is_a_conflict(any_db_world: World) -> None:
+    world = any_db_world
+    number, holder = await world.holder()
+    await world.ledger.credit(number, 500, reason="order", idempotency_key="o1")
+    coordinator = await world.coordinator()
+    await world.json("POST", "/api/incidents", coordinator, _incident(number, "k"))
+    status, answer = await world.json(
+        "POST", "/api/incidents", coordinator, _incident(number, "k", level="standard")
+    )
+    assert (status, answer["error"]["code"]) == (409, "idempotency-key-reused")
+    assert answer["error"]["field"] == "idempotency_key"
+    assert (await world.json("GET", "/api/account", holder))[1]["balance"] == 350
+
+
 async def test_unknown_account_and_incident(world: World) -> None:
     coordinator = await world.coordinator()
     status, answer = await world.json(

@@ -7,8 +7,11 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from callrouter.calendar import (
+    MONDAY_TO_FRIDAY,
     PARIS,
     HotlineCalendar,
+    TimeRange,
+    WeeklyWindow,
     add_business_days,
     add_business_time,
     next_business_day_if_before,
@@ -85,6 +88,31 @@ def test_on_call_business_time_counts_real_hours_over_the_dst_night() -> None:
     assert due.astimezone(PARIS).replace(tzinfo=None) == datetime(2026, 10, 25, 2, 0)
 
 
+@pytest.mark.parametrize(
+    ("ranges", "hours", "due"),
+    [
+        # A range inside another: the hours they share count once.
+        (("08:00-18:00", "09:00-12:00"), 11, paris(2026, 3, 11, 9, 0)),
+        (("08:00-18:00", "09:00-12:00"), 2, paris(2026, 3, 10, 10, 0)),
+        # Ranges that overlap: open from 08:00 to 16:00 without a break.
+        (("08:00-12:00", "10:00-16:00"), 6, paris(2026, 3, 10, 14, 0)),
+        (("08:00-12:00", "10:00-16:00"), 9, paris(2026, 3, 11, 9, 0)),
+    ],
+)
+def test_overlapping_ranges_in_one_window(
+    ranges: tuple[str, ...], hours: int, due: datetime
+) -> None:
+    window = WeeklyWindow(MONDAY_TO_FRIDAY, tuple(TimeRange.parse(r) for r in ranges))
+    assert add_business_time(window, paris(2026, 3, 10, 8, 0), timedelta(hours=hours)) == due
+
+
+def test_deadlines_are_utc() -> None:
+    # From an open instant the deadline is counted from the instant itself.
+    due = add_business_time(COORDINATORS, paris(2026, 3, 10, 9, 0), timedelta(hours=1))
+    assert due.tzinfo is UTC
+    assert add_business_days(COORDINATORS, paris(2026, 3, 10, 9, 0), 1).tzinfo is UTC
+
+
 def test_zero_business_time_is_the_next_opening() -> None:
     assert add_business_time(COORDINATORS, paris(2026, 3, 14, 9, 0), timedelta(0)) == paris(
         2026, 3, 16, 8, 0
@@ -92,8 +120,13 @@ def test_zero_business_time_is_the_next_opening() -> None:
 
 
 def test_negative_business_time_is_refused() -> None:
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(ValueError, match=r"^business time cannot be negative$"):
         add_business_time(COORDINATORS, paris(2026, 3, 10, 9, 0), timedelta(hours=-1))
+
+
+def test_negative_business_days_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"^business days cannot be negative$"):
+        add_business_days(COORDINATORS, paris(2026, 3, 10, 9, 0), -1)
 
 
 @pytest.mark.parametrize(

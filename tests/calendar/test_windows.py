@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from callrouter.calendar import (
     EVERY_DAY,
+    MONDAY_TO_FRIDAY,
     PARIS,
     CalendarError,
     HotlineCalendar,
@@ -16,6 +18,7 @@ from callrouter.calendar import (
     TimeRange,
     Weekday,
     WeeklyWindow,
+    describe_fr,
     is_open,
     next_closing,
     next_opening,
@@ -133,7 +136,11 @@ def test_next_opening_of_coordinators(instant: datetime, opening: datetime) -> N
 
 
 def test_results_are_utc() -> None:
+    # Closed and open, each answer in UTC, not just an instant equal to it.
     assert next_opening(COORDINATORS, paris(2026, 3, 10, 19, 0)).tzinfo is UTC
+    assert next_opening(COORDINATORS, paris(2026, 3, 10, 10, 0)).tzinfo is UTC
+    assert next_closing(COORDINATORS, paris(2026, 3, 10, 10, 0)).tzinfo is UTC
+    assert next_closing(COORDINATORS, paris(2026, 3, 10, 19, 0)).tzinfo is UTC
 
 
 def test_next_closing() -> None:
@@ -168,6 +175,105 @@ def test_a_night_window_over_the_spring_dst_change_is_one_hour_shorter() -> None
     assert closed - opened == timedelta(hours=8)
 
 
+def test_an_hour_the_spring_change_skips_never_opens() -> None:
+    # Sunday 29 March 2026 in Paris goes from 02:00 straight to 03:00.
+    skipped = WeeklyWindow(EVERY_DAY, (TimeRange.parse("02:00-03:00"),), closed_on_holidays=False)
+    assert next_opening(skipped, paris(2026, 3, 29, 0, 30)) == paris(2026, 3, 30, 2, 0)
+    assert not is_open(skipped, paris(2026, 3, 29, 3, 0))
+
+
+def test_the_day_a_period_starts_on_is_in_the_window_s_time_zone() -> None:
+    # 18:00 on Tuesday in Los Angeles is already Wednesday in UTC; Monday's shift, which
+    # runs to Tuesday 19:00 there, is still on.
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    shift = WeeklyWindow(
+        frozenset({Weekday.MON}),
+        (TimeRange.parse("20:00-19:00"),),
+        closed_on_holidays=False,
+        timezone=los_angeles,
+    )
+    instant = datetime(2026, 3, 17, 18, 0, tzinfo=los_angeles)
+    assert is_open(shift, instant)
+    assert next_closing(shift, instant) == datetime(2026, 3, 17, 19, 0, tzinfo=los_angeles)
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    """A naive local wall-clock time, as windows give their periods."""
+    return datetime.combine(day, time(hour, minute))
+
+
+TUESDAY = date(2026, 3, 10)
+NIGHTS = WeeklyWindow(MONDAY_TO_FRIDAY, (TimeRange.parse("22:00-06:00"),), closed_on_holidays=False)
+
+
+@pytest.mark.parametrize(
+    ("day", "periods"),
+    [
+        # Monday's night runs into Tuesday morning, Tuesday's into Wednesday.
+        (TUESDAY, ((local(TUESDAY, 6), local(TUESDAY, 22)),)),
+        # Friday's night ends on Saturday morning; Saturday has no night of its own.
+        (date(2026, 3, 14), ((local(date(2026, 3, 14), 6), local(date(2026, 3, 15), 0)),)),
+        (date(2026, 3, 15), ((local(date(2026, 3, 15), 0), local(date(2026, 3, 16), 0)),)),
+        # Monday: no night came from Sunday.
+        (date(2026, 3, 16), ((local(date(2026, 3, 16), 0), local(date(2026, 3, 16), 22)),)),
+    ],
+)
+def test_the_outside_of_a_window_crossing_midnight(
+    day: date, periods: tuple[tuple[datetime, datetime], ...]
+) -> None:
+    assert OutsideWindow(NIGHTS).periods_starting_on(day) == periods
+
+
+def test_the_outside_of_a_night_window_opens_and_closes_at_its_edges() -> None:
+    days = OutsideWindow(NIGHTS)
+    assert not is_open(days, paris(2026, 3, 10, 5, 59, 59))
+    assert is_open(days, paris(2026, 3, 10, 6, 0))
+    assert not is_open(days, paris(2026, 3, 10, 22, 0))
+    assert next_opening(days, paris(2026, 3, 10, 23, 0)) == paris(2026, 3, 11, 6, 0)
+    # From Saturday 06:00 the weekend and Monday touch: one stretch to Monday 22:00.
+    assert next_closing(days, paris(2026, 3, 14, 12, 0)) == paris(2026, 3, 16, 22, 0)
+
+
+@pytest.mark.parametrize(
+    ("inside", "outside"),
+    [
+        # The outside starts and ends where the window does, with no empty period at an edge.
+        ("00:00-08:00", ((local(TUESDAY, 8), local(date(2026, 3, 11), 0)),)),
+        ("18:00-24:00", ((local(TUESDAY, 0), local(TUESDAY, 18)),)),
+    ],
+)
+def test_the_outside_has_no_empty_period(
+    inside: str, outside: tuple[tuple[datetime, datetime], ...]
+) -> None:
+    window = WeeklyWindow(EVERY_DAY, (TimeRange.parse(inside),), closed_on_holidays=False)
+    assert OutsideWindow(window).periods_starting_on(TUESDAY) == outside
+
+
+def test_touching_ranges_leave_no_empty_period_outside() -> None:
+    window = WeeklyWindow(
+        EVERY_DAY,
+        (TimeRange.parse("08:00-12:00"), TimeRange.parse("12:00-18:00")),
+        closed_on_holidays=False,
+    )
+    assert OutsideWindow(window).periods_starting_on(TUESDAY) == (
+        (local(TUESDAY, 0), local(TUESDAY, 8)),
+        (local(TUESDAY, 18), local(date(2026, 3, 11), 0)),
+    )
+
+
+def test_ranges_are_kept_in_the_order_of_the_day() -> None:
+    afternoon, morning = TimeRange.parse("14:00-18:00"), TimeRange.parse("09:00-12:30")
+    split = WeeklyWindow(MONDAY_TO_FRIDAY, (afternoon, morning))
+    assert split.ranges == (morning, afternoon)
+    assert split.periods_starting_on(TUESDAY) == (
+        (local(TUESDAY, 9), local(TUESDAY, 12, 30)),
+        (local(TUESDAY, 14), local(TUESDAY, 18)),
+    )
+    assert describe_fr(split) == (
+        "du lundi au vendredi de 9h à 12h30 et de 14h à 18h, hors jours fériés"
+    )
+
+
 def test_holiday_closure_is_optional() -> None:
     open_on_holidays = WeeklyWindow(
         frozenset({Weekday.MON}), (TimeRange.parse("08:00-18:00"),), closed_on_holidays=False
@@ -188,22 +294,33 @@ def test_unknown_holiday_country_is_an_error() -> None:
         PublicHolidays("XX")
 
 
+class NoOffset(tzinfo):
+    """A time zone that does not know its offset: Python treats such instants as naive."""
+
+    def utcoffset(self, dt: datetime | None) -> None:
+        return None
+
+
 def test_naive_instants_are_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
         is_open(COORDINATORS, datetime(2026, 3, 10, 10, 0))
+    with pytest.raises(ValueError, match="has no time zone; calendar needs aware instants"):
+        is_open(COORDINATORS, datetime(2026, 3, 10, 10, 0, tzinfo=NoOffset()))
 
 
 def test_windows_need_days_and_ranges() -> None:
-    with pytest.raises(CalendarError, match="day"):
+    with pytest.raises(CalendarError, match=r"^a weekly window needs at least one day$"):
         WeeklyWindow(frozenset(), (TimeRange.parse("08:00-18:00"),))
-    with pytest.raises(CalendarError, match="range"):
+    with pytest.raises(CalendarError, match=r"^a weekly window needs at least one time range$"):
         WeeklyWindow(frozenset({Weekday.MON}), ())
 
 
 def test_an_always_open_window_never_closes_and_has_no_outside() -> None:
     always = WeeklyWindow(EVERY_DAY, (TimeRange.parse("00:00-24:00"),), closed_on_holidays=False)
     assert is_open(always, paris(2026, 12, 25, 3, 0))
-    with pytest.raises(CalendarError, match="never opens"):
+    with pytest.raises(
+        CalendarError, match=r"^a window outside an always-open window never opens$"
+    ):
         OutsideWindow(always)
     with pytest.raises(CalendarError, match="does not close"):
         next_closing(always, paris(2026, 3, 10, 10, 0))
@@ -231,6 +348,8 @@ def test_time_range_parsing(text: str, start: time, end: time, crosses: bool) ->
         ("08:00-18:60", "'18:60' is not a time HH:MM"),
         ("24:00-08:00", "'24:00' is not a time HH:MM"),
         ("8h-18h", "'8h' is not a time HH:MM"),
+        # The first dash splits: what follows it is not a time.
+        ("08:00-12:00-18:00", "'12:00-18:00' is not a time HH:MM"),
     ],
 )
 def test_time_range_parsing_errors(text: str, message: str) -> None:
@@ -238,8 +357,26 @@ def test_time_range_parsing_errors(text: str, message: str) -> None:
         TimeRange.parse(text)
 
 
+@pytest.mark.parametrize("text", ["08:00-18:00", "09:00-12:30", "18:00-08:00", "00:00-24:00"])
+def test_a_time_range_reads_as_the_configuration_writes_it(text: str) -> None:
+    assert str(TimeRange.parse(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [(time(8, tzinfo=UTC), time(18)), (time(8), time(18, tzinfo=UTC))]
+)
+def test_a_time_range_is_wall_clock_time(start: time, end: time) -> None:
+    with pytest.raises(
+        ValueError, match=r"^a time range is local wall-clock time, without a time zone$"
+    ):
+        TimeRange(start, end)
+
+
 def test_parse_time_and_weekday() -> None:
     assert parse_time("07:05") == time(7, 5)
     assert Weekday.parse("Sat") is Weekday.SAT
-    with pytest.raises(ValueError, match="'lundi' is not a day of the week"):
+    with pytest.raises(
+        ValueError,
+        match=r"^'lundi' is not a day of the week \(mon, tue, wed, thu, fri, sat, sun\)$",
+    ):
         Weekday.parse("lundi")

@@ -100,6 +100,28 @@ def test_operator_opens_shows_and_reclassifies_an_incident(
     assert "every cached balance equals" in capsys.readouterr().out
 
 
+def test_a_key_reused_for_a_different_incident_is_one_clear_line(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _issue_one(url, capsys, "FSACSP200C")
+    _run(url, "ledger", "redeem", "new", code, "--holder", "Martin")
+    number = re.findall(r"account (\d{8}) opened", capsys.readouterr().out)[0]
+    argv = ("incident", "open", number, "--pass", "4h", "--key", "ticket-9")
+    assert _run(url, *argv, "--level", "standard") == 0
+    capsys.readouterr()
+
+    assert _run(url, *argv, "--level", "advanced") == 1
+
+    err = capsys.readouterr().err
+    assert err == (
+        "callrouter: idempotency key 'ticket-9' was already used for incident 1, opened by a "
+        "different request (level, pass, third party, emergency or classification): "
+        "use a new key\n"
+    )
+    assert _run(url, "ledger", "statement", number) == 0
+    assert "balance 165 points" in capsys.readouterr().out
+
+
 def test_errors_are_one_clear_line(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(url, "codes", "issue", "--pack", "FSACSP20C") == 1
     assert capsys.readouterr().err.startswith("callrouter: unknown recharge pack 'FSACSP20C'")
@@ -134,6 +156,16 @@ def test_check_reports_a_tampered_balance(
     assert "1 account(s) whose cached balance is wrong" in out
     assert f"account {number}: cached balance 125, movements sum 100 (off by +25)" in out
 
+    # Half a point on both sides: the sums agree, the fraction is still found.
+    with sqlite3.connect(tmp_path / "ledger.db") as database:
+        database.execute("UPDATE accounts SET balance = 100.5")
+        database.execute("UPDATE ledger_movements SET amount = amount + 0.5")
+    assert _run(url, "ledger", "check") == 1
+    assert (
+        f"account {number}: cached balance 100.5, movements sum 100.5 (off by +0.0); "
+        "1 movement(s) not in whole points"
+    ) in capsys.readouterr().out
+
 
 def test_the_config_file_sets_packs_and_code_validity(
     url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -151,3 +183,34 @@ def test_the_config_file_sets_packs_and_code_validity(
     config.write_text("[ledger.prices.standard]\n'4h' = -1\n", encoding="utf-8")
     assert _run(url, "ledger", "check", config=config) == 1
     assert "ledger.prices.standard.4h" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("config_text", "shown"),
+    [
+        # The demo started at 19:00 in Paris (18:00 UTC) lists its movements at 19:00.
+        ("", "2026-11-24 19:00+01:00"),
+        ('[calendar]\ntimezone = "America/Montreal"\n', "2026-11-24 13:00-05:00"),
+    ],
+    ids=["default-paris", "configured"],
+)
+def test_statements_and_incidents_show_times_in_the_calendar_time_zone(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], config_text: str, shown: str
+) -> None:
+    config = tmp_path / "callrouter.toml"
+    config.write_text(config_text, encoding="utf-8")
+    code = _issue_one(url, capsys)
+    _run(url, "ledger", "redeem", "new", code, "--holder", "Roux")
+    number = re.findall(r"account (\d{8}) opened", capsys.readouterr().out)[0]
+    _run(url, "incident", "open", number, "--level", "standard", "--pass", "4h")
+    with sqlite3.connect(tmp_path / "ledger.db") as database:
+        # Stored as naive UTC text on SQLite: 18:00 UTC.
+        database.execute("UPDATE ledger_movements SET created_at = '2026-11-24 18:00:00.000000'")
+        database.execute("UPDATE incidents SET opened_at = '2026-11-24 18:00:00.000000'")
+    capsys.readouterr()
+
+    assert _run(url, "ledger", "statement", number, config=config) == 0
+    lines = capsys.readouterr().out.splitlines()[-2:]
+    assert [line.split(" credit")[0].split(" debit")[0].strip() for line in lines] == [shown] * 2
+    assert _run(url, "incident", "show", "1", config=config) == 0
+    assert f"opened {shown}: standard assistance" in capsys.readouterr().out

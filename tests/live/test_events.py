@@ -9,8 +9,32 @@ from callrouter.ami.message import Message
 from callrouter.clock import FakeClock
 from callrouter.live.state import LiveState, interface_of
 
+from .conftest import configure, newchannel
 
-def join(uniqueid: str, position: str, queue: str = "coordinators") -> Message:
+QUEUES: dict[str, list[tuple[str, str]]] = {
+    "coordinators": [],
+    "experts": [
+        ("Chloe Bernard", "Local/agent3@agents"),
+        ("David Moreau", "Local/agent4@agents"),
+        ("Gil Roux", "Local/agent6@agents"),
+    ],
+}
+
+
+def configured(clock: FakeClock) -> LiveState:
+    live = LiveState(clock)
+    configure(live, QUEUES)
+    return live
+
+
+def join(live: LiveState, uniqueid: str, position: str, queue: str = "coordinators") -> None:
+    """A caller's channel appears, then joins `queue` at `position`."""
+    channel = f"Local/06{uniqueid}@hotline-0000000{uniqueid};2"
+    live.apply(newchannel(channel, uniqueid))
+    live.apply(join_event(uniqueid, position, queue))
+
+
+def join_event(uniqueid: str, position: str, queue: str = "coordinators") -> Message:
     return Message.event(
         "QueueCallerJoin",
         [
@@ -32,12 +56,13 @@ def leave(uniqueid: str, queue: str = "coordinators") -> Message:
 def positions(live: LiveState, queue: str = "coordinators") -> list[tuple[str, int]]:
     view = live.queue(queue)
     assert view is not None
+    assert view.waiting == len(view.callers)
     return [(caller.uniqueid, caller.position) for caller in view.callers]
 
 
 def test_waiting_time_follows_the_injected_clock(clock: FakeClock) -> None:
-    live = LiveState(clock)
-    live.apply(join("1", "1"))
+    live = configured(clock)
+    join(live, "1", "1")
     clock.advance(timedelta(seconds=42))
     view = live.queue("coordinators")
     assert view is not None
@@ -49,10 +74,10 @@ def test_waiting_time_follows_the_injected_clock(clock: FakeClock) -> None:
 
 
 def test_positions_shift_on_join_and_leave(clock: FakeClock) -> None:
-    live = LiveState(clock)
-    live.apply(join("1", "1"))
-    live.apply(join("2", "2"))
-    live.apply(join("3", "1"))  # a higher priority caller goes ahead of everyone
+    live = configured(clock)
+    join(live, "1", "1")
+    join(live, "2", "2")
+    join(live, "3", "1")  # a higher priority caller goes ahead of everyone
     assert positions(live) == [("3", 1), ("1", 2), ("2", 3)]
     live.apply(leave("1"))
     assert positions(live) == [("3", 1), ("2", 2)]
@@ -61,8 +86,8 @@ def test_positions_shift_on_join_and_leave(clock: FakeClock) -> None:
 def test_join_priority_header_is_the_dialplan_priority_not_the_queue_one(
     clock: FakeClock,
 ) -> None:
-    live = LiveState(clock)
-    live.apply(join("1", "1"))
+    live = configured(clock)
+    join(live, "1", "1")
     view = live.queue("coordinators")
     assert view is not None
     assert view.callers[0].priority is None
@@ -72,7 +97,8 @@ def test_the_dialplan_announces_the_queue_priority_without_any_varset(
     clock: FakeClock,
 ) -> None:
     # The production AMI user reads no `dialplan` class: HotlineQueued tells the priority.
-    live = LiveState(clock)
+    live = configured(clock)
+    live.apply(newchannel("Local/061@hotline-00000001;2", "1"))
     live.apply(
         Message.event(
             "UserEvent",
@@ -86,22 +112,22 @@ def test_the_dialplan_announces_the_queue_priority_without_any_varset(
             ],
         )
     )
-    live.apply(join("1", "1"))
+    live.apply(join_event("1", "1"))
     view = live.queue("coordinators")
     assert view is not None
     assert view.callers[0].priority == 10
 
 
 def test_hangup_of_a_waiting_caller_without_leave_removes_it(clock: FakeClock) -> None:
-    live = LiveState(clock)
-    live.apply(join("1", "1"))
+    live = configured(clock)
+    join(live, "1", "1")
     live.apply(Message.event("Hangup", [("Channel", "x"), ("Uniqueid", "1")]))
     assert positions(live) == []
 
 
 def test_unknown_and_malformed_events_are_ignored(clock: FakeClock) -> None:
-    live = LiveState(clock)
-    live.apply(join("1", "1"))
+    live = configured(clock)
+    join(live, "1", "1")
     notified: list[None] = []
     live.on_change(lambda: notified.append(None))
     before = (live.queues(), live.calls())
@@ -127,14 +153,14 @@ def test_unknown_and_malformed_events_are_ignored(clock: FakeClock) -> None:
 
 
 def test_unreadable_numbers_do_not_break_a_join(clock: FakeClock) -> None:
-    live = LiveState(clock)
-    live.apply(join("1", "1"))
-    live.apply(join("2", "second"))
+    live = configured(clock)
+    join(live, "1", "1")
+    join(live, "2", "second")
     assert positions(live) == [("1", 1), ("2", 2)]
 
 
 def test_member_state_from_status_code_and_availability(clock: FakeClock) -> None:
-    live = LiveState(clock)
+    live = configured(clock)
 
     def member_event(name: str, interface: str, status: str, paused: str) -> Message:
         return Message.event(
@@ -167,19 +193,20 @@ def test_member_state_from_status_code_and_availability(clock: FakeClock) -> Non
 
 
 def test_subscribers_hear_visible_changes_only(clock: FakeClock) -> None:
-    live = LiveState(clock)
+    live = configured(clock)
     heard: list[str] = []
 
     def broken() -> None:
         raise RuntimeError("a buggy supervisor view")
 
     live.on_change(broken)
+    live.apply(newchannel("Local/061@hotline-00000001;2", "1"))
     unsubscribe = live.on_change(lambda: heard.append("change"))
     live.apply(
         Message.event("VarSet", [("Uniqueid", "1"), ("Variable", "QUEUE_PRIO"), ("Value", "10")])
     )
     assert heard == []
-    live.apply(join("1", "1"))
+    live.apply(join_event("1", "1"))
     assert heard == ["change"]
     view = live.queue("coordinators")
     assert view is not None

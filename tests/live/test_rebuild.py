@@ -9,6 +9,8 @@ from callrouter.ami.message import Message, MessageKind
 from callrouter.clock import FakeClock
 from callrouter.live.state import LiveState
 
+from .conftest import lab, queue_params
+
 Replay = Callable[[str, FakeClock], Iterator[Message]]
 
 ANNE = "Local/0611111111@hotline-00000000"
@@ -67,7 +69,7 @@ def test_rebuild_forgets_a_call_that_hung_up_while_disconnected(
         live.apply(message)
         if message.name == "AgentConnect":
             break
-    assert any(call.channel == f"{BERNARD};2" for call in live.calls())
+    assert any(call.channel == f"{BERNARD};2" for call in live.calls().calls)
 
     # Disconnected; meanwhile Bernard hung up. The PBX now lists only Anne's two legs.
     status = queue_status_of(replay, clock, "a-015")
@@ -82,7 +84,7 @@ def test_rebuild_forgets_a_call_that_hung_up_while_disconnected(
     ]
     live.rebuild(status, anne_legs)
 
-    calls = live.calls()
+    calls = live.calls().calls
     assert [call.channel for call in calls] == [f"{ANNE};1", f"{ANNE};2"]
     assert all(call.started_at == clock.now() - timedelta(seconds=7) for call in calls)
     assert [call.queue for call in calls] == [None, "experts"]
@@ -122,7 +124,7 @@ def test_rebuild_finds_the_agent_through_the_bridge(replay: Replay, clock: FakeC
     ]
     live.rebuild(queue_status_of(replay, clock, "a-015"), channels)
 
-    agents = {call.channel: call.agent for call in live.calls()}
+    agents = {call.channel: call.agent for call in live.calls().calls}
     assert agents == {
         f"{BERNARD};2": "Chloe Bernard",
         "Local/agent3@agents-00000002;1": None,
@@ -132,7 +134,7 @@ def test_rebuild_finds_the_agent_through_the_bridge(replay: Replay, clock: FakeC
 
 
 def test_rebuild_replaces_members_and_counters(replay: Replay, clock: FakeClock) -> None:
-    live = LiveState(clock)
+    live = lab(clock)
     for message in replay("03-priority-queue-experts", clock):
         live.apply(message)
     assert live.queue("experts") is not None
@@ -148,14 +150,18 @@ def test_rebuild_replaces_members_and_counters(replay: Replay, clock: FakeClock)
         ("Chloe Bernard", 0, True),
         ("David Moreau", 0, True),
     ]
-    assert live.calls() == []
+    assert live.calls().calls == ()
 
 
 def test_priority_seen_before_a_rebuild_is_not_carried_over(clock: FakeClock) -> None:
-    live = LiveState(clock)
+    live = lab(clock)
     snapshot = [("Channel", f"{ANNE};2"), ("Uniqueid", "1795433957.1")]
+    live.apply(Message.event("Newchannel", snapshot))
     live.apply(Message.event("VarSet", [*snapshot, ("Variable", "QUEUE_PRIO"), ("Value", "5")]))
-    live.rebuild([], [])
+    anne = core_show_channel(
+        f"{ANNE};2", "1795433957.1", "1795433957.0", context="hotline", exten="s"
+    )
+    live.rebuild([queue_params("experts", "r-1")], [anne])
     live.apply(
         Message.event("QueueCallerJoin", [*snapshot, ("Queue", "experts"), ("Position", "1")])
     )

@@ -10,6 +10,8 @@ from callrouter.ami.message import Message, MessageKind
 from callrouter.clock import FakeClock
 from callrouter.live.state import LiveState, QueueView
 
+from .conftest import lab
+
 Replay = Callable[[str, FakeClock], Iterator[Message]]
 QUEUE_STATUS_ITEMS = {"QueueParams", "QueueMember", "QueueEntry"}
 
@@ -33,7 +35,7 @@ def _assert_same_queue(from_events: QueueView, rebuilt: QueueView, clock: FakeCl
 
 
 def test_trace_03_events_agree_with_each_queue_status(replay: Replay, clock: FakeClock) -> None:
-    live = LiveState(clock)
+    live = lab(clock)
     lists: dict[str | None, list[Message]] = {}
     compared: dict[str, QueueView] = {}
     for message in replay("03-priority-queue-experts", clock):
@@ -74,7 +76,7 @@ def test_trace_03_events_agree_with_each_queue_status(replay: Replay, clock: Fak
 
 
 def test_trace_03_ends_with_both_calls_served(replay: Replay, clock: FakeClock) -> None:
-    live = LiveState(clock)
+    live = lab(clock)
     for message in replay("03-priority-queue-experts", clock):
         live.apply(message)
     experts = live.queue("experts")
@@ -85,12 +87,12 @@ def test_trace_03_ends_with_both_calls_served(replay: Replay, clock: FakeClock) 
         ("Chloe Bernard", 2, False, False),
         ("David Moreau", 0, False, False),
     ]
-    assert live.calls() == []
+    assert live.calls().calls == ()
     assert live.queue_load("experts") == (2, 2, 0)
 
 
 def test_trace_02_caller_answered_then_hangs_up(replay: Replay, clock: FakeClock) -> None:
-    live = LiveState(clock)
+    live = lab(clock)
     seen: dict[str, Any] = {}
     for message in replay("02-inbound-queue-answered", clock):
         live.apply(message)
@@ -100,7 +102,7 @@ def test_trace_02_caller_answered_then_hangs_up(replay: Replay, clock: FakeClock
             seen["offered"] = live.queue("coordinators")
         elif message.name == "AgentConnect":
             seen["connected"] = live.queue("coordinators")
-            seen["calls"] = live.calls()
+            seen["calls"] = live.calls().calls
 
     joined = seen["joined"]
     (jean,) = joined.callers
@@ -115,13 +117,14 @@ def test_trace_02_caller_answered_then_hangs_up(replay: Replay, clock: FakeClock
 
     connected = seen["connected"]
     assert connected.callers == ()
-    (alice,) = connected.members
+    alice, bruno = connected.members
     assert (alice.name, alice.interface, alice.in_call) == (
         "Alice Martin",
         "Local/agent1@agents",
         True,
     )
-    assert live.queue_load("coordinators") == (1, 1, 0)
+    assert (bruno.name, bruno.in_call) == ("Bruno Petit", False)
+    assert live.queue_load("coordinators") == (2, 2, 0)
     talking = {call.channel: call for call in seen["calls"]}
     caller_leg = talking["Local/0612345678@hotline-00000000;2"]
     assert (caller_leg.agent, caller_leg.queue, caller_leg.state) == ("Alice Martin", None, "Up")
@@ -129,10 +132,10 @@ def test_trace_02_caller_answered_then_hangs_up(replay: Replay, clock: FakeClock
 
     coordinators = live.queue("coordinators")
     assert coordinators is not None
-    (alice,) = coordinators.members
+    alice, _ = coordinators.members
     assert (alice.in_call, alice.state, alice.calls_taken) == (False, "idle", 1)
     assert coordinators.completed == 1
-    assert live.calls() == []
+    assert live.calls().calls == ()
 
 
 def test_trace_06_member_management_and_withdrawal(replay: Replay, clock: FakeClock) -> None:
@@ -187,7 +190,7 @@ def test_trace_06_member_management_and_withdrawal(replay: Replay, clock: FakeCl
 def test_withdrawn_caller_leaves_the_other_at_position_one(
     replay: Replay, clock: FakeClock
 ) -> None:
-    live = LiveState(clock)
+    live = lab(clock)
     for message in replay("06-queue-member-mgmt", clock):
         live.apply(message)
         if message.name == "QueueCallerLeave":

@@ -11,9 +11,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from callrouter.accounts.operators import OperatorService
 from callrouter.calendar import HotlineCalendar
 from callrouter.clock import FakeClock
 from callrouter.config import Config
+from callrouter.http.access import Role
 from callrouter.pbxsim import SimulatorSettings
 from callrouter.server.demo import DEMO_CUSTOMERS, build_demo_app, default_demo_start
 from callrouter.server.runtime import Hotline, PBXLink
@@ -53,8 +55,13 @@ async def test_the_demo_shows_calls_routed_answered_and_abandoned(sqlite_url: st
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     snapshots: list[dict[str, dict[str, int]]] = []
+    # The supervision routes need staff credentials; an admin sees callers' numbers whole.
+    admin = await OperatorService(hotline.require_sessions(), hotline.clock).create(
+        "Demo Admin", Role.ADMIN
+    )
+    headers = {"Authorization": f"Bearer {admin.api_key}"}
     try:
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers=headers) as http:
 
             async def poll() -> None:
                 async with http.get(f"http://127.0.0.1:{port}/api/queues") as response:

@@ -13,8 +13,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from callrouter.accounts.operators import OperatorService
 from callrouter.clock import FakeClock
 from callrouter.config import Config
+from callrouter.http.access import Role
 from callrouter.live.state import LiveState
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
 from callrouter.server.runtime import Hotline, PBXLink, build_app
@@ -81,7 +83,12 @@ async def running(sqlite_url: str) -> AsyncIterator[Running]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    async with aiohttp.ClientSession() as http:
+    # The supervision routes need staff credentials; an admin sees callers' numbers whole.
+    admin = await OperatorService(hotline.require_sessions(), hotline.clock).create(
+        "Test Admin", Role.ADMIN
+    )
+    headers = {"Authorization": f"Bearer {admin.api_key}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
         running = Running(hotline, simulator, f"http://127.0.0.1:{port}", http)
         await until(lambda: hotline.ami is not None and hotline.ami.connected, "PBX link up")
         try:

@@ -25,13 +25,14 @@ def caller(position: int, priority: int | None) -> WaitingCaller:
     )
 
 
-def queue(waiting: int) -> QueueView:
+def queue(waiting: int, page: int | None = None) -> QueueView:
     members = (
         QueueMember("Local/agent1@agents", "Alice Martin", "in-use", False, "", True, 3),
         QueueMember("Local/agent2@agents", "Bruno Petit", "idle", True, "Pause déjeuner", False, 1),
     )
-    callers = tuple(caller(n, 10 if n == 1 else 0) for n in range(1, waiting + 1))
-    return QueueView("coordinators", members, callers, completed=4, abandoned=1)
+    shown = waiting if page is None else page
+    callers = tuple(caller(n, 10 if n == 1 else 0) for n in range(1, shown + 1))
+    return QueueView("coordinators", members, callers, completed=4, abandoned=1, waiting=waiting)
 
 
 def test_the_screen_shows_time_link_queue_members_callers_and_decisions() -> None:
@@ -52,6 +53,13 @@ def test_a_long_queue_is_cut_with_a_count_of_the_rest() -> None:
     screen = render_queues([queue(12)], NOW, PARIS)
     assert "#8 " in screen and "#9 " not in screen
     assert "... and 4 more waiting" in screen
+
+
+def test_the_screen_needs_only_the_first_page_of_a_long_queue() -> None:
+    screen = render_queues([queue(50_000, page=8)], NOW, PARIS)
+    assert "[coordinators] waiting 50000 " in screen
+    assert "#8 " in screen and "... and 49992 more waiting" in screen
+    assert summary_line([queue(50_000, page=8)]).startswith("coordinators: 50000 waiting")
 
 
 def test_a_down_link_is_said_plainly() -> None:

@@ -1,16 +1,18 @@
-"""Who is calling the API: an account holder (signed token) or a coordinator (API key).
+"""Who is calling the API: an account holder (signed token) or staff (API key with a role).
 
-Both present `Authorization: Bearer <credential>`; a coordinator's API key is told apart by
-its `crk_` prefix. A missing or bad credential is 401; a good one of the wrong kind is 403.
+Both present `Authorization: Bearer <credential>`; an API key is told apart by its `crk_`
+prefix. A missing or bad credential is 401; which roles a route admits is declared with the
+route (callrouter.http.endpoint), and a good credential of another role gets 403 there.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from callrouter.accounts.operators import OperatorService, OperatorView, looks_like_api_key
+from callrouter.accounts.operators import OperatorService, looks_like_api_key
 from callrouter.accounts.tokens import HOLDER_ROLE, InvalidToken, TokenSigner
 from callrouter.clock import Clock
+from callrouter.http.access import Principal, Role
 from callrouter.http.errors import ApiError
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="callrouter"'}
@@ -23,31 +25,20 @@ class Authenticator:
         self._operators = operators
         self._clock = clock
 
-    async def holder(self, request: web.Request) -> str:
-        """The account number of the signed-in holder making the request."""
+    async def identify(self, request: web.Request) -> Principal:
         credential = _bearer(request)
         if looks_like_api_key(credential):
-            raise ApiError(
-                403, "forbidden", "this route is for account holders: sign in with your account"
-            )
+            operator = await self._operators.authenticate(credential)
+            if operator is None:
+                raise _unauthorized("the API key is not valid or was revoked")
+            return Principal(role=operator.role, subject=operator.name, key_id=operator.key_id)
         try:
             claims = self._signer.verify(credential, self._clock.now())
         except InvalidToken as error:
             raise _unauthorized(str(error)) from None
         if claims.role != HOLDER_ROLE:
-            raise ApiError(403, "forbidden", "this route is for account holders")
-        return claims.account_number
-
-    async def coordinator(self, request: web.Request) -> OperatorView:
-        """The coordinator whose API key signs the request."""
-        credential = _bearer(request)
-        if not looks_like_api_key(credential):
-            # A holder's token, even a valid one, never opens staff routes.
-            raise ApiError(403, "forbidden", "this route is for coordinators (API key required)")
-        operator = await self._operators.authenticate(credential)
-        if operator is None:
-            raise _unauthorized("the API key is not valid or was revoked")
-        return operator
+            raise _unauthorized("the bearer token is not valid")
+        return Principal(role=Role.HOLDER, subject=claims.account_number)
 
 
 def _bearer(request: web.Request) -> str:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from callrouter.accounts.auth import Authenticator
 from callrouter.accounts.queries import AccountQueries
 from callrouter.accounts.tokens import TokenSigner
 from callrouter.clock import Clock
@@ -20,7 +19,6 @@ class AccountApi:
     ledger: LedgerService
     queries: AccountQueries
     signer: TokenSigner
-    auth: Authenticator
     clock: Clock
 
 

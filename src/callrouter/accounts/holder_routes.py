@@ -2,136 +2,156 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from aiohttp import web
-
-from callrouter.accounts import views
+from callrouter.accounts import schemas, views
 from callrouter.accounts.context import ACCOUNT_API
 from callrouter.accounts.problems import reported
-from callrouter.accounts.queries import IncidentEntry, MovementEntry, MovementFilter, Page
+from callrouter.accounts.queries import MovementFilter
 from callrouter.accounts.tokens import HOLDER_ROLE
-from callrouter.accounts.validation import (
-    check_length,
-    digits,
-    encode_cursor,
-    parse_bounded_int,
-    parse_choice,
-    parse_cursor,
-    parse_instant,
-    path_id,
-    read_body,
-    reject_unknown,
-)
+from callrouter.http.access import Role
+from callrouter.http.endpoint import Call, Endpoints
 from callrouter.http.errors import ApiError, InvalidInput
-from callrouter.identity.codes import WEB_CODE_MAX_LENGTH
-from callrouter.identity.models import ACCOUNT_NUMBER_LENGTH
-from callrouter.identity.service import NAME_MAX_LENGTH
-from callrouter.ledger.service import MovementKind
 
-CALLER_ID_MAX_LENGTH = 32
-# A code is 28 symbols in 7 groups; room for spaces and dashes as typed off the card.
-RECHARGE_CODE_MAX_LENGTH = 64
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
+HOLDER_ROUTES = Endpoints("account holder")
+HOLDER = (Role.HOLDER,)
 
 
-async def sign_in(request: web.Request) -> web.Response:
-    api = request.app[ACCOUNT_API]
-    body = await read_body(request, ("account_number", "web_code"))
-    number = digits(
-        "account_number",
-        body.text("account_number", max_length=ACCOUNT_NUMBER_LENGTH),
-        length=ACCOUNT_NUMBER_LENGTH,
-    )
-    code = body.text("web_code", max_length=WEB_CODE_MAX_LENGTH)
+@HOLDER_ROUTES.route(
+    "POST",
+    "/api/account/sign-in",
+    "Sign in with the account number and the web access code",
+    roles=None,
+    errors=(401, 429),
+)
+async def sign_in(call: Call, body: schemas.SignIn) -> schemas.Token:
+    api = call.request.app[ACCOUNT_API]
     with reported(api.clock):
-        account = await api.identity.verify_web_code(number, code)
+        account = await api.identity.verify_web_code(
+            body.account_number, body.web_code, call.request.remote
+        )
     issued = api.signer.issue(account.number, HOLDER_ROLE, api.clock.now())
-    return web.json_response(
-        {"token": issued.token, "expires_at": views.instant(issued.expires_at)}
-    )
+    return schemas.Token(token=issued.token, expires_at=issued.expires_at)
 
 
-async def account(request: web.Request) -> web.Response:
-    api = request.app[ACCOUNT_API]
-    number = await api.auth.holder(request)
+@HOLDER_ROUTES.route(
+    "GET", "/api/account", "The signed-in holder's account and balance", roles=HOLDER, errors=(404,)
+)
+async def account(call: Call) -> schemas.Account:
+    api = call.request.app[ACCOUNT_API]
     with reported(api.clock):
-        summary = await api.identity.get_account(number)
-    return web.json_response(views.account(summary))
+        summary = await api.identity.get_account(call.who.subject)
+    return views.account(summary)
 
 
-async def list_beneficiaries(request: web.Request) -> web.Response:
-    api = request.app[ACCOUNT_API]
-    number = await api.auth.holder(request)
-    with reported(api.clock):
-        beneficiaries = await api.identity.list_beneficiaries(number)
-    return web.json_response({"items": [views.beneficiary(item) for item in beneficiaries]})
-
-
-async def add_beneficiary(request: web.Request) -> web.Response:
-    api = request.app[ACCOUNT_API]
-    number = await api.auth.holder(request)
-    body = await read_body(request, ("name", "caller_id"))
-    name = body.text("name", max_length=NAME_MAX_LENGTH)
-    caller_id = body.text("caller_id", max_length=CALLER_ID_MAX_LENGTH)
-    with reported(api.clock):
-        added = await api.identity.add_beneficiary(number, name, caller_id)
-    return web.json_response(views.beneficiary(added), status=201)
-
-
-async def remove_beneficiary(request: web.Request) -> web.Response:
-    api = request.app[ACCOUNT_API]
-    number = await api.auth.holder(request)
-    caller_id = check_length(
-        "caller_id", request.match_info["caller_id"], max_length=CALLER_ID_MAX_LENGTH
+@HOLDER_ROUTES.route(
+    "GET",
+    "/api/account/movements",
+    "Movements of the account, newest first",
+    roles=HOLDER,
+    errors=(404,),
+)
+async def movements(call: Call, query: schemas.MovementQuery) -> schemas.MovementPage:
+    api = call.request.app[ACCOUNT_API]
+    if query.from_ is not None and query.to is not None and query.to <= query.from_:
+        raise InvalidInput("to", "to must be later than from")
+    where = MovementFilter(
+        kind=query.kind,
+        since=query.from_,
+        until=query.to,
+        limit=query.limit,
+        before_id=query.cursor,
     )
     with reported(api.clock):
-        removed = await api.identity.remove_beneficiary(number, caller_id)
-    return web.json_response(views.beneficiary(removed))
+        page = await api.queries.movements(call.who.subject, where)
+    return views.movement_page(page)
 
 
-async def movements(request: web.Request) -> web.Response:
-    api = request.app[ACCOUNT_API]
-    number = await api.auth.holder(request)
-    where = _movement_filter(request.query)
+@HOLDER_ROUTES.route(
+    "GET",
+    "/api/account/incidents",
+    "Incidents of the account, newest first",
+    roles=HOLDER,
+    errors=(404,),
+)
+async def incidents(call: Call, query: schemas.PageQuery) -> schemas.IncidentPage:
+    api = call.request.app[ACCOUNT_API]
     with reported(api.clock):
-        page = await api.queries.movements(number, where)
-    return web.json_response(
-        {"items": [views.movement(item) for item in page.items], "next_cursor": _next(page)}
-    )
+        page = await api.queries.incidents(
+            call.who.subject, limit=query.limit, before_id=query.cursor
+        )
+    return views.incident_page(page)
 
 
-async def incidents(request: web.Request) -> web.Response:
-    api = request.app[ACCOUNT_API]
-    number = await api.auth.holder(request)
-    reject_unknown(request.query, ("limit", "cursor"))
-    limit, before_id = _page_bounds(request.query)
+@HOLDER_ROUTES.route(
+    "GET",
+    "/api/account/incidents/{incident_id}",
+    "One incident of the account, with its history",
+    roles=HOLDER,
+)
+async def incident(call: Call, path: schemas.IncidentPath) -> schemas.Incident:
+    api = call.request.app[ACCOUNT_API]
     with reported(api.clock):
-        page = await api.queries.incidents(number, limit=limit, before_id=before_id)
-    return web.json_response(
-        {"items": [views.incident_entry(item) for item in page.items], "next_cursor": _next(page)}
-    )
+        view = await api.ledger.incident(path.incident_id)
+    if view.account_number != call.who.subject:
+        raise ApiError(403, "forbidden", f"incident {path.incident_id} belongs to another account")
+    return views.incident(view)
 
 
-async def incident(request: web.Request) -> web.Response:
-    api = request.app[ACCOUNT_API]
-    number = await api.auth.holder(request)
-    incident_id = path_id(request, "incident_id", "incident")
+@HOLDER_ROUTES.route(
+    "GET",
+    "/api/account/beneficiaries",
+    "Active beneficiaries (ayants-droit) of the account",
+    roles=HOLDER,
+    errors=(404,),
+)
+async def list_beneficiaries(call: Call) -> schemas.BeneficiaryList:
+    api = call.request.app[ACCOUNT_API]
     with reported(api.clock):
-        view = await api.ledger.incident(incident_id)
-    if view.account_number != number:
-        raise ApiError(403, "forbidden", f"incident {incident_id} belongs to another account")
-    return web.json_response(views.incident(view))
+        beneficiaries = await api.identity.list_beneficiaries(call.who.subject)
+    return schemas.BeneficiaryList(items=[views.beneficiary(item) for item in beneficiaries])
 
 
-async def recharge(request: web.Request) -> web.Response:
-    api = request.app[ACCOUNT_API]
-    number = await api.auth.holder(request)
-    body = await read_body(request, ("code",))
-    code = body.text("code", max_length=RECHARGE_CODE_MAX_LENGTH)
+@HOLDER_ROUTES.route(
+    "POST",
+    "/api/account/beneficiaries",
+    "Let a caller id use the account",
+    roles=HOLDER,
+    status=201,
+    errors=(404, 409),
+)
+async def add_beneficiary(call: Call, body: schemas.NewBeneficiary) -> schemas.Beneficiary:
+    api = call.request.app[ACCOUNT_API]
     with reported(api.clock):
-        redemption = await api.ledger.redeem_code(number, code)
+        added = await api.identity.name_beneficiary(call.who.subject, body.name, body.caller_id)
+    return views.beneficiary(added)
+
+
+@HOLDER_ROUTES.route(
+    "DELETE",
+    "/api/account/beneficiaries/{caller_id}",
+    "Stop recognising a beneficiary's caller id",
+    roles=HOLDER,
+    errors=(400,),
+)
+async def remove_beneficiary(call: Call, path: schemas.CallerIdPath) -> schemas.Beneficiary:
+    api = call.request.app[ACCOUNT_API]
+    with reported(api.clock):
+        removed = await api.identity.remove_beneficiary(call.who.subject, path.caller_id)
+    return views.beneficiary(removed)
+
+
+@HOLDER_ROUTES.route(
+    "POST",
+    "/api/account/recharge",
+    "Redeem a pack card's one-time recharge code",
+    roles=HOLDER,
+    status=201,
+    errors=(404, 409, 410),
+)
+async def recharge(call: Call, body: schemas.Recharge) -> schemas.Recharged:
+    api = call.request.app[ACCOUNT_API]
+    number = call.who.subject
+    with reported(api.clock):
+        redemption = await api.ledger.redeem_code(number, body.code)
     if redemption.replayed:
         # The ledger hands a replay back as success so retries are safe; a person entering
         # the card twice must still learn that it credited nothing the second time.
@@ -141,34 +161,6 @@ async def recharge(request: web.Request) -> web.Response:
             f"this recharge code was already credited to account {number}",
             field="code",
         )
-    return web.json_response(
-        {
-            "pack": redemption.pack_reference,
-            "points": redemption.points,
-            "balance": redemption.balance,
-        },
-        status=201,
+    return schemas.Recharged(
+        pack=redemption.pack_reference, points=redemption.points, balance=redemption.balance
     )
-
-
-def _movement_filter(query: Mapping[str, str]) -> MovementFilter:
-    reject_unknown(query, ("kind", "from", "to", "limit", "cursor"))
-    kind = parse_choice("kind", query["kind"], MovementKind) if "kind" in query else None
-    since = parse_instant("from", query["from"]) if "from" in query else None
-    until = parse_instant("to", query["to"]) if "to" in query else None
-    if since is not None and until is not None and until <= since:
-        raise InvalidInput("to", "to must be later than from")
-    limit, before_id = _page_bounds(query)
-    return MovementFilter(kind=kind, since=since, until=until, limit=limit, before_id=before_id)
-
-
-def _page_bounds(query: Mapping[str, str]) -> tuple[int, int | None]:
-    limit = DEFAULT_PAGE_SIZE
-    if "limit" in query:
-        limit = parse_bounded_int("limit", query["limit"], minimum=1, maximum=MAX_PAGE_SIZE)
-    before_id = parse_cursor(query["cursor"]) if "cursor" in query else None
-    return limit, before_id
-
-
-def _next(page: Page[MovementEntry] | Page[IncidentEntry]) -> str | None:
-    return None if page.next_before_id is None else encode_cursor(page.next_before_id)

@@ -1,4 +1,4 @@
-"""Coordinators (and other staff tools) allowed to call the staff routes of the account API.
+"""Staff (coordinators, supervisors, admins) allowed to call the staff routes of the API.
 
 Each holds one API key, shown once at creation and stored as a SHA-256 hash: the key is
 128 random bits, so no slow hash is needed and it can be found by its public key id.
@@ -16,6 +16,7 @@ from callrouter.db.types import UTCDateTime
 
 OPERATOR_NAME_MAX_LENGTH = 200
 KEY_ID_LENGTH = 12
+ROLE_MAX_LENGTH = 16
 
 
 class Operator(Base):
@@ -35,5 +36,7 @@ class Operator(Base):
     name: Mapped[str] = mapped_column(String(OPERATOR_NAME_MAX_LENGTH))
     key_id: Mapped[str] = mapped_column(String(KEY_ID_LENGTH), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
+    # coordinator, supervisor or admin (callrouter.http.access.Role): what the key opens.
+    role: Mapped[str] = mapped_column(String(ROLE_MAX_LENGTH), server_default="coordinator")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

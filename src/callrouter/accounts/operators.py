@@ -1,4 +1,5 @@
-"""Coordinators' API keys: issued once, stored hashed, checked on every staff request.
+"""Staff API keys: issued once to a named operator with a role, stored hashed, checked on
+every staff request.
 
 A key reads `crk_<key id>_<secret>`: the key id finds the row, the secret's SHA-256 is
 compared in constant time.
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from callrouter.accounts.models import KEY_ID_LENGTH, OPERATOR_NAME_MAX_LENGTH, Operator
 from callrouter.clock import Clock
 from callrouter.errors import CallrouterError
+from callrouter.http.access import STAFF_ROLES, Role
 
 KEY_PREFIX = "crk_"
 _SECRET_BYTES = 16
@@ -42,6 +44,7 @@ class NewOperator:
 @dataclass(frozen=True)
 class OperatorView:
     name: str
+    role: Role
     key_id: str
     created_at: datetime
     revoked_at: datetime | None
@@ -56,7 +59,11 @@ class OperatorService:
         self._sessions = sessions
         self._clock = clock
 
-    async def create(self, name: str) -> NewOperator:
+    async def create(self, name: str, role: Role = Role.COORDINATOR) -> NewOperator:
+        if role not in STAFF_ROLES:
+            raise OperatorError(
+                f"an operator's role is one of: {', '.join(STAFF_ROLES)}, not {role!r}"
+            )
         cleaned = " ".join(name.split())
         if not cleaned:
             raise OperatorError("the operator name is empty")
@@ -73,6 +80,7 @@ class OperatorService:
                         name=cleaned,
                         key_id=key_id,
                         key_hash=_digest(secret),
+                        role=role.value,
                         created_at=self._clock.now(),
                     )
                 )
@@ -80,7 +88,7 @@ class OperatorService:
             raise OperatorError(
                 f"operator {cleaned!r} already has an active key: revoke it first"
             ) from None
-        log.info("accounts.operator_created", operator=cleaned, key_id=key_id)
+        log.info("accounts.operator_created", operator=cleaned, key_id=key_id, role=role.value)
         return NewOperator(name=cleaned, api_key=f"{KEY_PREFIX}{key_id}_{secret}")
 
     async def revoke(self, name: str) -> OperatorView:
@@ -121,6 +129,7 @@ def _digest(secret: str) -> str:
 def _view(operator: Operator) -> OperatorView:
     return OperatorView(
         name=operator.name,
+        role=Role(operator.role),
         key_id=operator.key_id,
         created_at=operator.created_at,
         revoked_at=operator.revoked_at,

@@ -1,48 +1,43 @@
-"""The JSON shapes of the account API, one function per resource (see the OpenAPI schemas)."""
+"""The account API's answers built from what the services return, one function per
+resource (the shapes are the models of callrouter.accounts.schemas)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
-from callrouter.accounts.queries import IncidentEntry, MovementEntry
-from callrouter.identity.service import AccountSummary, BeneficiaryView
+from callrouter.accounts import schemas
+from callrouter.accounts.queries import IncidentEntry, MovementEntry, Page
+from callrouter.identity.beneficiaries import BeneficiaryView
+from callrouter.identity.service import AccountSummary
 from callrouter.ledger.prices import OnQuote, Price
 from callrouter.ledger.service import IncidentView
 
-Json = dict[str, Any]
+
+def account(summary: AccountSummary) -> schemas.Account:
+    return schemas.Account(
+        number=summary.number, holder=summary.holder_name, balance=summary.balance
+    )
 
 
-def instant(value: datetime) -> str:
-    """ISO 8601 in UTC with a Z, the form the API also accepts back in queries."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def staff_account(
+    summary: AccountSummary, beneficiaries: list[BeneficiaryView]
+) -> schemas.StaffAccount:
+    """What a coordinator sees: the holder's view, plus who may call on it."""
+    return schemas.StaffAccount(
+        number=summary.number,
+        holder=summary.holder_name,
+        balance=summary.balance,
+        created_at=summary.created_at,
+        beneficiaries=[beneficiary(item) for item in beneficiaries],
+    )
 
 
-def optional_instant(value: datetime | None) -> str | None:
-    return None if value is None else instant(value)
-
-
-def account(summary: AccountSummary) -> Json:
-    return {"number": summary.number, "holder": summary.holder_name, "balance": summary.balance}
-
-
-def staff_account(summary: AccountSummary, beneficiaries: list[BeneficiaryView]) -> Json:
-    """What a coordinator sees: the holder's view, plus locks and who may call on it."""
-    return account(summary) | {
-        "created_at": instant(summary.created_at),
-        "web_locked_until": optional_instant(summary.web_locked_until),
-        "pin_locked_until": optional_instant(summary.pin_locked_until),
-        "beneficiaries": [beneficiary(item) for item in beneficiaries],
-    }
-
-
-def beneficiary(view: BeneficiaryView) -> Json:
-    return {
-        "name": view.name,
-        "caller_id": view.caller_id,
-        "added_at": instant(view.created_at),
-        "removed_at": optional_instant(view.removed_at),
-    }
+def beneficiary(view: BeneficiaryView) -> schemas.Beneficiary:
+    return schemas.Beneficiary(
+        name=view.name,
+        caller_id=view.caller_id,
+        added_at=view.created_at,
+        removed_at=view.removed_at,
+        confirmed_at=view.confirmed_at,
+    )
 
 
 def price(value: Price) -> int | None:
@@ -50,47 +45,71 @@ def price(value: Price) -> int | None:
     return None if isinstance(value, OnQuote) else value
 
 
-def movement(entry: MovementEntry) -> Json:
-    return {
-        "id": entry.id,
-        "kind": entry.kind.value,
-        "amount": entry.amount,
-        "balance_after": entry.balance_after,
-        "at": instant(entry.created_at),
-        "reason": entry.reason,
-        "reference": entry.reference,
-        "incident_id": entry.incident_id,
-    }
+def movement(entry: MovementEntry) -> schemas.Movement:
+    return schemas.Movement(
+        id=entry.id,
+        kind=entry.kind,
+        amount=entry.amount,
+        balance_after=entry.balance_after,
+        at=entry.created_at,
+        reason=entry.reason,
+        reference=entry.reference,
+        incident_id=entry.incident_id,
+    )
 
 
-def incident_entry(entry: IncidentEntry | IncidentView) -> Json:
-    return {
-        "id": entry.id,
-        "level": entry.level.value,
-        "pass": entry.chosen_pass.value,
-        "third_party": entry.third_party,
-        "emergency": entry.emergency,
-        "classification": entry.classification.value,
-        "price": price(entry.price),
-        "debited": entry.debited,
-        "summary": entry.summary,
-        "opened_at": instant(entry.opened_at),
-        "refunded_at": optional_instant(entry.refunded_at),
-    }
+def movement_page(page: Page[MovementEntry]) -> schemas.MovementPage:
+    return schemas.MovementPage(
+        items=[movement(item) for item in page.items], next_cursor=_next(page)
+    )
 
 
-def incident(view: IncidentView) -> Json:
+def incident_entry(entry: IncidentEntry) -> schemas.IncidentEntry:
+    return schemas.IncidentEntry(
+        id=entry.id,
+        level=entry.level,
+        pass_=entry.chosen_pass,
+        third_party=entry.third_party,
+        emergency=entry.emergency,
+        classification=entry.classification,
+        price=price(entry.price),
+        debited=entry.debited,
+        summary=entry.summary,
+        opened_at=entry.opened_at,
+        refunded_at=entry.refunded_at,
+    )
+
+
+def incident_page(page: Page[IncidentEntry]) -> schemas.IncidentPage:
+    return schemas.IncidentPage(
+        items=[incident_entry(item) for item in page.items], next_cursor=_next(page)
+    )
+
+
+def incident(view: IncidentView) -> schemas.Incident:
     """An incident with its history (further calls, reclassification, refund)."""
-    return incident_entry(view) | {
-        "account_number": view.account_number,
-        "opening_call": view.opening_call,
-        "history": [
-            {
-                "kind": event.kind.value,
-                "at": instant(event.at),
-                "detail": event.detail,
-                "call": event.call,
-            }
+    return schemas.Incident(
+        id=view.id,
+        level=view.level,
+        pass_=view.chosen_pass,
+        third_party=view.third_party,
+        emergency=view.emergency,
+        classification=view.classification,
+        price=price(view.price),
+        debited=view.debited,
+        summary=view.summary,
+        opened_at=view.opened_at,
+        refunded_at=view.refunded_at,
+        account_number=view.account_number,
+        opening_call=view.opening_call,
+        history=[
+            schemas.IncidentEvent(
+                kind=event.kind, at=event.at, detail=event.detail, call=event.call
+            )
             for event in view.events
         ],
-    }
+    )
+
+
+def _next(page: Page[MovementEntry] | Page[IncidentEntry]) -> str | None:
+    return None if page.next_before_id is None else schemas.encode_cursor(page.next_before_id)

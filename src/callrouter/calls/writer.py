@@ -36,6 +36,7 @@ class CallRecordWriter:
         self._records: list[CallRecordData] = []
         self._failsafes: list[str] = []
         self._wake = asyncio.Event()
+        self._flushing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -65,6 +66,12 @@ class CallRecordWriter:
         await self.flush()
 
     async def flush(self) -> None:
+        """Write what was received; on return, all of it is committed: a flush already under
+        way (the periodic one) is waited for, so a reader after this one sees its records."""
+        async with self._flushing:
+            await self._flush()
+
+    async def _flush(self) -> None:
         records, self._records = self._records, []
         failsafes, self._failsafes = self._failsafes, []
         if not records and not failsafes:

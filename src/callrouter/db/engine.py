@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from callrouter.db.writer import WritingSessions, begins_immediate, is_sqlite
 from callrouter.errors import CallrouterError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -56,11 +57,12 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True) -> AsyncEngine:
     """An async engine for `url`.
 
     SQLite: foreign keys enforced, WAL journal (readers never block the writer), a busy
-    timeout, and every transaction opened with BEGIN IMMEDIATE: writers queue on the
-    database lock up front, which is SQLite's equivalent of the SELECT ... FOR UPDATE the
-    ledger takes on PostgreSQL (a deferred transaction would instead fail with "database is
-    locked" when it tries to upgrade its read lock). `sqlite_foreign_keys=False` is for
-    migrations only: batch table rebuilds must not trigger foreign-key actions.
+    timeout for other processes, and one writer at a time in this one (callrouter.db.writer):
+    a transaction begins DEFERRED unless it writes, then IMMEDIATE, which takes the write
+    lock up front like the SELECT ... FOR UPDATE the ledger takes on PostgreSQL (a deferred
+    transaction would instead fail with "database is locked" when it tries to upgrade its
+    read lock). `sqlite_foreign_keys=False` is for migrations only: batch table rebuilds
+    must not trigger foreign-key actions.
     """
     parsed = parse_database_url(url)
     if parsed.get_backend_name() == "postgresql":
@@ -79,7 +81,12 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions whose objects stay readable after commit (no lazy reload on attribute access)."""
+    """Sessions whose objects stay readable after commit (no lazy reload on attribute access).
+
+    Write in a `begin()` block: on SQLite that block waits for the writer's turn.
+    """
+    if is_sqlite(engine):
+        return WritingSessions(engine, expire_on_commit=False)
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
@@ -97,8 +104,8 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
             cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if begins_immediate(connection) else "BEGIN")
 
 
 def _shown(url: URL) -> str:

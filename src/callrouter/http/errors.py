@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from pydantic import BaseModel, Field
 
 log = structlog.get_logger(__name__)
 
@@ -47,11 +48,26 @@ class InvalidInput(ApiError):
         super().__init__(400, "invalid-input", message, field=field)
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(
+        description="Stable word: invalid-input, unauthorized, invalid-credentials, forbidden, "
+        "not-found, conflict, locked, insufficient-balance, emergency-unavailable, "
+        "idempotency-key-reused, unknown-code, code-already-used, code-expired, "
+        "internal-error..."
+    )
+    message: str = Field(description="For people.")
+    field: str | None = Field(default=None, description="The input at fault, if one.")
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers, whatever its status."""
+
+    error: ErrorDetail
+
+
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, object]:
-    error: dict[str, object] = {"code": code, "message": message}
-    if field is not None:
-        error["field"] = field
-    return {"error": error}
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
+    return body.model_dump(exclude_none=True)
 
 
 def error_response(error: ApiError) -> web.Response:

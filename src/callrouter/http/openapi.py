@@ -1,25 +1,36 @@
-"""callrouter's HTTP API as an OpenAPI 3.1 document, served at GET /api/openapi.json.
+"""callrouter's HTTP API as an OpenAPI 3.1 document, generated from the declared routes.
 
-Kept as code next to the routes so a test can hold the two together: every route the app
-registers is described here, and nothing is described that the app does not serve.
+Every route the app serves is an `Endpoint`; its models give the schemas, its path and
+query models the parameters, its roles the security, and what it reads the errors it may
+answer. Nothing here is written per route. The document is public: it describes the API,
+holds no data, and clients and the fuzz tests read it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
-from aiohttp import web
+from pydantic import BaseModel, RootModel
+from pydantic.json_schema import models_json_schema
 
 from callrouter import __version__
+from callrouter.http.access import STAFF_ROLES, Role
+from callrouter.http.endpoint import ENDPOINTS, Call, Endpoint, Endpoints
+from callrouter.http.errors import ErrorBody
 
 Json = dict[str, Any]
+Mode = Literal["validation", "serialization"]
 
+_REF = "#/components/schemas/{model}"
+_HOLDER = "holderToken"
+_STAFF = "staffKey"
 _ERROR_CODES = {
     400: "The body or query is not of the documented form; `field` names the culprit.",
-    401: "Missing, malformed, forged or expired credentials (WWW-Authenticate: Bearer).",
+    401: "Missing, malformed, forged, expired or revoked credentials (WWW-Authenticate).",
     402: "The account's balance cannot pay the incident's price: nothing was debited.",
-    403: "Valid credentials of the wrong kind (holder vs coordinator) or another account.",
-    404: "No such account, incident, beneficiary or recharge code.",
+    403: "Valid credentials of a role this route is not for, or another holder's data.",
+    404: "No such account, incident, beneficiary or recharge code; or a path naming nothing.",
     409: "Conflict: beneficiary already registered, recharge code already used, or an "
     "idempotency key already used for a different request.",
     410: "The recharge code has expired.",
@@ -30,623 +41,65 @@ _ERROR_CODES = {
 }
 
 
-def _ref(name: str) -> Json:
-    return {"$ref": f"#/components/schemas/{name}"}
+class Document(RootModel[dict[str, Any]]):
+    """The OpenAPI 3.1 document."""
 
 
-def _error(status: int) -> Json:
-    response: Json = {
-        "description": _ERROR_CODES[status],
-        "content": {"application/json": {"schema": _ref("Error")}},
-    }
-    if status == 429:
-        response["headers"] = {
-            "Retry-After": {
-                "description": "Seconds until the lock ends.",
-                "schema": {"type": "integer", "minimum": 1},
-            }
-        }
-    return response
+META_ROUTES = Endpoints("meta")
 
 
-def _json(schema: Json, description: str) -> Json:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+@META_ROUTES.route("GET", "/api/openapi.json", "This document", roles=None)
+async def openapi_document(call: Call) -> Document:
+    endpoints: list[Endpoint] = call.request.app[ENDPOINTS]
+    return Document(api_document(endpoints))
 
 
-def _body(name: str) -> Json:
-    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
-
-
-def _operation(
-    summary: str,
-    *,
-    tag: str,
-    ok: tuple[int, Json],
-    errors: tuple[int, ...],
-    security: str | None,
-    body: str | None = None,
-    parameters: list[Json] | None = None,
-) -> Json:
-    status, response = ok
-    operation: Json = {
-        "summary": summary,
-        "tags": [tag],
-        "responses": {str(status): response} | {str(code): _error(code) for code in (*errors, 500)},
-    }
-    operation["security"] = [{security: []}] if security else []
-    if body is not None:
-        operation["requestBody"] = _body(body)
-    if parameters:
-        operation["parameters"] = parameters
-    return operation
-
-
-def _path_param(name: str, schema: Json, description: str) -> Json:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": schema,
-    }
-
-
-def _query_param(name: str, schema: Json, description: str) -> Json:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema,
-    }
-
-
-_ACCOUNT_NUMBER: Json = {"type": "string", "pattern": "^[0-9]{8}$"}
-_INSTANT: Json = {"type": "string", "format": "date-time"}
-_INCIDENT_ID = _path_param("incident_id", {"type": "integer", "minimum": 1}, "Incident id.")
-_PAGING = [
-    _query_param(
-        "limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "Page size."
-    ),
-    _query_param("cursor", {"type": "string"}, "`next_cursor` of the previous page."),
-]
-_HOLDER = "holderToken"
-_COORDINATOR = "coordinatorKey"
-
-
-def _schemas() -> Json:
-    nullable_instant: Json = {"type": ["string", "null"], "format": "date-time"}
-    incident_entry: Json = {
-        "type": "object",
-        "required": [
-            "id",
-            "level",
-            "pass",
-            "third_party",
-            "emergency",
-            "classification",
-            "price",
-            "debited",
-            "summary",
-            "opened_at",
-            "refunded_at",
-        ],
-        "properties": {
-            "id": {"type": "integer"},
-            "level": {"enum": ["standard", "advanced"]},
-            "pass": {"enum": ["4h", "rdv", "prioritaire"]},
-            "third_party": {"type": "boolean"},
-            "emergency": {"type": "boolean"},
-            "classification": {"enum": ["expert", "non-attributable", "on-site"]},
-            "price": {
-                "type": ["integer", "null"],
-                "description": "Points of the price list; null when on quote.",
-            },
-            "debited": {"type": "integer", "description": "Points debited at opening."},
-            "summary": {"type": "string"},
-            "opened_at": _INSTANT,
-            "refunded_at": nullable_instant,
-        },
-    }
-    incident = {
-        "allOf": [
-            _ref("IncidentEntry"),
-            {
-                "type": "object",
-                "required": ["account_number", "opening_call", "history"],
-                "properties": {
-                    "account_number": _ACCOUNT_NUMBER,
-                    "opening_call": {"type": ["string", "null"]},
-                    "history": {"type": "array", "items": _ref("IncidentEvent")},
-                },
-            },
-        ]
-    }
-    return {
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "required": ["code", "message"],
-                    "properties": {
-                        "code": {
-                            "type": "string",
-                            "description": "Stable word: invalid-input, unauthorized, "
-                            "invalid-credentials, forbidden, not-found, conflict, locked, "
-                            "insufficient-balance, emergency-unavailable, "
-                            "idempotency-key-reused, unknown-code, code-already-used, "
-                            "code-expired, internal-error...",
-                        },
-                        "message": {"type": "string", "description": "For people."},
-                        "field": {"type": "string", "description": "The input at fault."},
-                    },
-                }
-            },
-        },
-        "SignIn": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["account_number", "web_code"],
-            "properties": {
-                "account_number": _ACCOUNT_NUMBER,
-                "web_code": {"type": "string", "minLength": 1, "maxLength": 128},
-            },
-        },
-        "Token": {
-            "type": "object",
-            "required": ["token", "expires_at"],
-            "properties": {"token": {"type": "string"}, "expires_at": _INSTANT},
-        },
-        "Account": {
-            "type": "object",
-            "required": ["number", "holder", "balance"],
-            "properties": {
-                "number": _ACCOUNT_NUMBER,
-                "holder": {"type": "string"},
-                "balance": {"type": "integer", "minimum": 0, "description": "Points."},
-            },
-        },
-        "StaffAccount": {
-            "allOf": [
-                _ref("Account"),
-                {
-                    "type": "object",
-                    "required": [
-                        "created_at",
-                        "web_locked_until",
-                        "pin_locked_until",
-                        "beneficiaries",
-                    ],
-                    "properties": {
-                        "created_at": _INSTANT,
-                        "web_locked_until": nullable_instant,
-                        "pin_locked_until": nullable_instant,
-                        "beneficiaries": {"type": "array", "items": _ref("Beneficiary")},
-                    },
-                },
-            ]
-        },
-        "NewBeneficiary": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["name", "caller_id"],
-            "properties": {
-                "name": {"type": "string", "minLength": 1, "maxLength": 200},
-                "caller_id": {
-                    "type": "string",
-                    "maxLength": 32,
-                    "description": "Phone number, e.g. +33 6 12 34 56 78; stored normalised.",
-                },
-            },
-        },
-        "Beneficiary": {
-            "type": "object",
-            "required": ["name", "caller_id", "added_at", "removed_at"],
-            "properties": {
-                "name": {"type": "string"},
-                "caller_id": {"type": "string"},
-                "added_at": _INSTANT,
-                "removed_at": nullable_instant,
-            },
-        },
-        "BeneficiaryList": {
-            "type": "object",
-            "required": ["items"],
-            "properties": {"items": {"type": "array", "items": _ref("Beneficiary")}},
-        },
-        "Movement": {
-            "type": "object",
-            "required": [
-                "id",
-                "kind",
-                "amount",
-                "balance_after",
-                "at",
-                "reason",
-                "reference",
-                "incident_id",
-            ],
-            "properties": {
-                "id": {"type": "integer"},
-                "kind": {"enum": ["credit", "debit", "refund", "adjustment"]},
-                "amount": {"type": "integer", "description": "Signed points."},
-                "balance_after": {"type": "integer", "minimum": 0},
-                "at": _INSTANT,
-                "reason": {"type": "string"},
-                "reference": {"type": "string"},
-                "incident_id": {"type": ["integer", "null"]},
-            },
-        },
-        "MovementPage": _page("Movement"),
-        "IncidentEntry": incident_entry,
-        "IncidentPage": _page("IncidentEntry"),
-        "IncidentEvent": {
-            "type": "object",
-            "required": ["kind", "at", "detail", "call"],
-            "properties": {
-                "kind": {"enum": ["call", "reclassified", "refunded"]},
-                "at": _INSTANT,
-                "detail": {"type": "string"},
-                "call": {"type": ["string", "null"]},
-            },
-        },
-        "Incident": incident,
-        "Recharge": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["code"],
-            "properties": {
-                "code": {"type": "string", "maxLength": 64, "description": "As on the card."}
-            },
-        },
-        "Recharged": {
-            "type": "object",
-            "required": ["pack", "points", "balance"],
-            "properties": {
-                "pack": {"type": "string", "description": "Card reference, e.g. FSACSP50C."},
-                "points": {"type": "integer"},
-                "balance": {"type": "integer"},
-            },
-        },
-        "OpenIncident": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["account_number", "level", "pass", "idempotency_key"],
-            "properties": {
-                "account_number": _ACCOUNT_NUMBER,
-                "level": {"enum": ["standard", "advanced"]},
-                "pass": {"enum": ["4h", "rdv", "prioritaire"]},
-                "third_party": {"type": "boolean", "default": False},
-                "emergency": {"type": "boolean", "default": False},
-                "classification": {
-                    "enum": ["expert", "non-attributable", "on-site"],
-                    "default": "expert",
-                },
-                "summary": {"type": "string", "maxLength": 2000},
-                "call": {"type": "string", "maxLength": 64, "description": "Call reference."},
-                "idempotency_key": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": 100,
-                    "description": "Sending the same key again returns the first result.",
-                },
-            },
-        },
-        "OpenedIncident": {
-            "type": "object",
-            "required": ["incident", "debit", "replayed"],
-            "properties": {
-                "incident": _ref("Incident"),
-                "debit": {
-                    "type": "object",
-                    "required": ["points", "balance"],
-                    "properties": {
-                        "points": {"type": "integer", "minimum": 0},
-                        "balance": {"type": "integer", "minimum": 0},
-                    },
-                },
-                "replayed": {"type": "boolean"},
-            },
-        },
-        "Reclassify": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["classification", "idempotency_key"],
-            "properties": {
-                "classification": {
-                    "enum": ["non-attributable"],
-                    "description": "Non-attributable assistance is free: refunded in full.",
-                },
-                "reason": {"type": "string", "maxLength": 500},
-                "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 100},
-            },
-        },
-        "Reclassified": {
-            "type": "object",
-            "required": ["incident", "refund", "replayed"],
-            "properties": {
-                "incident": _ref("Incident"),
-                "refund": {
-                    "type": "object",
-                    "required": ["points", "at"],
-                    "properties": {"points": {"type": "integer"}, "at": _INSTANT},
-                },
-                "replayed": {"type": "boolean"},
-            },
-        },
-    }
-
-
-def _supervisor_schemas() -> Json:
-    loose_object = {"type": "object", "additionalProperties": True}
-    return {
-        "Health": {
-            "type": "object",
-            "required": ["status", "ami"],
-            "properties": {
-                "status": {"enum": ["ok", "degraded"]},
-                "ami": {"enum": ["up", "down"]},
-            },
-        },
-        "LiveQueues": {
-            "type": "object",
-            "required": ["at", "queues"],
-            "properties": {
-                "at": _INSTANT,
-                "queues": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["name", "members", "callers", "completed", "abandoned"],
-                        "properties": {
-                            "name": {"type": "string"},
-                            "members": {"type": "array", "items": loose_object},
-                            "callers": {"type": "array", "items": loose_object},
-                            "completed": {"type": "integer"},
-                            "abandoned": {"type": "integer"},
-                        },
-                    },
-                },
-            },
-        },
-        "LiveCalls": {
-            "type": "object",
-            "required": ["at", "live", "recent_decisions"],
-            "properties": {
-                "at": _INSTANT,
-                "live": {"type": "array", "items": loose_object},
-                "recent_decisions": {"type": "array", "items": loose_object},
-            },
-        },
-    }
-
-
-def _page(item: str) -> Json:
-    return {
-        "type": "object",
-        "required": ["items", "next_cursor"],
-        "properties": {
-            "items": {"type": "array", "items": _ref(item)},
-            "next_cursor": {
-                "type": ["string", "null"],
-                "description": "Pass as `cursor` for the next (older) page; null at the end.",
-            },
-        },
-    }
-
-
-def _paths() -> Json:
-    return {
-        "/api/account/sign-in": {
-            "post": _operation(
-                "Sign in with the account number and the web access code",
-                tag="account holder",
-                security=None,
-                body="SignIn",
-                ok=(200, _json(_ref("Token"), "A bearer token, valid 8 hours.")),
-                errors=(400, 401, 429),
-            )
-        },
-        "/api/account": {
-            "get": _operation(
-                "The signed-in holder's account and balance",
-                ok=(200, _json(_ref("Account"), "The account.")),
-                errors=(401, 403, 404),
-                tag="account holder",
-                security=_HOLDER,
-            )
-        },
-        "/api/account/movements": {
-            "get": _operation(
-                "Movements of the account, newest first",
-                parameters=[
-                    _query_param(
-                        "kind",
-                        {"enum": ["credit", "debit", "refund", "adjustment"]},
-                        "Only this kind.",
-                    ),
-                    _query_param("from", _INSTANT, "From this instant (inclusive), with offset."),
-                    _query_param("to", _INSTANT, "Until this instant (exclusive), with offset."),
-                    *_PAGING,
-                ],
-                ok=(200, _json(_ref("MovementPage"), "One page of movements.")),
-                errors=(400, 401, 403, 404),
-                tag="account holder",
-                security=_HOLDER,
-            )
-        },
-        "/api/account/incidents": {
-            "get": _operation(
-                "Incidents of the account, newest first",
-                parameters=_PAGING,
-                ok=(200, _json(_ref("IncidentPage"), "One page of incidents.")),
-                errors=(400, 401, 403, 404),
-                tag="account holder",
-                security=_HOLDER,
-            )
-        },
-        "/api/account/incidents/{incident_id}": {
-            "get": _operation(
-                "One incident of the account, with its history",
-                parameters=[_INCIDENT_ID],
-                ok=(200, _json(_ref("Incident"), "The incident.")),
-                errors=(401, 403, 404),
-                tag="account holder",
-                security=_HOLDER,
-            )
-        },
-        "/api/account/beneficiaries": {
-            "get": _operation(
-                "Active beneficiaries (ayants-droit) of the account",
-                ok=(200, _json(_ref("BeneficiaryList"), "The beneficiaries.")),
-                errors=(401, 403, 404),
-                tag="account holder",
-                security=_HOLDER,
-            ),
-            "post": _operation(
-                "Let a caller id use the account",
-                body="NewBeneficiary",
-                ok=(201, _json(_ref("Beneficiary"), "The beneficiary added.")),
-                errors=(400, 401, 403, 404, 409),
-                tag="account holder",
-                security=_HOLDER,
-            ),
-        },
-        "/api/account/beneficiaries/{caller_id}": {
-            "delete": _operation(
-                "Stop recognising a beneficiary's caller id",
-                parameters=[
-                    _path_param("caller_id", {"type": "string", "maxLength": 32}, "Phone number.")
-                ],
-                ok=(200, _json(_ref("Beneficiary"), "The beneficiary removed.")),
-                errors=(400, 401, 403, 404),
-                tag="account holder",
-                security=_HOLDER,
-            )
-        },
-        "/api/account/recharge": {
-            "post": _operation(
-                "Redeem a pack card's one-time recharge code",
-                body="Recharge",
-                ok=(201, _json(_ref("Recharged"), "The points credited.")),
-                errors=(400, 401, 403, 404, 409, 410),
-                tag="account holder",
-                security=_HOLDER,
-            )
-        },
-        "/api/incidents": {
-            "post": _operation(
-                "Open an incident on an account and debit its price",
-                body="OpenIncident",
-                ok=(
-                    201,
-                    _json(
-                        _ref("OpenedIncident"),
-                        "Opened and debited (200 with replayed=true for a repeated key).",
-                    ),
-                ),
-                errors=(400, 401, 402, 403, 404, 409, 422),
-                tag="coordinator",
-                security=_COORDINATOR,
-            )
-        },
-        "/api/incidents/{incident_id}/reclassify": {
-            "post": _operation(
-                "Reclassify an incident non-attributable, refunding it in full once",
-                parameters=[_INCIDENT_ID],
-                body="Reclassify",
-                ok=(200, _json(_ref("Reclassified"), "Reclassified and refunded.")),
-                errors=(400, 401, 403, 404, 409),
-                tag="coordinator",
-                security=_COORDINATOR,
-            )
-        },
-        "/api/accounts/{number}": {
-            "get": _operation(
-                "Any account, with its locks and beneficiaries",
-                parameters=[_path_param("number", _ACCOUNT_NUMBER, "Account number.")],
-                ok=(200, _json(_ref("StaffAccount"), "The account.")),
-                errors=(401, 403, 404),
-                tag="coordinator",
-                security=_COORDINATOR,
-            )
-        },
-        "/api/openapi.json": {
-            "get": _operation(
-                "This document",
-                tag="meta",
-                security=None,
-                ok=(200, _json({"type": "object"}, "The OpenAPI 3.1 document.")),
-                errors=(),
-            )
-        },
-        "/health": {
-            "get": _operation(
-                "Whether the PBX link is up (503 while it is down)",
-                tag="supervisor",
-                security=None,
-                ok=(200, _json(_ref("Health"), "The PBX link is up.")),
-                errors=(503,),
-            )
-        },
-        "/api/queues": {
-            "get": _operation(
-                "Live queues: callers waiting (position, priority, waiting time) and members",
-                tag="supervisor",
-                security=None,
-                ok=(200, _json(_ref("LiveQueues"), "The queues as the PBX reports them now.")),
-                errors=(),
-            )
-        },
-        "/api/calls": {
-            "get": _operation(
-                "Live calls and the latest routing decisions",
-                tag="supervisor",
-                security=None,
-                ok=(200, _json(_ref("LiveCalls"), "Live calls, newest decisions first.")),
-                errors=(400,),
-                parameters=[
-                    _query_param(
-                        "recent",
-                        {"type": "integer", "minimum": 0, "maximum": 500, "default": 20},
-                        "How many of the latest routing decisions to include.",
-                    )
-                ],
-            )
-        },
-    }
-
-
-def api_document() -> Json:
+def api_document(endpoints: Sequence[Endpoint]) -> Json:
+    wanted: list[tuple[type[BaseModel], Mode]] = [(ErrorBody, "serialization")]
+    for endpoint in endpoints:
+        wanted.append((endpoint.response, "serialization"))
+        wanted.extend((model, "validation") for model in endpoint.inputs.values())
+    keys, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template=_REF)
+    schemas: Json = top.get("$defs", {})
+    paths: Json = {}
+    for endpoint in endpoints:
+        refs = {name: keys[(model, "validation")] for name, model in endpoint.inputs.items()}
+        response = keys[(endpoint.response, "serialization")]
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(
+            endpoint, refs, response, schemas
+        )
+    # Path and query models become parameters; their own schemas are not referenced.
+    for endpoint in endpoints:
+        for name, model in endpoint.inputs.items():
+            if name != "body":
+                schemas.pop(_name(keys[(model, "validation")]), None)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "callrouter HTTP API",
             "version": __version__,
             "description": (
-                "Points accounts of the support hotline (seeds/000): holders sign in with "
-                "their account number and web access code, then read their balance, "
-                "movements and incidents, manage beneficiaries and redeem recharge codes. "
-                "Coordinators, with an API key from `callrouter operator create`, open and "
-                "reclassify incidents. Every error is JSON: "
+                "Points accounts of the support hotline: holders sign in with their account "
+                "number and web access code, then read their balance, movements and "
+                "incidents, manage beneficiaries and redeem recharge codes. Staff hold an API "
+                "key from `callrouter operator create --role ROLE` (coordinator, supervisor "
+                "or admin); each route lists the roles it admits. Every error is JSON: "
                 '{"error": {"code", "message", "field"?}}. Unknown body fields and query '
-                "parameters are refused (400). Insufficient balance is 402; a locked "
-                "sign-in is 429 with Retry-After."
+                "parameters are refused (400). Times carry their UTC offset, in the "
+                "calendar's time zone."
             ),
         },
         "servers": [{"url": "/"}],
-        "paths": _paths(),
+        "paths": paths,
         "components": {
-            "schemas": _schemas() | _supervisor_schemas(),
+            "schemas": schemas,
             "securitySchemes": {
                 _HOLDER: {
                     "type": "http",
                     "scheme": "bearer",
                     "description": "Token returned by POST /api/account/sign-in.",
                 },
-                _COORDINATOR: {
+                _STAFF: {
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "crk_<key id>_<secret>",
@@ -657,9 +110,99 @@ def api_document() -> Json:
     }
 
 
-async def _serve_document(request: web.Request) -> web.Response:
-    return web.json_response(api_document())
+def _name(ref: Json) -> str:
+    return str(ref["$ref"]).rsplit("/", 1)[-1]
 
 
-def setup_openapi_route(app: web.Application) -> None:
-    app.router.add_get("/api/openapi.json", _serve_document, allow_head=False)
+def _operation(endpoint: Endpoint, refs: dict[str, Json], response: Json, schemas: Json) -> Json:
+    described = endpoint.response.__doc__ or "Success."
+    responses: Json = {str(endpoint.status): _json(response, described.strip())}
+    for status, description in endpoint.other_statuses.items():
+        responses[str(status)] = _json(response, description)
+    for status in sorted(_error_statuses(endpoint)):
+        responses[str(status)] = _error(status)
+    operation: Json = {
+        "summary": endpoint.summary,
+        "tags": [endpoint.tag],
+        "security": _security(endpoint.roles),
+        "responses": responses,
+    }
+    if endpoint.roles is not None:
+        names = ", ".join(role.value for role in Role if role in endpoint.roles)
+        operation["description"] = f"Roles: {names}."
+    parameters = [
+        parameter
+        for where in ("path", "query")
+        if where in refs
+        for parameter in _parameters(where, schemas[_name(refs[where])])
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if "body" in refs:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs["body"]}},
+        }
+    return operation
+
+
+def _error_statuses(endpoint: Endpoint) -> set[int]:
+    statuses = {*endpoint.errors, 500}
+    if endpoint.roles is not None:
+        statuses |= {401, 403}
+    if "path" in endpoint.inputs:
+        statuses.add(404)
+    if "query" in endpoint.inputs or "body" in endpoint.inputs:
+        statuses.add(400)
+    return statuses
+
+
+def _security(roles: frozenset[Role] | None) -> list[Json]:
+    if roles is None:
+        return []
+    schemes: list[Json] = []
+    if Role.HOLDER in roles:
+        schemes.append({_HOLDER: []})
+    if any(role in roles for role in STAFF_ROLES):
+        schemes.append({_STAFF: []})
+    return schemes
+
+
+def _parameters(where: str, schema: Json) -> list[Json]:
+    required = set(schema.get("required", []))
+    return [
+        {
+            "name": name,
+            "in": where,
+            "required": where == "path" or name in required,
+            "schema": _parameter_schema(spec),
+            **({"description": spec["description"]} if "description" in spec else {}),
+        }
+        for name, spec in schema.get("properties", {}).items()
+    ]
+
+
+def _parameter_schema(spec: Json) -> Json:
+    """A query or path value is text or absent, never null: an optional parameter's
+    `anyOf [T, null]` with a null default is just T."""
+    options = [option for option in spec.get("anyOf", []) if option.get("type") != "null"]
+    if len(options) == 1 and spec.get("default", 0) is None:
+        spec = {**spec, **options[0]}
+        del spec["anyOf"], spec["default"]
+    return {key: value for key, value in spec.items() if key not in ("description", "title")}
+
+
+def _json(schema: Json, description: str) -> Json:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(status: int) -> Json:
+    response = _json({"$ref": _REF.format(model="ErrorBody")}, _ERROR_CODES[status])
+    if status == 429:
+        response["headers"] = {
+            "Retry-After": {
+                "description": "Seconds until the lock ends.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
+    return response

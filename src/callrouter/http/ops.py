@@ -1,4 +1,5 @@
-"""Supervisor routes: health, live queues, live calls and the latest routing decisions."""
+"""Supervision routes: health (open, for probes), live queues, live calls and the latest
+routing decisions (staff only, cut down to what each role may see)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any
 from aiohttp import web
 
 from callrouter.clock import Clock
+from callrouter.http import ops_schemas as shapes
+from callrouter.http.access import Role, visibility
+from callrouter.http.endpoint import Call, Endpoints, add_endpoints
 from callrouter.http.errors import InvalidInput
 from callrouter.live.state import LiveState
 
@@ -22,44 +26,66 @@ class OpsContext:
 
 
 OPS = web.AppKey("ops", OpsContext)
-
-_MAX_RECENT = 500
-
-
-async def health(request: web.Request) -> web.Response:
-    ops = request.app[OPS]
-    connected = ops.ami_connected()
-    body = {"status": "ok" if connected else "degraded", "ami": "up" if connected else "down"}
-    # 503 lets a load balancer or a supervisor's probe see that the PBX link is down.
-    return web.json_response(body, status=200 if connected else 503)
+OPS_ROUTES = Endpoints("supervision")
 
 
-async def queues(request: web.Request) -> web.Response:
-    ops = request.app[OPS]
-    now = ops.clock.now()
-    return web.json_response(
-        {"at": now.isoformat(), "queues": [queue.to_dict(now) for queue in ops.live.queues()]}
+@OPS_ROUTES.route(
+    "GET",
+    "/health",
+    "Whether the PBX link is up (503 while it is down)",
+    roles=None,
+    other_statuses={503: "The PBX link is down; callrouter is reconnecting by itself."},
+)
+async def health(call: Call) -> shapes.Health:
+    connected = call.request.app[OPS].ami_connected()
+    return shapes.Health(
+        status="ok" if connected else "degraded", ami="up" if connected else "down"
     )
 
 
-async def calls(request: web.Request) -> web.Response:
-    ops = request.app[OPS]
-    limit_text = request.query.get("recent", "20")
-    if not limit_text.isdigit() or not 0 <= int(limit_text) <= _MAX_RECENT:
-        raise InvalidInput("recent", f"recent must be a whole number from 0 to {_MAX_RECENT}")
-    now = ops.clock.now()
-    recent = await ops.recent_decisions(int(limit_text))
-    return web.json_response(
-        {
-            "at": now.isoformat(),
-            "live": [call.to_dict(now) for call in ops.live.calls()],
-            "recent_decisions": list(recent),
-        }
+@OPS_ROUTES.route(
+    "GET",
+    "/api/queues",
+    "Live queues: callers waiting (position, priority, waiting time) and members",
+    roles=(Role.COORDINATOR, Role.SUPERVISOR, Role.ADMIN),
+)
+async def queues(call: Call, query: shapes.QueuesQuery) -> shapes.LiveQueues:
+    """Every queue with its first `limit` callers; with `queue` (and `after`, the
+    `next_after` of a previous page), one queue's callers page by page."""
+    ops = call.request.app[OPS]
+    now, seen = ops.clock.now(), visibility(call.who.role)
+    if query.queue is None:
+        if query.after is not None:
+            raise InvalidInput("after", "after pages one queue's callers: give queue too")
+        views = ops.live.queues(limit=query.limit)
+    else:
+        view = ops.live.queue(query.queue, after=query.after, limit=query.limit)
+        if view is None:
+            raise InvalidInput("queue", f"no queue is named {query.queue!r}")
+        views = [view]
+    return shapes.LiveQueues(at=now, queues=[shapes.queue(queue, now, seen) for queue in views])
+
+
+@OPS_ROUTES.route(
+    "GET",
+    "/api/calls",
+    "Live calls and the latest routing decisions",
+    roles=(Role.SUPERVISOR, Role.ADMIN),
+)
+async def calls(call: Call, query: shapes.CallsQuery) -> shapes.LiveCalls:
+    ops = call.request.app[OPS]
+    now, seen = ops.clock.now(), visibility(call.who.role)
+    page = ops.live.calls(after=query.after, limit=query.limit)
+    recent = await ops.recent_decisions(query.recent)
+    return shapes.LiveCalls(
+        at=now,
+        live=[shapes.live_call(live, now, seen) for live in page.calls],
+        live_total=page.total,
+        next_after=page.next_after,
+        recent_decisions=[shapes.decision(record, seen) for record in recent],
     )
 
 
 def setup_ops_routes(app: web.Application, context: OpsContext) -> None:
     app[OPS] = context
-    app.router.add_get("/health", health, allow_head=False)
-    app.router.add_get("/api/queues", queues, allow_head=False)
-    app.router.add_get("/api/calls", calls, allow_head=False)
+    add_endpoints(app, OPS_ROUTES)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,6 +20,7 @@ from callrouter.ledger.config import MAX_CODE_VALIDITY_DAYS, LedgerConfig
 from callrouter.ledger.prices import AssistanceLevel, Classification
 from callrouter.ledger.service import LedgerService, OpenedIncident, Refund
 from callrouter.passes import Pass
+from callrouter.textrules import option_multiline, option_text
 
 Action = Callable[[LedgerService, argparse.Namespace], Awaitable[int]]
 NEW_ACCOUNT = "new"
@@ -50,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "account", help=f"account number, or '{NEW_ACCOUNT}' to open one (with --holder)"
     )
     redeem.add_argument("code", help="the code printed on the card")
-    redeem.add_argument("--holder", help="holder's name of the account opened by this order")
+    redeem.add_argument(
+        "--holder", type=option_text, help="holder's name of the account opened by this order"
+    )
     redeem.set_defaults(handler=_handler(_redeem))
     statement = actions.add_parser("statement", help="an account's movements and balance")
     statement.add_argument("account", help="account number")
@@ -60,7 +64,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     adjust.add_argument("account", help="account number")
     adjust.add_argument("points", type=int, help="signed number of points, e.g. -20")
-    adjust.add_argument("--reason", required=True, help="why, kept in the movement")
+    adjust.add_argument(
+        "--reason", required=True, type=option_text, help="why, kept in the movement"
+    )
     _key_option(adjust)
     adjust.set_defaults(handler=_handler(_adjust))
 
@@ -79,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=[c.value for c in Classification],
         default=Classification.EXPERT.value,
     )
-    open_.add_argument("--summary", default="", help="what the caller needs")
+    open_.add_argument("--summary", default="", type=option_multiline, help="what the caller needs")
     _key_option(open_)
     open_.set_defaults(handler=_handler(_open))
     reclassify = incident_actions.add_parser(
@@ -87,7 +93,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     reclassify.add_argument("incident", type=int, help="incident number")
     reclassify.add_argument("classification", choices=[Classification.NON_ATTRIBUTABLE.value])
-    reclassify.add_argument("--reason", required=True, help="e.g. quality problem found")
+    reclassify.add_argument(
+        "--reason", required=True, type=option_text, help="e.g. quality problem found"
+    )
     _key_option(reclassify)
     reclassify.set_defaults(handler=_handler(_reclassify))
     show = incident_actions.add_parser("show", help="an incident and its history")
@@ -98,6 +106,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _key_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--key",
+        type=option_text,
         help="idempotency key: running again with the same key changes nothing "
         "(default: a fresh one)",
     )
@@ -119,6 +128,16 @@ def _ledger_config(args: argparse.Namespace) -> LedgerConfig:
     return config
 
 
+def _zone(args: argparse.Namespace) -> ZoneInfo:
+    """The calendar's time zone ([calendar] timezone): the hotline's people read times in it."""
+    return load_config(getattr(args, "config", None)).calendar_settings.timezone
+
+
+def _local(at: datetime, zone: ZoneInfo) -> str:
+    """`at` in `zone`, with its UTC offset: 2026-12-01 19:00+01:00."""
+    return at.astimezone(zone).isoformat(sep=" ", timespec="minutes")
+
+
 def _key(args: argparse.Namespace) -> str:
     return args.key or f"cli:{uuid.uuid4()}"
 
@@ -134,7 +153,7 @@ async def _issue(ledger: LedgerService, args: argparse.Namespace) -> int:
     first = issued[0]
     print(
         f"{len(issued)} recharge code(s) of pack {first.pack_reference} "
-        f"({first.points} points), valid until {first.expires_at:%Y-%m-%d %H:%M} UTC:"
+        f"({first.points} points), valid until {_local(first.expires_at, _zone(args))}:"
     )
     for code in issued:
         print(code.code)
@@ -149,10 +168,15 @@ async def _check(ledger: LedgerService, args: argparse.Namespace) -> int:
         return 0
     print(f"ledger check: {len(mismatches)} account(s) whose cached balance is wrong:")
     for mismatch in mismatches:
+        fractions = (
+            f"; {mismatch.fractional_movements} movement(s) not in whole points"
+            if mismatch.fractional_movements
+            else ""
+        )
         print(
             f"  account {mismatch.account_number}: cached balance {mismatch.cached_balance}, "
             f"movements sum {mismatch.movements_sum} "
-            f"(off by {mismatch.cached_balance - mismatch.movements_sum:+d})"
+            f"(off by {mismatch.cached_balance - mismatch.movements_sum:+f}){fractions}"
         )
     return 1
 
@@ -185,10 +209,11 @@ async def _redeem(ledger: LedgerService, args: argparse.Namespace) -> int:
 
 async def _statement(ledger: LedgerService, args: argparse.Namespace) -> int:
     statement = await ledger.statement(args.account)
+    zone = _zone(args)
     print(f"account {statement.account_number}: balance {statement.balance} points")
     for movement in statement.movements:
         print(
-            f"  {movement.created_at:%Y-%m-%d %H:%M} {movement.kind:<10} {movement.amount:>+7d} "
+            f"  {_local(movement.created_at, zone)} {movement.kind:<10} {movement.amount:>+7d} "
             f"-> {movement.balance_after:>6d}  {movement.reason}"
             + (f" [{movement.reference}]" if movement.reference else "")
         )
@@ -244,9 +269,10 @@ async def _reclassify(ledger: LedgerService, args: argparse.Namespace) -> int:
 
 async def _show(ledger: LedgerService, args: argparse.Namespace) -> int:
     incident = await ledger.incident(args.incident)
+    zone = _zone(args)
     print(
         f"incident {incident.id}, account {incident.account_number}, opened "
-        f"{incident.opened_at:%Y-%m-%d %H:%M} UTC: {incident.level} assistance, pass "
+        f"{_local(incident.opened_at, zone)}: {incident.level} assistance, pass "
         f"{incident.chosen_pass}{', third-party product' if incident.third_party else ''}"
         f"{', emergency' if incident.emergency else ''}; {incident.classification}; "
         f"price {incident.price}, debited {incident.debited}"
@@ -254,8 +280,8 @@ async def _show(ledger: LedgerService, args: argparse.Namespace) -> int:
     if incident.summary:
         print(f"  {incident.summary}")
     if incident.refunded_at is not None:
-        print(f"  refunded {incident.refunded_at:%Y-%m-%d %H:%M} UTC")
+        print(f"  refunded {_local(incident.refunded_at, zone)}")
     for event in incident.events:
         call = f" (call {event.call})" if event.call else ""
-        print(f"  {event.at:%Y-%m-%d %H:%M} {event.kind}: {event.detail}{call}")
+        print(f"  {_local(event.at, zone)} {event.kind}: {event.detail}{call}")
     return 0

@@ -99,6 +99,9 @@ class Incident(Base):
     opening_call: Mapped[str | None] = mapped_column(String(CALL_REFERENCE_LENGTH))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     open_key: Mapped[str] = mapped_column(String(IDEMPOTENCY_KEY_LENGTH), unique=True)
+    #: SHA-256 of the opening request (callrouter.ledger.opening): the same key again must
+    #: carry the same request. NULL for incidents opened before it was kept (revision 0006).
+    open_fingerprint: Mapped[str | None] = mapped_column(String(64))
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

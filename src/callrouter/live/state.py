@@ -2,227 +2,98 @@
 
 Fed by AMI events as they arrive (`apply`, the hot path: about half of all events are VarSet,
 so an event is dispatched on its name before any header is read) and rebuilt from the PBX's
-status lists after a reconnect (`rebuild`), never from memory (SPEC.md, "How callrouter meets
-the PBX").
+status lists after a reconnect or a reload (`rebuild`, driven by sync.py), never from memory
+(SPEC.md, "How callrouter meets the PBX").
 
 What the AMI traces of Asterisk 22 show, and how it is handled here:
 - QueueCallerJoin carries `Position` and `Count` but no queue priority: its `Priority:` header
   is the dialplan priority of the channel snapshot. The queue priority is the channel variable
-  QUEUE_PRIO, read by Queue() when the caller joins, so the last `VarSet QUEUE_PRIO` seen on
-  that channel is the caller's priority.
-- Positions: a caller joining at position p pushes those at p and after back by one; a caller
-  leaving closes the gap. Positions are therefore the order of a per-queue list.
+  QUEUE_PRIO, read by Queue() when the caller joins, so the last `VarSet QUEUE_PRIO` (or
+  `UserEvent HotlineQueued`) seen on that channel is the caller's priority.
+- app_queue places a caller after every caller of the same or a higher priority: callers are
+  kept sorted by (priority, arrival) and a position is a rank (records.py).
 - QueueChangePriorityCaller emits no event at all: the new order is only seen by a rebuild.
 - QueueWithdrawCaller shows as QueueCallerAbandon (counted as abandoned) + QueueCallerLeave.
 - Members are `MemberName`/`Interface` in member events but `Name`/`Location` in QueueMember
   list items. Member events keep `InCall: 0` while the member is busy, so being in a call is
-  taken from AgentConnect/AgentComplete (and from `InCall:` in a rebuild).
+  taken from AgentConnect/AgentComplete (and from `InCall:` in a rebuild); a member whose
+  device goes idle after the connect is no longer in the call (a Redirect took the caller out
+  of the bridge: Asterisk defers that AgentComplete until the caller hangs up).
+- QueueMemberStatus carries the member's new `CallsTaken` total and may come before or after
+  AgentComplete: the total is taken as told, and AgentComplete only makes sure the call is
+  counted once.
 - Asterisk 22 has no `QueueMemberPaused` event (Asterisk 11 called it so); pausing shows as
   `QueueMemberPause`.
-- Completed/abandoned counters follow app_queue: AgentComplete counts a completed call (and
-  one more call taken by the member), QueueCallerAbandon an abandoned one.
+- Only what exists is tracked: queues the PBX listed in a rebuild, members that a rebuild or
+  QueueMemberAdded named, channels from Newchannel or the rebuild, callers and priorities of
+  channels that exist. Events about anything else change nothing, so mangled events cannot
+  grow the state.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+import itertools
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import structlog
+from sortedcontainers import SortedKeyList
 
 from callrouter.ami.message import Message, MessageKind
 from callrouter.clock import Clock
-from callrouter.live.views import (
-    LiveCall,
-    QueueMember,
-    QueueView,
-    WaitingCaller,
-    device_state,
+from callrouter.live.records import (
+    UNSEEN_CALLER,
+    Caller,
+    Channel,
+    Member,
+    Queue,
+    caller_id_of,
+    cursor_of,
+    interface_of,
+    order_of_cursor,
 )
+from callrouter.live.snapshot import (
+    channel_rows,
+    counters_row,
+    link_agents,
+    member_row,
+    member_status,
+    queues_of,
+    restore_callers,
+    to_int,
+)
+from callrouter.live.views import CallsPage, LiveCall, QueueMember, QueueView, WaitingCaller
 
-__all__ = ["LiveCall", "LiveState", "QueueMember", "QueueView", "WaitingCaller"]
+__all__ = [
+    "CHANNEL_EVENTS",
+    "DEFAULT_PAGE",
+    "CallsPage",
+    "LiveCall",
+    "LiveState",
+    "QueueMember",
+    "QueueView",
+    "WaitingCaller",
+    "interface_of",
+]
 
 log = structlog.get_logger(__name__)
+
+#: Callers or calls listed per page when the reader does not say.
+DEFAULT_PAGE = 50
+
+#: Events that change channels only: a CoreShowChannels answer already reflects those that
+#: came before it (sync.py).
+CHANNEL_EVENTS = frozenset({"Newchannel", "Newstate", "NewCallerid", "Newexten", "Hangup"})
 
 #: The exact line a VarSet of the queue priority carries; testing list membership for it is
 #: much cheaper than indexing the headers of every VarSet.
 _QUEUE_PRIO_LINE = "Variable: QUEUE_PRIO"
 
-#: The list items of a QueueStatus answer that describe the queues.
-_QUEUE_STATUS_ITEMS = frozenset({"QueueParams", "QueueMember", "QueueEntry"})
-
-#: `Local/agent3@agents-00000002;1` or `PJSIP/alice-0000001f`: interface, then the channel
-#: sequence number (hex) and, for Local channels, the half.
-_CHANNEL_NAME = re.compile(r"^(?P<interface>.+)-[0-9a-fA-F]+(?:;\d+)?$")
+_IDLE = "idle"
 
 
-def _to_int(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value.strip())
-    except ValueError:
-        return None
-
-
-def _duration(value: str | None) -> timedelta:
-    """`Duration: HH:MM:SS` of a CoreShowChannel item (zero when unreadable)."""
-    parts = (value or "").split(":")
-    numbers = [_to_int(part) for part in parts]
-    if len(numbers) != 3 or any(number is None or number < 0 for number in numbers):
-        return timedelta(0)
-    hours, minutes, seconds = (number or 0 for number in numbers)
-    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
-
-
-def interface_of(channel: str) -> str:
-    """The device interface a channel was created on (`Local/agent3@agents-00000002;1` ->
-    `Local/agent3@agents`): how a queue member is found behind a bridged channel."""
-    match = _CHANNEL_NAME.match(channel)
-    return match.group("interface") if match else channel
-
-
-class _Channel:
-    __slots__ = (
-        "agent",
-        "caller_id",
-        "caller_name",
-        "channel",
-        "context",
-        "exten",
-        "linkedid",
-        "queue",
-        "started_at",
-        "state",
-        "uniqueid",
-    )
-
-    def __init__(self, event: Message, uniqueid: str, started_at: datetime) -> None:
-        self.channel = event.get("Channel") or ""
-        self.uniqueid = uniqueid
-        self.linkedid = event.get("Linkedid") or uniqueid
-        self.caller_id = event.get("CallerIDNum") or ""
-        self.caller_name = event.get("CallerIDName") or ""
-        self.state = event.get("ChannelStateDesc") or ""
-        self.context = event.get("Context") or ""
-        self.exten = event.get("Exten") or ""
-        self.started_at = started_at
-        self.queue: str | None = None
-        self.agent: str | None = None
-
-    def view(self) -> LiveCall:
-        return LiveCall(
-            channel=self.channel,
-            uniqueid=self.uniqueid,
-            linkedid=self.linkedid,
-            caller_id=self.caller_id,
-            caller_name=self.caller_name,
-            state=self.state,
-            context=self.context,
-            exten=self.exten,
-            started_at=self.started_at,
-            queue=self.queue,
-            agent=self.agent,
-        )
-
-
-class _Caller:
-    __slots__ = ("caller_id", "caller_name", "channel", "joined_at", "offered_to", "priority")
-
-    def __init__(
-        self,
-        channel: str,
-        caller_id: str,
-        caller_name: str,
-        priority: int | None,
-        joined_at: datetime,
-    ) -> None:
-        self.channel = channel
-        self.caller_id = caller_id
-        self.caller_name = caller_name
-        self.priority = priority
-        self.joined_at = joined_at
-        self.offered_to: list[str] = []
-
-
-class _Member:
-    __slots__ = ("calls_taken", "in_call", "interface", "name", "paused", "paused_reason", "state")
-
-    def __init__(self, interface: str, name: str) -> None:
-        self.interface = interface
-        self.name = name
-        self.state = "unknown"
-        self.paused = False
-        self.paused_reason = ""
-        self.in_call = False
-        self.calls_taken = 0
-
-    def view(self) -> QueueMember:
-        return QueueMember(
-            interface=self.interface,
-            name=self.name,
-            state=self.state,
-            paused=self.paused,
-            paused_reason=self.paused_reason,
-            in_call=self.in_call,
-            calls_taken=self.calls_taken,
-        )
-
-
-class _Queue:
-    __slots__ = ("abandoned", "callers", "completed", "members", "name")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.members: dict[str, _Member] = {}
-        # Callers by uniqueid, in position order (dicts keep insertion order; a join at a
-        # given position rebuilds the dict, which is rare and small).
-        self.callers: dict[str, _Caller] = {}
-        self.completed = 0
-        self.abandoned = 0
-
-    def insert(self, uniqueid: str, caller: _Caller, position: int | None) -> None:
-        self.callers.pop(uniqueid, None)
-        if position is None or position > len(self.callers):
-            self.callers[uniqueid] = caller
-            return
-        ordered = list(self.callers.items())
-        ordered.insert(max(position - 1, 0), (uniqueid, caller))
-        self.callers = dict(ordered)
-
-    def member(self, interface: str, name: str | None) -> _Member:
-        member = self.members.get(interface)
-        if member is None:
-            member = self.members[interface] = _Member(interface, name or interface)
-        elif name:
-            member.name = name
-        return member
-
-    def view(self) -> QueueView:
-        return QueueView(
-            name=self.name,
-            members=tuple(
-                member.view()
-                for member in sorted(self.members.values(), key=lambda m: (m.name, m.interface))
-            ),
-            callers=tuple(
-                WaitingCaller(
-                    channel=caller.channel,
-                    uniqueid=uniqueid,
-                    caller_id=caller.caller_id,
-                    caller_name=caller.caller_name,
-                    queue=self.name,
-                    position=position,
-                    priority=caller.priority,
-                    joined_at=caller.joined_at,
-                    offered_to=tuple(caller.offered_to),
-                )
-                for position, (uniqueid, caller) in enumerate(self.callers.items(), start=1)
-            ),
-            completed=self.completed,
-            abandoned=self.abandoned,
-        )
+def _seq_of(channel: Channel) -> int:
+    return channel.seq
 
 
 class LiveState:
@@ -230,10 +101,11 @@ class LiveState:
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._queues: dict[str, _Queue] = {}
-        self._channels: dict[str, _Channel] = {}
-        # uniqueid -> last QUEUE_PRIO set on that channel, read when it joins a queue.
-        self._priorities: dict[str, int] = {}
+        self._queues: dict[str, Queue] = {}
+        self._channels: dict[str, Channel] = {}
+        self._channel_names: dict[str, Channel] = {}
+        self._ordered: SortedKeyList[Channel, int] = SortedKeyList(key=_seq_of)
+        self._seqs = itertools.count(1)
         self._subscribers: list[Callable[[], None]] = []
         member_event = self._on_member
         self._handlers: dict[str, Callable[[Message], bool]] = {
@@ -253,7 +125,7 @@ class LiveState:
             "AgentComplete": self._on_agent_complete,
             "QueueMemberStatus": member_event,
             "QueueMemberPause": member_event,
-            "QueueMemberAdded": member_event,
+            "QueueMemberAdded": self._on_member_added,
             "QueueMemberPenalty": member_event,
             "QueueMemberRinginuse": member_event,
             "QueueMemberRemoved": self._on_member_removed,
@@ -273,99 +145,130 @@ class LiveState:
         """Replace everything with what the PBX says now: the items of a QueueStatus list
         (QueueParams, QueueMember, QueueEntry) and of a CoreShowChannels list
         (CoreShowChannel). Other messages in the sequences (responses, `...Complete`) are
-        skipped."""
+        skipped. The queues listed are the configured queues from then on."""
         now = self._clock.now()
-        queues: dict[str, _Queue] = {}
-        entries: list[tuple[int, Message]] = []
-        for item in queue_status:
-            if item.kind is not MessageKind.EVENT or item.name not in _QUEUE_STATUS_ITEMS:
+        queues, entries = queues_of(queue_status)
+        self._channels, self._channel_names = {}, {}
+        self._ordered = SortedKeyList(key=_seq_of)
+        bridges: dict[str, list[Channel]] = {}
+        for started_at, item in channel_rows(channels, now):
+            uniqueid = item.get("Uniqueid") or ""
+            if uniqueid in self._channels:
                 continue
-            name = item.get("Queue")
-            if not name:
-                continue
-            queue = queues.get(name) or queues.setdefault(name, _Queue(name))
-            if item.name == "QueueParams":
-                queue.completed = _to_int(item.get("Completed")) or 0
-                queue.abandoned = _to_int(item.get("Abandoned")) or 0
-            elif item.name == "QueueMember":
-                interface = item.get("Location")
-                if interface:
-                    member = queue.member(interface, item.get("Name"))
-                    self._member_snapshot(member, item)
-                    member.in_call = item.get("InCall") == "1"
-            elif item.name == "QueueEntry":
-                entries.append((_to_int(item.get("Position")) or 0, item))
-
-        calls: dict[str, _Channel] = {}
-        bridges: dict[str, list[_Channel]] = {}
-        for item in channels:
-            if item.kind is not MessageKind.EVENT or item.name != "CoreShowChannel":
-                continue
-            uniqueid = item.get("Uniqueid")
-            if not uniqueid:
-                continue
-            call = calls[uniqueid] = _Channel(item, uniqueid, now - _duration(item.get("Duration")))
+            call = self._add_channel(item, uniqueid, started_at)
             bridge = item.get("BridgeId")
             if bridge:
                 bridges.setdefault(bridge, []).append(call)
-
-        for _, entry in sorted(entries, key=lambda pair: pair[0]):
-            uniqueid = entry.get("Uniqueid")
-            if not uniqueid:
-                continue
-            queue = queues[entry["Queue"]]
-            wait = _to_int(entry.get("Wait")) or 0
-            caller = _Caller(
-                channel=entry.get("Channel") or "",
-                caller_id=entry.get("CallerIDNum") or "",
-                caller_name=entry.get("CallerIDName") or "",
-                priority=_to_int(entry.get("Priority")),
-                joined_at=now - timedelta(seconds=wait),
-            )
-            queue.insert(uniqueid, caller, None)
-            waiting = calls.get(uniqueid)
-            if waiting is not None:
-                waiting.queue = queue.name
-
-        self._link_agents(queues, bridges.values())
+        restore_callers(queues, entries, self._channels, now)
+        link_agents(queues, bridges.values())
         self._queues = queues
-        self._channels = calls
-        self._priorities = {}
         log.info(
             "live.rebuilt",
             queues=len(queues),
-            waiting=sum(len(queue.callers) for queue in queues.values()),
-            calls=len(calls),
+            waiting=sum(len(queue) for queue in queues.values()),
+            calls=len(self._channels),
         )
         self._notify()
 
-    @staticmethod
-    def _link_agents(queues: dict[str, _Queue], bridges: Iterable[list[_Channel]]) -> None:
-        """A channel bridged with a queue member's channel is connected to that agent."""
-        names: dict[str, str] = {}
-        for queue in queues.values():
-            for member in queue.members.values():
-                names.setdefault(member.interface, member.name)
-        for bridged in bridges:
-            agents = [names[i] for i in (interface_of(c.channel) for c in bridged) if i in names]
-            if not agents:
-                continue
-            for call in bridged:
-                if interface_of(call.channel) not in names:
-                    call.agent = agents[0]
+    def _add_channel(self, event: Message, uniqueid: str, started_at: datetime) -> Channel:
+        call = Channel(event, uniqueid, started_at, next(self._seqs))
+        self._channels[uniqueid] = call
+        self._channel_names[call.channel] = call
+        self._ordered.add(call)
+        return call
+
+    def _drop_channel(self, call: Channel) -> None:
+        del self._channels[call.uniqueid]
+        if self._channel_names.get(call.channel) is call:
+            del self._channel_names[call.channel]
+        self._ordered.remove(call)
+        queue = self._queues.get(call.queue or "")
+        if queue is not None:
+            # Asterisk sends QueueCallerLeave before the Hangup; this only matters if it was lost.
+            queue.leave(call.uniqueid)
+
+    # -- periodic member resynchronisation (sync.py) ---------------------------------------
+
+    def queue_names(self) -> list[str]:
+        return sorted(self._queues)
+
+    def resync_item(self, item: Message) -> str | None:
+        """Take one item of a per-queue QueueStatus answer as the truth at its place in the
+        stream: counters and members (callers keep following events). Returns the interface
+        of a QueueMember item, so that members it did not list can be dropped at the end."""
+        queue = self._queues.get(item.get("Queue") or "")
+        if queue is None:
+            return None
+        if item.name == "QueueParams":
+            counters_row(queue, item)
+            self._notify()
+        elif item.name == "QueueMember":
+            member = member_row(queue, item)
+            self._notify()
+            return None if member is None else member.interface
+        return None
+
+    def keep_members(self, name: str, interfaces: set[str]) -> None:
+        """Drop the members of queue `name` that a complete QueueStatus did not list."""
+        queue = self._queues.get(name)
+        if queue is None:
+            return
+        gone = [interface for interface in queue.members if interface not in interfaces]
+        for interface in gone:
+            del queue.members[interface]
+        if gone:
+            log.info("live.members_dropped", queue=name, interfaces=gone)
+            self._notify()
 
     # -- reading -------------------------------------------------------------------------
 
-    def queues(self) -> list[QueueView]:
-        return [self._queues[name].view() for name in sorted(self._queues)]
+    def queues(self, *, limit: int = DEFAULT_PAGE) -> list[QueueView]:
+        """Every queue with its first `limit` callers."""
+        return [self._view(self._queues[name], None, limit) for name in sorted(self._queues)]
 
-    def queue(self, name: str) -> QueueView | None:
+    def queue(
+        self, name: str, *, after: str | None = None, limit: int = DEFAULT_PAGE
+    ) -> QueueView | None:
+        """One queue with `limit` callers after the cursor `after` (ValueError when it is not
+        a cursor of this API)."""
         queue = self._queues.get(name)
-        return queue.view() if queue is not None else None
+        if queue is None:
+            return None
+        return self._view(queue, None if after is None else order_of_cursor(after), limit)
 
-    def calls(self) -> list[LiveCall]:
-        ordered = sorted(self._channels.values(), key=lambda c: (c.started_at, c.channel))
-        return [call.view() for call in ordered]
+    def _view(self, queue: Queue, after: tuple[int, int] | None, limit: int) -> QueueView:
+        first, page = queue.page(after, limit)
+        callers = list(page)
+        last = first - 1 + len(callers)
+        longest = queue.longest_waiting()
+        return QueueView(
+            name=queue.name,
+            members=tuple(
+                member.view()
+                for member in sorted(queue.members.values(), key=lambda m: (m.name, m.interface))
+            ),
+            callers=tuple(
+                caller.view(queue.name, position)
+                for position, caller in enumerate(callers, start=first)
+            ),
+            completed=queue.completed,
+            abandoned=queue.abandoned,
+            waiting=len(queue),
+            longest_waiting_since=None if longest is None else longest.joined_at,
+            next_after=cursor_of(callers[-1].order) if callers and last < len(queue) else None,
+        )
+
+    def calls(self, *, after: str | None = None, limit: int = DEFAULT_PAGE) -> CallsPage:
+        """`limit` live calls after the cursor `after` (ValueError when it is not one)."""
+        ordered = self._ordered
+        start = 0 if after is None else ordered.bisect_key_right(int(after))
+        page = list(ordered.islice(start, start + limit))
+        more = start + len(page) < len(ordered)
+        return CallsPage(
+            calls=tuple(call.view() for call in page),
+            total=len(ordered),
+            next_after=str(page[-1].seq) if page and more else None,
+        )
 
     def knows_queue(self, name: str) -> bool:
         return name in self._queues
@@ -375,12 +278,7 @@ class LiveState:
         queue = self._queues.get(name)
         if queue is None:
             return (0, 0, 0)
-        available = sum(
-            1
-            for m in queue.members.values()
-            if not m.paused and not m.in_call and m.state == "idle"
-        )
-        return (len(queue.members), available, len(queue.callers))
+        return (len(queue.members), queue.available_members(), len(queue))
 
     def on_change(self, handler: Callable[[], None]) -> Callable[[], None]:
         """Call `handler` after each change a supervisor would see; returns the unsubscribe."""
@@ -405,24 +303,23 @@ class LiveState:
     def _on_var_set(self, event: Message) -> bool:
         if _QUEUE_PRIO_LINE not in event.lines:
             return False
-        uniqueid = event.get("Uniqueid")
-        priority = _to_int(event.get("Value"))
-        if uniqueid and priority is not None:
-            self._priorities[uniqueid] = priority
+        self._remember_priority(event, "Value")
         # Queue() reads QUEUE_PRIO when the caller joins: nothing visible changes now.
         return False
 
     def _on_user_event(self, event: Message) -> bool:
         # The production AMI user does not read the `dialplan` class (no VarSet): the
         # dialplan announces the priority with UserEvent(HotlineQueued) just before Queue().
-        if event.get("UserEvent") != "HotlineQueued":
-            return False
-        uniqueid = event.get("Uniqueid")
-        # Not `Priority:`: the channel snapshot already carries the dialplan priority.
-        priority = _to_int(event.get("QueuePriority"))
-        if uniqueid and priority is not None:
-            self._priorities[uniqueid] = priority
+        if event.get("UserEvent") == "HotlineQueued":
+            # Not `Priority:`: the channel snapshot already carries the dialplan priority.
+            self._remember_priority(event, "QueuePriority")
         return False
+
+    def _remember_priority(self, event: Message, key: str) -> None:
+        call = self._channels.get(event.get("Uniqueid") or "")
+        priority = to_int(event.get(key))
+        if call is not None and priority is not None:
+            call.priority = priority
 
     def _on_newexten(self, event: Message) -> bool:
         call = self._channels.get(event.get("Uniqueid") or "")
@@ -438,9 +335,14 @@ class LiveState:
 
     def _on_newchannel(self, event: Message) -> bool:
         uniqueid = event.get("Uniqueid")
-        if not uniqueid:
+        if not uniqueid or uniqueid in self._channels:
             return False
-        self._channels[uniqueid] = _Channel(event, uniqueid, self._clock.now())
+        # A channel name is unique among live channels: one that is reused belongs to a
+        # channel whose Hangup was lost or mangled.
+        stale = self._channel_names.get(event.get("Channel") or "")
+        if stale is not None:
+            self._drop_channel(stale)
+        self._add_channel(event, uniqueid, self._clock.now())
         return True
 
     def _on_newstate(self, event: Message) -> bool:
@@ -448,34 +350,28 @@ class LiveState:
         if call is None:
             return False
         call.state = event.get("ChannelStateDesc") or call.state
-        call.caller_id = event.get("CallerIDNum") or call.caller_id
-        call.caller_name = event.get("CallerIDName") or call.caller_name
+        call.caller_id = caller_id_of(event.get("CallerIDNum")) or call.caller_id
+        call.caller_name = caller_id_of(event.get("CallerIDName")) or call.caller_name
         return True
 
     def _on_hangup(self, event: Message) -> bool:
-        uniqueid = event.get("Uniqueid")
-        if not uniqueid:
+        call = self._channels.get(event.get("Uniqueid") or "")
+        if call is None:
+            call = self._channel_names.get(event.get("Channel") or "")
+        if call is None:
             return False
-        self._priorities.pop(uniqueid, None)
-        changed = self._channels.pop(uniqueid, None) is not None
-        # Asterisk sends QueueCallerLeave before the Hangup; this only matters if it was lost.
-        for queue in self._queues.values():
-            if queue.callers.pop(uniqueid, None) is not None:
-                changed = True
-        return changed
+        self._drop_channel(call)
+        return True
 
     # -- callers -------------------------------------------------------------------------
 
-    def _queue_of(self, event: Message, key: str) -> tuple[_Queue, str] | None:
-        """The queue an event is about (known from then on) and the value of `key`, or None
-        when either is missing: a malformed event must not invent a queue."""
-        name = event.get("Queue")
+    def _queue_of(self, event: Message, key: str) -> tuple[Queue, str] | None:
+        """The configured queue an event is about and the value of `key`, or None when
+        either is missing or unknown: an event must not invent a queue."""
+        queue = self._queues.get(event.get("Queue") or "")
         value = event.get(key)
-        if not name or not value:
+        if queue is None or not value:
             return None
-        queue = self._queues.get(name)
-        if queue is None:
-            queue = self._queues[name] = _Queue(name)
         return queue, value
 
     def _on_caller_join(self, event: Message) -> bool:
@@ -483,17 +379,21 @@ class LiveState:
         if found is None:
             return False
         queue, uniqueid = found
-        caller = _Caller(
-            channel=event.get("Channel") or "",
-            caller_id=event.get("CallerIDNum") or "",
-            caller_name=event.get("CallerIDName") or "",
-            priority=self._priorities.get(uniqueid),
+        call = self._channels.get(uniqueid)
+        if call is None or queue.caller(uniqueid) is not None:
+            return False
+        caller = Caller(
+            uniqueid=uniqueid,
+            channel=event.get("Channel") or call.channel,
+            caller_id=caller_id_of(event.get("CallerIDNum")) or call.caller_id,
+            caller_name=caller_id_of(event.get("CallerIDName")) or call.caller_name,
+            priority=call.priority,
             joined_at=self._clock.now(),
         )
-        queue.insert(uniqueid, caller, _to_int(event.get("Position")))
-        call = self._channels.get(uniqueid)
-        if call is not None:
-            call.queue = queue.name
+        queue.join(caller, to_int(event.get("Position")))
+        call.queue = queue.name
+        # An escalated caller (Redirect out of an agent's bridge) waits again: no agent.
+        call.agent = None
         return True
 
     def _on_caller_leave(self, event: Message) -> bool:
@@ -501,7 +401,7 @@ class LiveState:
         if found is None:
             return False
         queue, uniqueid = found
-        left = queue.callers.pop(uniqueid, None) is not None
+        left = queue.leave(uniqueid) is not None
         call = self._channels.get(uniqueid)
         if call is not None and call.queue == queue.name:
             call.queue = None
@@ -510,18 +410,18 @@ class LiveState:
 
     def _on_caller_abandon(self, event: Message) -> bool:
         found = self._queue_of(event, "Uniqueid")
-        if found is None:
+        # Asterisk sends it before QueueCallerLeave: only a caller still waiting is news.
+        if found is None or found[0].caller(found[1]) is None:
             return False
         found[0].abandoned += 1
         return True
 
-    def _offered(self, event: Message) -> tuple[_Caller, str] | None:
+    def _offered(self, event: Message) -> tuple[Caller, str] | None:
         found = self._queue_of(event, "Uniqueid")
         agent = event.get("MemberName") or event.get("Interface")
         if found is None or not agent:
             return None
-        queue, uniqueid = found
-        caller = queue.callers.get(uniqueid)
+        caller = found[0].caller(found[1])
         return None if caller is None else (caller, agent)
 
     def _on_agent_called(self, event: Message) -> bool:
@@ -538,15 +438,22 @@ class LiveState:
         offered[0].offered_to.remove(offered[1])
         return True
 
-    def _on_agent_connect(self, event: Message) -> bool:
+    def _known_member(self, event: Message) -> tuple[Queue, Member] | None:
         found = self._queue_of(event, "Interface")
         if found is None:
+            return None
+        member = found[0].members.get(found[1])
+        return None if member is None else (found[0], member)
+
+    def _on_agent_connect(self, event: Message) -> bool:
+        found = self._known_member(event)
+        if found is None:
             return False
-        queue, interface = found
-        member = queue.member(interface, event.get("MemberName"))
-        member.in_call = True
-        uniqueid = event.get("Uniqueid") or ""
-        queue.callers.pop(uniqueid, None)
+        queue, member = found
+        uniqueid = event.get("Uniqueid") or UNSEEN_CALLER
+        member.calls[uniqueid] = member.calls_taken
+        member.released = False
+        queue.leave(uniqueid)
         call = self._channels.get(uniqueid)
         if call is not None:
             call.agent = member.name
@@ -554,45 +461,50 @@ class LiveState:
         return True
 
     def _on_agent_complete(self, event: Message) -> bool:
-        found = self._queue_of(event, "Interface")
+        found = self._known_member(event)
         if found is None:
             return False
-        queue, interface = found
-        member = queue.member(interface, event.get("MemberName"))
-        member.in_call = False
-        member.calls_taken += 1
-        queue.completed += 1
-        call = self._channels.get(event.get("Uniqueid") or "")
-        if call is not None:
+        queue, member = found
+        uniqueid = event.get("Uniqueid") or UNSEEN_CALLER
+        taken_before = member.calls.pop(uniqueid, None)
+        if taken_before is None:
+            taken_before = member.calls.pop(UNSEEN_CALLER, None)
+        call = self._channels.get(uniqueid)
+        changed = call is not None and call.agent == member.name
+        if call is not None and changed:
             call.agent = None
+        if taken_before is None:
+            # Not a call we saw connected: a rebuild already counted it.
+            return changed
+        # QueueMemberStatus may have brought the new total first.
+        member.calls_taken = max(member.calls_taken, taken_before + 1)
+        queue.completed += 1
         return True
 
     # -- members -------------------------------------------------------------------------
 
-    @staticmethod
-    def _member_snapshot(member: _Member, event: Message) -> None:
-        member.state = device_state(event.get("Status"))
-        member.paused = event.get("Paused") == "1"
-        member.paused_reason = event.get("PausedReason") or ""
-        calls_taken = _to_int(event.get("CallsTaken"))
-        if calls_taken is not None:
-            member.calls_taken = calls_taken
-
     def _on_member(self, event: Message) -> bool:
+        found = self._known_member(event)
+        if found is None:
+            return False
+        member = found[1]
+        if event.get("MemberName"):
+            member.name = event["MemberName"]
+        member_status(member, event)
+        # Member events say `InCall: 0` even mid-call; an idle device after the connect
+        # means the caller left the bridge (a Redirect) before its AgentComplete.
+        if member.state == _IDLE and member.calls:
+            member.released = True
+        return True
+
+    def _on_member_added(self, event: Message) -> bool:
         found = self._queue_of(event, "Interface")
         if found is None:
             return False
         queue, interface = found
-        member = queue.member(interface, event.get("MemberName"))
-        self._member_snapshot(member, event)
-        # Member events say `InCall: 0` even mid-call: only a `1` is news.
-        if event.get("InCall") == "1":
-            member.in_call = True
+        member_status(queue.member(interface, event.get("MemberName")), event)
         return True
 
     def _on_member_removed(self, event: Message) -> bool:
-        queue = self._queues.get(event.get("Queue") or "")
-        interface = event.get("Interface")
-        if queue is None or not interface:
-            return False
-        return queue.members.pop(interface, None) is not None
+        found = self._queue_of(event, "Interface")
+        return found is not None and found[0].members.pop(found[1], None) is not None

@@ -107,23 +107,31 @@ class QueueMember:
 
 @dataclass(frozen=True)
 class QueueView:
-    """One queue: members (by name), callers (in position order) and its two counters."""
+    """One queue: members (by name), its counters, how many callers wait and since when the
+    longest has waited, and one page of its callers in position order (`next_after` is the
+    cursor of the next page, None on the last)."""
 
     name: str
     members: tuple[QueueMember, ...]
     callers: tuple[WaitingCaller, ...]
     completed: int
     abandoned: int
+    waiting: int
+    longest_waiting_since: datetime | None = None
+    next_after: str | None = None
+
+    def longest_wait_seconds(self, now: datetime) -> float:
+        since = self.longest_waiting_since
+        return 0.0 if since is None else _seconds(since, now)
 
     def to_dict(self, now: datetime) -> dict[str, Any]:
         return {
             "name": self.name,
             "members": [member.to_dict() for member in self.members],
             "callers": [caller.to_dict(now) for caller in self.callers],
-            "waiting": len(self.callers),
-            "longest_wait_seconds": max(
-                (round(caller.waiting_seconds(now)) for caller in self.callers), default=0
-            ),
+            "waiting": self.waiting,
+            "longest_wait_seconds": round(self.longest_wait_seconds(now)),
+            "next_after": self.next_after,
             "available": sum(1 for member in self.members if member.available),
             "completed": self.completed,
             "abandoned": self.abandoned,
@@ -163,3 +171,13 @@ class LiveCall:
             "queue": self.queue,
             "agent": self.agent,
         }
+
+
+@dataclass(frozen=True)
+class CallsPage:
+    """One page of the live calls, in the order the router learned them (a rebuild lists them
+    by start time); `next_after` is the cursor of the next page, None on the last."""
+
+    calls: tuple[LiveCall, ...]
+    total: int
+    next_after: str | None = None

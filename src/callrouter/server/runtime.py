@@ -20,19 +20,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
-from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
+from callrouter.ami.errors import AMIConnectionError, AMILoginError
 from callrouter.calls.records import CallRecordData, recent_call_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
 from callrouter.config import Config
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
+from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
-from callrouter.http.openapi import setup_openapi_route
 from callrouter.http.ops import OpsContext, setup_ops_routes
+from callrouter.identity.codes import CodeHasher
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
+from callrouter.live.sync import LiveSync
 from callrouter.routing.decision import QueueLoad
 from callrouter.routing.service import RoutedCall, Router
 from callrouter.server.adapters import IdentityDirectory, LedgerWallet
@@ -57,6 +59,8 @@ class Hotline:
     pbx: PBXLink
     clock: Clock
     api_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    #: Mixed into PIN hashes (identity/pepper.py); None hashes PINs unpeppered (tests).
+    pin_pepper: bytes | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
     identity: IdentityService | None = None
     ledger: LedgerService | None = None
@@ -91,7 +95,9 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     app[ENGINE] = engine
     sessions = session_factory(engine)
     hotline.sessions = sessions
-    hotline.identity = IdentityService(sessions, hotline.clock)
+    hotline.identity = IdentityService(
+        sessions, hotline.clock, hasher=CodeHasher(pin_pepper=hotline.pin_pepper)
+    )
     hotline.ledger = LedgerService(sessions, hotline.clock, hotline.config.ledger)
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.extend(extra_contexts)
@@ -107,7 +113,7 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
             recent_decisions=lambda limit: _recent_decisions(hotline, limit),
         ),
     )
-    setup_openapi_route(app)
+    setup_http_api(app, timezone=hotline.config.calendar_settings.timezone)
     setup_account_api(
         app,
         sessions=sessions,
@@ -162,11 +168,9 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         record_failsafe=lambda uniqueid: _record_failsafe(hotline, uniqueid),
     )
     hotline.router = router
-    unsubscribe = [
-        client.subscribe(live.apply),
-        client.subscribe(router.on_event),
-        client.on_connected(lambda: _rebuild(client, live)),
-    ]
+    sync = LiveSync(client, live, resync_interval=ami_settings.queue_resync_interval)
+    unsubscribe = [*sync.attach(), client.subscribe(router.on_event)]
+    sync.start()
     first_link = asyncio.create_task(_connect_until_up(client, hotline.pbx))
     try:
         yield
@@ -176,6 +180,7 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
             await first_link
         for undo in unsubscribe:
             undo()
+        await sync.close()
         await router.close()
         await client.close()
 
@@ -198,17 +203,6 @@ async def _connect_until_up(client: AMIClient, pbx: PBXLink) -> None:
             await asyncio.sleep(delay)
             continue
         return
-
-
-async def _rebuild(client: AMIClient, live: LiveState) -> None:
-    """After every login the live view is rebuilt from what the PBX says, never guessed."""
-    try:
-        queue_status = await client.send_list_action("QueueStatus")
-        channels = await client.send_list_action("CoreShowChannels")
-    except AMIError as error:
-        log.warning("live.rebuild_failed", error=str(error))
-        return
-    live.rebuild(queue_status, channels)
 
 
 def _queue_loads(live: LiveState, names: Sequence[str]) -> Mapping[str, QueueLoad]:

@@ -28,7 +28,7 @@ def render_queues(
     for queue in queues:
         busy = sum(1 for member in queue.members if member.in_call)
         lines.append(
-            f"[{queue.name}] waiting {len(queue.callers)}  members {len(queue.members)}"
+            f"[{queue.name}] waiting {queue.waiting}  members {len(queue.members)}"
             f" (in call {busy})  answered {queue.completed}  abandoned {queue.abandoned}"
         )
         for member in queue.members:
@@ -40,7 +40,7 @@ def render_queues(
                 f"    #{caller.position:<3} {caller.caller_id:<14} {caller.caller_name:<18}"
                 f" prio {priority:>3}  waiting {caller.waiting_seconds(now):5.0f}s"
             )
-        hidden = len(queue.callers) - max_callers
+        hidden = queue.waiting - min(len(queue.callers), max_callers)
         if hidden > 0:
             lines.append(f"    ... and {hidden} more waiting")
         lines.append("")
@@ -53,7 +53,7 @@ def render_queues(
 def summary_line(queues: Sequence[QueueView]) -> str:
     """One line for logs when the output is not a terminal."""
     parts = [
-        f"{queue.name}: {len(queue.callers)} waiting, "
+        f"{queue.name}: {queue.waiting} waiting, "
         f"{sum(1 for m in queue.members if m.in_call)}/{len(queue.members)} in call"
         for queue in queues
     ]

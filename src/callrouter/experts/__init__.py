@@ -1,0 +1,1 @@
+"""Experts: who covers which domain, and when they are on duty."""

@@ -1,0 +1,112 @@
+"""Only what exists is tracked (issue 7, item 11): caller IDs, members, queues, channels."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+
+from callrouter.ami.message import Message, MessageKind
+from callrouter.clock import FakeClock
+from callrouter.live.state import LiveState
+
+from .conftest import agent_event, configure, lab, newchannel
+
+Replay = Callable[[str, FakeClock], Iterator[Message]]
+
+TRACES = ("02-inbound-queue-answered", "03-priority-queue-experts", "06-queue-member-mgmt")
+
+
+def test_a_channel_never_shows_unknown_as_its_caller_id(clock: FakeClock) -> None:
+    live = LiveState(clock)
+    live.apply(newchannel("Local/0612345678@hotline-00000000;1", "1.0"))
+    live.apply(newchannel("PJSIP/trunk-00000001", "1.1", ("0612345678", "Jean Dupont")))
+    first, second = live.calls().calls
+    assert (first.caller_id, first.caller_name) == ("", "")
+    # Newchannel already carries the caller ID of an inbound trunk call.
+    assert (second.caller_id, second.caller_name) == ("0612345678", "Jean Dupont")
+    live.apply(
+        Message.event(
+            "Newstate",
+            [
+                ("Channel", "PJSIP/trunk-00000001"),
+                ("ChannelStateDesc", "Up"),
+                ("CallerIDNum", "<unknown>"),
+                ("CallerIDName", "<unknown>"),
+                ("Uniqueid", "1.1"),
+            ],
+        )
+    )
+    assert live.calls().calls[1].caller_id == "0612345678"
+
+
+def test_agent_events_do_not_invent_members_or_queues(clock: FakeClock) -> None:
+    live = LiveState(clock)
+    configure(live, {"experts": [("Chloe Bernard", "Local/agent3@agents")]})
+    live.apply(newchannel("Local/061@hotline-00000000;2", "1.1", ("061", "Anne")))
+    stranger = ("Someone Else", "Local/agent7@agents")
+    for name in ("AgentConnect", "AgentComplete"):
+        live.apply(agent_event(name, "experts", "Local/061@hotline-00000000;2", "1.1", stranger))
+        live.apply(agent_event(name, "sales", "Local/061@hotline-00000000;2", "1.1", stranger))
+    experts = live.queue("experts")
+    assert experts is not None
+    assert [m.name for m in experts.members] == ["Chloe Bernard"]
+    assert experts.completed == 0
+    assert [queue.name for queue in live.queues()] == ["experts"]
+
+
+def test_callers_and_priorities_need_a_channel_that_exists(clock: FakeClock) -> None:
+    live = LiveState(clock)
+    configure(live, {"experts": []})
+    live.apply(
+        Message.event(
+            "QueueCallerJoin", [("Queue", "experts"), ("Uniqueid", "9.9"), ("Position", "1")]
+        )
+    )
+    assert live.queue_load("experts") == (0, 0, 0)
+
+
+def test_a_channel_whose_hangup_was_mangled_goes_with_its_name(clock: FakeClock) -> None:
+    live = LiveState(clock)
+    live.apply(newchannel("Local/061@hotline-00000000;2", "1.1"))
+    live.apply(
+        Message.event("Hangup", [("Channel", "Local/061@hotline-00000000;2"), ("Uniqueid", "x")])
+    )
+    assert live.calls().total == 0
+    # A name reused by a new channel: the old one is gone even if its Hangup was lost.
+    live.apply(newchannel("Local/062@hotline-00000001;2", "2.1"))
+    live.apply(newchannel("Local/062@hotline-00000001;2", "2.2"))
+    assert [call.uniqueid for call in live.calls().calls] == ["2.2"]
+
+
+def mutated(message: Message, rng: random.Random) -> Message:
+    """The frame with its Queue and Uniqueid values mangled now and then, as a fuzzer does."""
+    lines = []
+    for line in message.lines:
+        key, _, value = line.partition(": ")
+        if key in {"Queue", "Uniqueid"} and rng.random() < 0.3:
+            value = rng.choice([value + str(rng.randrange(10**6)), value[::-1], "", value.upper()])
+        lines.append(f"{key}: {value}")
+    return Message(lines)
+
+
+def test_mangled_queue_and_uniqueid_values_cannot_grow_the_state(
+    replay: Replay, clock: FakeClock
+) -> None:
+    rng = random.Random(7)
+    live = lab(clock)
+    names: set[str] = set()
+    for _ in range(30):
+        for trace in TRACES:
+            for message in replay(trace, clock):
+                if message.kind is not MessageKind.EVENT:
+                    continue
+                names.add(message.get("Channel") or "")
+                live.apply(mutated(message, rng))
+    assert [queue.name for queue in live.queues()] == ["coordinators", "experts", "oncall"]
+    calls = live.calls(limit=10_000)
+    # At most one channel per channel name the traces use, and no caller without a channel.
+    assert calls.total <= len(names)
+    waiting = sum(queue.waiting for queue in live.queues())
+    assert waiting <= calls.total
+    members = {m.interface for queue in live.queues() for m in queue.members}
+    assert members <= {f"Local/agent{n}@agents" for n in (1, 2, 3, 4, 5, 9)}

@@ -6,7 +6,8 @@
 Runs the real hotline (AMI over loopback TCP, live view, identity and balance checks in
 the database, call records) against the simulator's inbound traffic at each rate in turn,
 on a weekday at 10:00 (every known caller is checked for payment and queued). Callers
-enter through `from-trunk` and key `#`, `#` and their pass digit, as in the real IVR.
+enter through `from-trunk` and key `#` and their pass digit after the welcome, as
+beneficiaries do in the real IVR.
 The simulator runs in its own process, as Asterisk would on its own machine (`--pbx-nice`
 lowers its priority; on a shared, loaded box a niced simulator cannot deliver the rate).
 
@@ -58,9 +59,9 @@ from pg import temporary_postgres_database
 PARIS = ZoneInfo("Europe/Paris")
 ACCOUNTS = 50
 BENEFICIARIES_PER_ACCOUNT = 4
-#: Seconds from a call's arrival to its HotlineCall: the caller keys "#", "#" and the pass
-#: digit from 2 s on. Traffic is measured once that many calls are through the IVR.
-IVR_SECONDS = 3.5
+#: Seconds from a call's arrival to its HotlineCall: the caller keys "#" and the pass digit
+#: from 4 s on. Traffic is measured once that many calls are through the IVR.
+IVR_SECONDS = 5.0
 
 
 @dataclass(frozen=True)

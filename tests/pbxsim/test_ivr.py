@@ -1,51 +1,62 @@
-"""DTMF entry as Read() takes it: what each Read() gets and when the IVR is done."""
+"""DTMF entry as Read() takes it and [hotline-identify] chains it: what the dialplan reads
+and when it is done."""
 
 from __future__ import annotations
 
 import pytest
 
-from callrouter.pbxsim.ivr import Keypress, ReadStep, keying, read_entries
+from callrouter.pbxsim.ivr import Keypress, identify, keying, read
+from callrouter.pbxsim.settings import DEFAULT_PROMPTS
 
-#: [hotline-identify] and the pass Read() of dialplans/extensions.conf on main.
-STEPS = [ReadStep("account", 12, 2.0), ReadStep("pin", 6, 2.0), ReadStep("pass", 1, 2.0)]
+#: After the welcome (2.96 s), like the project's IVR test caller (TEST_WAIT=4).
+START = 4.0
+WELCOME = DEFAULT_PROMPTS["callrouter/bienvenue"]
 
 
-def values(
-    digits: str, *, start: float = 2.0, welcome: float = 1.5
-) -> tuple[dict[str, str], float]:
+def keyed(digits: str, *, start: float = START) -> tuple[str, str, str, float]:
     keys = keying(digits, start, gap=0.25)
-    result = read_entries(keys, welcome, STEPS, timeout=6.0)
-    return result.values, result.ends_at
+    found = identify(keys, WELCOME, DEFAULT_PROMPTS, timeout=6.0, with_pass=True)
+    return found.account, found.pin, found.pass_digit, found.ends_at
 
 
-def test_the_kit_example_reads_account_pin_and_pass_in_about_seven_seconds() -> None:
-    read, ends_at = values("12345678#1234#1")
-    assert read == {"account": "12345678", "pin": "1234", "pass": "1"}
-    # 2 s before the first digit, then 15 keys of 100 ms + 250 ms.
-    assert ends_at == pytest.approx(2.0 + 14 * 0.35 + 0.1)
+def test_account_pin_and_pass_each_ended_by_hash() -> None:
+    account, pin, pass_digit, ends_at = keyed("12345678#1234#1")
+    assert (account, pin, pass_digit) == ("12345678", "1234", "1")
+    # 15 keys of 100 ms tone + 250 ms from 4 s: the IVR takes seconds, not one.
+    assert ends_at == pytest.approx(START + 14 * 0.35 + 0.1)
 
 
-def test_a_six_digit_pin_then_hash_loses_the_pass_digit() -> None:
-    """Read stops at 6 digits: the `#` the prompt asks for ends the pass Read empty, and the
-    pass digit is left over (issue 7, item 1: the simulator shows it as the PBX does)."""
-    read, _ = values("12345678#123456#3")
-    assert read == {"account": "12345678", "pin": "123456", "pass": ""}
+@pytest.mark.parametrize("pin", ["1234", "123456", "123456789012"])
+def test_no_pin_length_spills_into_the_pass_choice(pin: str) -> None:
+    assert keyed(f"12345678#{pin}#3")[:3] == ("12345678", pin, "3")
 
 
-def test_silence_ends_each_read_after_the_digit_timeout() -> None:
-    read, ends_at = values("")
-    assert read == {"account": "", "pin": "", "pass": ""}
-    assert ends_at == pytest.approx(1.5 + 3 * (2.0 + 6.0))
+def test_a_beneficiary_presses_hash_alone_and_is_asked_no_pin() -> None:
+    assert keyed("#2")[:3] == ("", "", "2")
+
+
+def test_silence_ends_an_entry_after_the_digit_timeout() -> None:
+    # The account prompt plays 9.42 s, then 6 s of silence end the account Read.
+    account, pin, pass_digit, ends_at = keyed("")
+    assert (account, pin, pass_digit) == ("", "", "")
+    prompts = DEFAULT_PROMPTS["callrouter/numero-compte"] + DEFAULT_PROMPTS["callrouter/choix-pass"]
+    assert ends_at == pytest.approx(WELCOME + prompts + 2 * 6.0)
 
 
 def test_digits_keyed_during_the_welcome_playback_are_lost() -> None:
-    # "1", "2" and "#" end before the prompt, at 0.1, 0.45 and 0.8 s.
-    read, _ = values("12#34#5678#1", start=0.0, welcome=1.0)
-    assert read == {"account": "34", "pin": "5678", "pass": "1"}
+    # The Asterisk kit's test caller starts after 2 s: "1", "2", "3" end before 2.96 s.
+    assert keyed("12345678#1234#1", start=2.0)[:3] == ("45678", "1234", "1")
 
 
-def test_keying_sounds_each_digit_100_ms_then_waits_the_gap() -> None:
-    assert keying("1#", 2.0, gap=0.25) == [
+def test_a_read_with_a_digit_limit_leaves_the_next_key_to_the_next_read() -> None:
+    keys = keying("123456#3", 0.0, gap=0.25)
+    first = read(keys, 0.0, 0.0, 6.0, max_digits=6)
+    assert first.keyed == "123456"
+    assert read(first.unread, first.ends_at, 0.0, 6.0, max_digits=1).keyed == ""
+
+
+def test_keying_sounds_each_digit_100_ms_then_waits_the_gap_and_pauses_on_w() -> None:
+    assert keying("1W#", 2.0, gap=0.25) == [
         Keypress("1", 2.0, pytest.approx(2.1)),  # type: ignore[arg-type]
-        Keypress("#", pytest.approx(2.35), pytest.approx(2.45)),  # type: ignore[arg-type]
+        Keypress("#", pytest.approx(3.35), pytest.approx(3.45)),  # type: ignore[arg-type]
     ]

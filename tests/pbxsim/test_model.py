@@ -110,17 +110,18 @@ def test_a_redirect_cancels_the_failsafe() -> None:
     assert [e["Queue"] for e in sim.named("QueueCallerJoin")] == ["experts"]
 
 
-def test_hotline_message_plays_the_sound_then_hangs_up() -> None:
-    sim = Harness(message_time=4.0)
+def test_hotline_message_plays_the_sound_and_the_reopening_then_hangs_up() -> None:
+    sim = Harness()
     leg = sim.announced(ANNE)
     sim.model.setvar(leg, "HOTLINE_MESSAGE", "callrouter/closed-hours")
     sim.model.setvar(leg, "HOTLINE_OPENS_AT", "1795500000")
     assert sim.model.redirect(leg, "hotline-message") is None
     [playback] = sim.named("Newexten", Channel=leg, Context="hotline-message")
     assert (playback["Application"], playback["AppData"]) == ("Playback", "callrouter/closed-hours")
-    sim.clock.advance(3.9)
+    # closed-hours (2.5 s), reouverture (1.74 s), then SayUnixTime (3 s).
+    sim.clock.advance(7.2)
     assert leg in sim.model.channels
-    sim.clock.advance(0.2)
+    sim.clock.advance(0.1)
     assert sim.named("Hangup", Channel=leg)
     assert sim.model.snapshot()["channels"] == []
 

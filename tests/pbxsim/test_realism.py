@@ -3,7 +3,12 @@ entry and DTMF, events Asterisk sends, its context names, its varying orders."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from callrouter.pbxsim.model import OriginateRequest
+from callrouter.pbxsim.settings import DEFAULT_PROMPTS
 
 from .harness import ANNE, EPOCH, Harness
 
@@ -12,7 +17,7 @@ KIT_CALL = OriginateRequest(
     context="test-caller",
     exten="dtmf",
     caller_id='"Test" <0700000001>',
-    variables=(("TEST_DTMF", "12345678#1234#1"),),
+    variables=(("TEST_DTMF", "12345678#1234#1"), ("TEST_WAIT", "4")),
     action_id="kit-1",
 )
 TWO_ONCALL = {"oncall": [("Local/agent5@agents", "Emma"), ("Local/agent6@agents", "Fred")]}
@@ -40,9 +45,25 @@ def test_the_production_entry_from_trunk_reads_the_kit_callers_dtmf() -> None:
         "1",
     ]
     assert announce["Channel"] == "Local/0800100200@from-trunk-00000000;2"
-    # Wait(2), then 15 keys of 100 ms tone + 250 ms: the HotlineCall comes about 7 s after
-    # the answer, not in a second.
-    assert 7.0 <= sim.clock.now() - EPOCH <= 7.5
+    # Wait(4), then 15 keys of 100 ms tone + 250 ms: the HotlineCall comes 9 s after the
+    # answer, not in a second.
+    assert 8.9 <= sim.clock.now() - EPOCH <= 9.1
+
+
+def test_keys_pressed_during_the_welcome_are_lost_as_on_the_pbx() -> None:
+    """The Asterisk kit's test caller keys after 2 s, while `bienvenue` (2.96 s) plays."""
+    sim = Harness()
+    sim.model.originate(
+        OriginateRequest(
+            "Local/0800100200@from-trunk",
+            context="test-caller",
+            exten="dtmf",
+            caller_id="<0700000001>",
+            variables=(("TEST_DTMF", "12345678#1234#1"),),
+        )
+    )
+    announce = sim.until("UserEvent", UserEvent="HotlineCall")
+    assert (announce["Account"], announce["Pin"], announce["Pass"]) == ("45678", "1234", "1")
 
 
 def test_every_key_is_a_dtmf_begin_and_end_on_both_halves() -> None:
@@ -144,18 +165,29 @@ def test_a_redirect_out_of_a_queue_bridge_frees_the_member_and_completes_later()
     assert (alice["in_call"], alice["calls_taken"]) == (False, 1)
 
 
-def test_the_oncall_queue_rings_rrmemory_like_the_real_one() -> None:
-    sim = Harness(queues=TWO_ONCALL)
+@pytest.mark.parametrize(
+    ("strategy", "rung"), [("ringall", ["Emma", "Fred"]), ("rrmemory", ["Emma"])]
+)
+def test_each_queue_rings_by_its_own_strategy(strategy: str, rung: list[str]) -> None:
+    sim = Harness(queues=TWO_ONCALL, strategies={"oncall": strategy})
     leg = sim.announced(ANNE)
     sim.route(leg, "oncall")
-    assert [e["MemberName"] for e in sim.named("AgentCalled")] == ["Emma"]
-    assert sim.model.snapshot()["queues"]["oncall"]["strategy"] == "rrmemory"
+    assert [e["MemberName"] for e in sim.named("AgentCalled")] == rung
+    assert sim.model.snapshot()["queues"]["oncall"]["strategy"] == strategy
+
+
+def test_the_shipped_prompts_play_as_long_as_their_files() -> None:
+    """GSM: 33 bytes per 20 ms."""
+    sounds = Path(__file__).resolve().parents[2] / "dialplans" / "sounds" / "fr"
+    for sound, seconds in DEFAULT_PROMPTS.items():
+        size = (sounds / f"{sound}.gsm").stat().st_size
+        assert seconds == pytest.approx(size / 33 * 0.02, abs=0.01), sound
 
 
 def test_a_traffic_caller_takes_seconds_to_key_account_pin_and_pass() -> None:
     sim = Harness()
-    sim.announced(ANNE)  # keys "100200#1111#1" from 2 s on
-    assert sim.clock.now() - EPOCH >= 2.0 + 12 * 0.35
+    sim.announced(ANNE)  # keys "100200#1111#1" from 4 s on, past the welcome
+    assert sim.clock.now() - EPOCH >= 4.0 + 12 * 0.35
     assert len(sim.named("DTMFEnd", Direction="Received")) == 13
 
 

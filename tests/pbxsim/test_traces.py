@@ -49,7 +49,8 @@ TEARDOWN = frozenset({"Hangup", "BridgeLeave", "BridgeDestroy", "AgentComplete"}
 def settings(settings: SimulatorSettings) -> SimulatorSettings:
     """The lab that recorded the traces: a dialplan that asked for no DTMF (no prompt, no
     wait) and an AMI user with `read = all`."""
-    settings.welcome_time = settings.prompt_time = settings.digit_timeout = 0.0
+    settings.prompts = {}
+    settings.digit_timeout = 0.0
     settings.read_classes = None
     return settings
 

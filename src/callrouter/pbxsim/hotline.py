@@ -19,12 +19,14 @@ from callrouter.pbxsim.appqueue import AppQueue
 from callrouter.pbxsim.calls import InboundCall, OriginateRequest, Stage, parse_caller_id
 from callrouter.pbxsim.channels import ChannelState, HangupCause
 from callrouter.pbxsim.core import PBXCore
-from callrouter.pbxsim.ivr import IvrResult, ReadStep, keying, only_digits, read_entries
+from callrouter.pbxsim.ivr import Identification, identify, keying
 from callrouter.pbxsim.originate import originate_success
 from callrouter.pbxsim.settings import CallerProfile
 
 log = structlog.get_logger(__name__)
 
+#: Seconds SayUnixTime takes to say "lundi 24 novembre à 8 heures".
+SAY_UNIX_TIME = 3.0
 #: HOTLINE_MAX_ATTEMPTS: account + PIN entries per call, then the dialplan refuses.
 MAX_PIN_ATTEMPTS = 3
 #: Extensions the inbound contexts match: `_[0-9+].` in [from-trunk] and [hotline].
@@ -36,9 +38,9 @@ _NAME_DROPPED = re.compile(r'[",\\\x00-\x1f]')
 
 def dtmf_for(profile: CallerProfile, attempt: int) -> str:
     """What a traffic caller keys: account then `#`, PIN then `#`, then the pass digit
-    (only on the first attempt: [hotline-pin-retry] keeps it). A beneficiary, known by
-    caller ID, presses `#` at both prompts, as told."""
-    keys = f"{profile.account}#{profile.pin_for(attempt)}#"
+    (first attempt only: [hotline-pin-retry] keeps it). A beneficiary, known by caller
+    ID, presses `#` alone at the account prompt, as told, and is asked no PIN."""
+    keys = f"{profile.account}#{profile.pin_for(attempt)}#" if profile.account else "#"
     return keys + profile.pass_digit if attempt == 1 else keys
 
 
@@ -93,47 +95,51 @@ class HotlineDialplan:
         core.emit(ev.dial_event("DialEnd", ev.CALL, None, handset, [("DialStatus", "ANSWER")]))
         if response is not None and not early:
             core.emit(response)
+        wait = self.core.settings.dtmf_delay
         if originate is not None:
-            self._handset_runs(call, originate)
+            wait = self._handset_runs(call, originate)
         leg.priority, leg.application = 7, "Playback"
-        self._identify(call, dtmf, first=True)
+        self._identify(call, dtmf, wait, first=True)
         log.debug("pbxsim.call.placed", caller=profile.caller_id, channel=leg.name)
         return call
 
-    def _handset_runs(self, call: InboundCall, originate: OriginateRequest) -> None:
+    def _handset_runs(self, call: InboundCall, originate: OriginateRequest) -> float:
         """The `;1` half runs what the Originate asked: Application=Wait hangs up when the
-        Wait ends; Context/Exten is the kit's test caller, on the line `handset_stay`
-        after its digits."""
-        core, handset = self.core, call.handset
+        Wait ends; Context/Exten is the project's test caller (Wait TEST_WAIT, SendDTMF
+        TEST_DTMF, Wait TEST_STAY, Hangup). Returns when its keying starts."""
+        core, handset, settings = self.core, call.handset, self.core.settings
         if originate.application:
             handset.application, handset.application_data = originate.application, originate.data
-            stay = _float(originate.data) if originate.application.lower() == "wait" else 0.0
+            stay = _float(originate.data, 0.0) if originate.application.lower() == "wait" else 0.0
+            wait = settings.test_wait
         else:
             handset.context, handset.exten = originate.context, originate.exten
             handset.application = "Wait"
-            keys = originate.variable("TEST_DTMF")
-            stay = core.settings.dtmf_delay + len(keys) * (0.1 + core.settings.dtmf_gap)
-            stay += core.settings.handset_stay
+            wait = _float(originate.variable("TEST_WAIT"), settings.test_wait)
+            keys = keying(originate.variable("TEST_DTMF"), wait, settings.dtmf_gap)
+            stay = keys[-1].ends + settings.dtmf_gap if keys else wait
+            stay += _float(originate.variable("TEST_STAY"), settings.test_stay)
         if stay > 0:
             call.handset_timer = core.later(stay, lambda: self.handset_hangs_up(call))
+        return wait
 
     # ------------------------------------------------------------------ IVR
 
-    def _identify(self, call: InboundCall, dtmf: str, *, first: bool) -> None:
+    def _identify(self, call: InboundCall, dtmf: str, wait: float, *, first: bool) -> None:
         """[hotline-answer] (first) or [hotline-pin-retry]: a Playback nobody can cut, then
-        Read() after Read(); the handset keys `dtmf` from `dtmf_delay` on."""
+        [hotline-identify]'s Read()s; the handset keys `dtmf` from `wait` seconds on."""
         core, settings = self.core, self.core.settings
         call.stage = Stage.IVR
         now = core.now()
-        playback = settings.welcome_time if first else settings.retry_prompt_time
-        steps = [
-            ReadStep("account", settings.account_max_digits, settings.prompt_time),
-            ReadStep("pin", settings.pin_max_digits, settings.prompt_time),
-        ]
-        if first:
-            steps.append(ReadStep("pass", 1, settings.prompt_time))
-        keys = keying(dtmf, now + settings.dtmf_delay, settings.dtmf_gap)
-        result = read_entries(keys, now + playback, steps, settings.digit_timeout)
+        sound = "callrouter/bienvenue" if first else "callrouter/code-incorrect"
+        keys = keying(dtmf, now + wait, settings.dtmf_gap)
+        result = identify(
+            keys,
+            now + settings.prompts.get(sound, 0.0),
+            settings.prompts,
+            settings.digit_timeout,
+            with_pass=first,
+        )
         for key in keys:
             call.keying.append(
                 core.later(key.begins - now, partial(self._tone, call, key.digit, end=False))
@@ -149,11 +155,10 @@ class HotlineDialplan:
             core.emit(ev.dtmf(call.handset, digit, end=end, received=False))
             core.emit(ev.dtmf(call.leg, digit, end=end, received=True))
 
-    def _identified(self, call: InboundCall, result: IvrResult) -> None:
-        call.account = only_digits(result.values["account"])
-        call.pin = only_digits(result.values["pin"])
-        if "pass" in result.values:
-            call.pass_digit = only_digits(result.values["pass"])
+    def _identified(self, call: InboundCall, result: Identification) -> None:
+        call.account, call.pin = result.account, result.pin
+        if call.attempt == 1:
+            call.pass_digit = result.pass_digit
         self._hold(call)
 
     # ------------------------------------------------------------------ hold and fail-safe
@@ -222,9 +227,9 @@ class HotlineDialplan:
         else (TIMEOUT) `aucun-agent`; then the dialplan hangs up."""
         call.leg.variables["QUEUESTATUS"] = status
         call.stage = Stage.MESSAGE
-        sound = "rappel-programme" if status == "WITHDRAW" else "aucun-agent"
-        self.core.emit(ev.newexten(call.leg, "Playback", f"callrouter/{sound}"))
-        call.step = self.core.later(self.core.settings.message_time, lambda: self.finish(call))
+        sound = "callrouter/rappel-programme" if status == "WITHDRAW" else "callrouter/aucun-agent"
+        self.core.emit(ev.newexten(call.leg, "Playback", sound))
+        call.step = self.core.later(self._playing(sound), lambda: self.finish(call))
 
     # ------------------------------------------------------------------ the router's Redirect
 
@@ -254,7 +259,9 @@ class HotlineDialplan:
                 leg.variables["HOTLINE_OPENS_AT"] = ""
                 self._message(call)
             else:
-                self._identify(call, dtmf_for(call.profile, call.attempt), first=False)
+                # A traffic caller keys again; the test caller keyed its digits once.
+                again = dtmf_for(call.profile, call.attempt) if call.patient else ""
+                self._identify(call, again, core.settings.dtmf_delay, first=False)
         elif context == "hotline-hold":
             self._hold(call)
         else:
@@ -266,8 +273,16 @@ class HotlineDialplan:
         leg = call.leg
         leg.context, leg.exten, leg.priority = "hotline-message", "s", 2
         call.stage = Stage.MESSAGE
-        self.core.emit(ev.newexten(leg, "Playback", leg.variables.get("HOTLINE_MESSAGE", "")))
-        call.step = self.core.later(self.core.settings.message_time, lambda: self.finish(call))
+        sound = leg.variables.get("HOTLINE_MESSAGE", "")
+        self.core.emit(ev.newexten(leg, "Playback", sound))
+        seconds = self._playing(sound)
+        if leg.variables.get("HOTLINE_OPENS_AT"):
+            seconds += self._playing("callrouter/reouverture") + SAY_UNIX_TIME
+        call.step = self.core.later(seconds, lambda: self.finish(call))
+
+    def _playing(self, sound: str) -> float:
+        """How long a Playback() of `sound` lasts (`message_time` for a sound not listed)."""
+        return self.core.settings.prompts.get(sound, self.core.settings.message_time)
 
     # ------------------------------------------------------------------ hanging up
 
@@ -323,8 +338,8 @@ def inbound_profile(request: OriginateRequest) -> CallerProfile:
     return CallerProfile(number, name)
 
 
-def _float(text: str) -> float:
+def _float(text: str, default: float) -> float:
     try:
         return float(text)
     except ValueError:
-        return 0.0
+        return default

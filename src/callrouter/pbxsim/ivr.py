@@ -1,19 +1,24 @@
-"""The hotline IVR's DTMF entry, as Asterisk's Read() takes it. Pure: keyed digits and
-times in, what each Read() got and when the last one ended out.
+"""The hotline IVR's DTMF entry, as Asterisk's Read() takes it and as [hotline-identify] of
+dialplans/extensions.conf chains it. Pure: keyed digits and times in, what the dialplan
+read and when it was done out.
 
 A Read() plays its prompt (the first digit cuts it), then collects digits until `#` (kept
 out of the value), until it has `max_digits` (the next key then belongs to the next
-Read(): a `#` there ends it empty), or until `timeout` seconds pass without a digit.
-Digits that arrive while a Playback() plays are lost.
+Read()), or until `timeout` seconds pass without a digit. Digits that arrive while a
+Playback() plays are lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 #: SendDTMF's default tone length, seconds.
 TONE = 0.1
+#: SendDTMF's pauses: `w` half a second, `W` one second.
+PAUSES = {"w": 0.5, "W": 1.0}
+#: Read() with no digit limit stops at 255 digits.
+READ_MAX_DIGITS = 255
 
 
 @dataclass(frozen=True)
@@ -25,54 +30,91 @@ class Keypress:
 
 
 @dataclass(frozen=True)
-class ReadStep:
-    variable: str
-    max_digits: int
-    prompt_time: float
+class Entry:
+    keyed: str
+    ends_at: float
+    unread: tuple[Keypress, ...]
 
 
 @dataclass(frozen=True)
-class IvrResult:
-    values: dict[str, str]
+class Identification:
+    """What [hotline-identify] (and the pass Read of [hotline-answer]) leave in HOTLINE_*."""
+
+    account: str
+    pin: str
+    pass_digit: str
     ends_at: float
 
 
 def keying(digits: str, start: float, gap: float) -> list[Keypress]:
-    """SendDTMF(digits, gap): each digit sounds `TONE`, then `gap` of silence."""
+    """SendDTMF(digits, gap): each digit sounds `TONE`, then `gap` of silence; `w`/`W`
+    are pauses."""
     keys = []
     at = start
     for digit in digits:
+        if digit in PAUSES:
+            at += PAUSES[digit]
+            continue
         keys.append(Keypress(digit, at, at + TONE))
         at += TONE + gap
     return keys
 
 
-def read_entries(
-    keys: Sequence[Keypress], start: float, steps: Sequence[ReadStep], timeout: float
-) -> IvrResult:
-    """Run `steps` one after the other from `start` (when the first prompt begins)."""
+def read(
+    keys: Sequence[Keypress], start: float, prompt_time: float, timeout: float, max_digits: int
+) -> Entry:
+    """One Read() from `start`; keys that ended before it were lost."""
     pending = [key for key in keys if key.ends >= start]
-    values: dict[str, str] = {}
+    keyed = ""
+    deadline = start + prompt_time + timeout
     now = start
-    for step in steps:
-        digits = ""
-        deadline = now + step.prompt_time + timeout
-        while True:
-            if not pending or pending[0].ends > deadline:
-                now = deadline
-                break
-            key = pending.pop(0)
-            now = key.ends
-            if key.digit == "#":
-                break
-            digits += key.digit
-            if len(digits) >= step.max_digits:
-                break
-            deadline = now + timeout
-        values[step.variable] = digits
-    return IvrResult(values, now)
+    while True:
+        if not pending or pending[0].ends > deadline:
+            now = deadline
+            break
+        key = pending.pop(0)
+        now = key.ends
+        if key.digit == "#":
+            break
+        keyed += key.digit
+        if len(keyed) >= max_digits:
+            break
+        deadline = now + timeout
+    return Entry(keyed, now, tuple(pending))
 
 
 def only_digits(text: str) -> str:
     """The dialplan's ${FILTER(0-9,...)}."""
     return "".join(c for c in text if c.isdigit())
+
+
+def identify(
+    keys: Sequence[Keypress],
+    start: float,
+    prompts: Mapping[str, float],
+    timeout: float,
+    *,
+    with_pass: bool,
+) -> Identification:
+    """Account, then the PIN only if an account was keyed (a beneficiary presses `#` alone
+    and is asked no PIN), then (first attempt only) the one-key pass choice."""
+    account = read(
+        keys, start, prompts.get("callrouter/numero-compte", 0.0), timeout, READ_MAX_DIGITS
+    )
+    entry, pin = account, ""
+    if only_digits(account.keyed):
+        entry = read(
+            entry.unread,
+            entry.ends_at,
+            prompts.get("callrouter/code-pin", 0.0),
+            timeout,
+            READ_MAX_DIGITS,
+        )
+        pin = only_digits(entry.keyed)
+    pass_digit = ""
+    if with_pass:
+        entry = read(
+            entry.unread, entry.ends_at, prompts.get("callrouter/choix-pass", 0.0), timeout, 1
+        )
+        pass_digit = only_digits(entry.keyed)
+    return Identification(only_digits(account.keyed), pin, pass_digit, entry.ends_at)

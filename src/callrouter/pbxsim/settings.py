@@ -3,9 +3,9 @@
 Defaults copy the lab Asterisk that recorded /work/shared/ami-traces (configs/queues.conf):
 three queues of static `Local/agentN@agents` members, a 15 s ring timeout, a 2 s retry,
 `ringinuse=no`; strategies are the ones app_queue really applies to dialplans/queues.conf
-(see `queues_conf.py`: `rrmemory` everywhere, oncall included). The IVR follows
-dialplans/extensions.conf: its Read() limits and digit timeout, and a caller who keys DTMF
-the way the Asterisk kit's test caller does (`Wait(2)`, then `SendDTMF(digits,250)`).
+(see `queues_conf.py`). The IVR follows dialplans/extensions.conf: its prompts (their
+lengths are the shipped sounds'), its digit timeout, and a caller who keys DTMF the way
+the project's test caller does (`Wait`, then `SendDTMF(digits,250)`).
 """
 
 from __future__ import annotations
@@ -30,11 +30,27 @@ DEFAULT_QUEUES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 #: What app_queue really does with dialplans/queues.conf (tests/pbxsim/test_queues_conf.py
-#: checks it against that file): the template's `rrmemory` wins over oncall's `ringall`.
+#: checks it against that file).
 DEFAULT_STRATEGIES: dict[str, str] = {
     "coordinators": "rrmemory",
     "experts": "rrmemory",
-    "oncall": "rrmemory",
+    "oncall": "ringall",
+}
+
+#: Seconds each sound of dialplans/sounds/fr plays (tests/pbxsim/test_realism.py checks
+#: them against the files). A sound not listed plays for no time, like a missing file.
+DEFAULT_PROMPTS: dict[str, float] = {
+    "callrouter/bienvenue": 2.96,
+    "callrouter/numero-compte": 9.42,
+    "callrouter/code-pin": 4.4,
+    "callrouter/choix-pass": 8.16,
+    "callrouter/code-incorrect": 2.92,
+    "callrouter/aucun-agent": 4.52,
+    "callrouter/rappel-programme": 3.08,
+    "callrouter/refused": 2.78,
+    "callrouter/closed-hours": 2.5,
+    "callrouter/insufficient-balance": 5.96,
+    "callrouter/reouverture": 1.74,
 }
 #: Strategy of a queue the settings do not name (the hotline template's).
 FALLBACK_STRATEGY = "rrmemory"
@@ -86,26 +102,23 @@ class SimulatorSettings:
     strategies: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_STRATEGIES))
     #: HOTLINE_NUMBER: the DID of a call that reaches `from-trunk` as extension `s`.
     hotline_did: str = "0800100200"
-    #: extensions.conf [globals]: HOTLINE_ACCOUNT_MAX_DIGITS, HOTLINE_PIN_MAX_DIGITS and
-    #: HOTLINE_DIGIT_TIMEOUT (seconds of silence that end a Read()).
-    account_max_digits: int = 12
-    pin_max_digits: int = 6
+    #: HOTLINE_DIGIT_TIMEOUT: seconds of silence that end a Read().
     digit_timeout: float = 6.0
-    #: How long the prompts play: `bienvenue` (DTMF keyed during it is lost, as with
-    #: Playback()), each Read() prompt (the first digit cuts it) and `code-incorrect`.
-    welcome_time: float = 1.5
-    prompt_time: float = 2.0
-    retry_prompt_time: float = 1.5
-    #: The caller's keying: starts this long after the answer (or the retry prompt), one
-    #: digit every `dtmf_gap` plus the tone's 100 ms.
-    dtmf_delay: float = 2.0
+    #: Sound name -> seconds it plays. DTMF keyed during a Playback() (`bienvenue`,
+    #: `code-incorrect`) is lost; a Read() prompt is cut by the first digit.
+    prompts: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PROMPTS))
+    #: A traffic caller's keying: starts this long after the answer (or the Redirect to
+    #: hotline-pin-retry), past the welcome, like the project's IVR test caller
+    #: (TEST_WAIT=4); one digit every `dtmf_gap` plus the tone's 100 ms.
+    dtmf_delay: float = 4.0
     dtmf_gap: float = 0.25
-    #: How long a handset originated with Context/Exten (the kit's test caller) stays on
-    #: the line once it has keyed its digits (the kit's `Wait(30)`).
-    handset_stay: float = 30.0
+    #: The Asterisk kit's test caller (an Originate with Context/Exten): TEST_WAIT and
+    #: TEST_STAY when the Originate does not set them.
+    test_wait: float = 2.0
+    test_stay: float = 30.0
     #: HOTLINE_QUEUE_TIMEOUT: Queue()'s longest wait; then `aucun-agent` plays, and hang up.
     queue_timeout: float = 600.0
-    #: Time a `hotline-message` sound plays before the dialplan hangs up.
+    #: Time a message sound that `prompts` does not list plays before the dialplan hangs up.
     message_time: float = 4.0
     ring_timeout: float = 15.0
     retry: float = 2.0
@@ -127,12 +140,10 @@ class SimulatorSettings:
             "router_wait",
             "login_failure_delay",
             "digit_timeout",
-            "welcome_time",
-            "prompt_time",
-            "retry_prompt_time",
             "dtmf_delay",
             "dtmf_gap",
-            "handset_stay",
+            "test_wait",
+            "test_stay",
             "message_time",
             "queue_timeout",
             "ring_timeout",
@@ -143,9 +154,9 @@ class SimulatorSettings:
                 raise ConfigError(f"pbxsim {label} must not be negative")
         if not 0 <= self.unknown_caller_share <= 1:
             raise ConfigError("pbxsim unknown_caller_share must be between 0 and 1")
-        for label in ("account_max_digits", "pin_max_digits"):
-            if getattr(self, label) < 1:
-                raise ConfigError(f"pbxsim {label} must be at least 1")
+        for sound, seconds in self.prompts.items():
+            if seconds < 0:
+                raise ConfigError(f"pbxsim prompt {sound!r} must not play a negative time")
         for queue, strategy in self.strategies.items():
             if strategy not in STRATEGIES:
                 raise ConfigError(

@@ -43,6 +43,9 @@ class PBXCore:
         self._sinks: list[EventSink] = []
         #: Called when a member may take a call again (device idle, unpaused, added).
         self.on_member_free: Callable[[], None] = lambda: None
+        #: Whether anyone reads events of a privilege class (the AMI server narrows it to
+        #: its sessions' classes): events nobody reads, DTMF above all, are not built.
+        self.wants: Callable[[str], bool] = lambda privilege: True
 
     # ------------------------------------------------------------------ events and time
 

@@ -140,7 +140,7 @@ class HotlineDialplan:
             settings.digit_timeout,
             with_pass=first,
         )
-        for key in keys:
+        for key in keys if core.wants(ev.DTMF) else ():
             call.keying.append(
                 core.later(key.begins - now, partial(self._tone, call, key.digit, end=False))
             )

@@ -76,19 +76,24 @@ class Session:
                 self._flush_handle = self._loop.call_soon(self._flush)
 
     def _wants(self, event: Message) -> bool:
-        """Asterisk sends an event only if one of its classes is in the user's `read` and
-        in the session's Events mask. Simulator events carry `Privilege:` second."""
+        """Simulator events carry `Privilege:` second."""
         lines = event.lines
-        line = lines[1] if len(lines) > 1 else ""
-        delivered = self._delivered.get(line)
+        privilege = lines[1].removeprefix("Privilege: ") if len(lines) > 1 else ""
+        return self.reads(privilege)
+
+    def reads(self, privilege: str) -> bool:
+        """Asterisk sends an event only if one of its classes is in the user's `read` and
+        in the session's Events mask."""
+        delivered = self._delivered.get(privilege)
         if delivered is None:
-            privilege = event.get("Privilege") or ""
             classes = {part.strip() for part in privilege.split(",")} - {"all"}
             read = self._simulator.settings.read_classes
-            delivered = (read is None or bool(classes & read)) and (
-                self._wanted is None or bool(classes & self._wanted)
+            delivered = (
+                self.authenticated
+                and (read is None or bool(classes & read))
+                and (self._wanted is None or bool(classes & self._wanted))
             )
-            self._delivered[line] = delivered
+            self._delivered[privilege] = delivered
         return delivered
 
     def _write(self, messages: Sequence[Message]) -> None:
@@ -225,6 +230,7 @@ class PBXSimulator:
         self._scheduler = AsyncioScheduler(loop, self.settings.time_scale, time.time())
         self._model = PBXModel(self.settings, self._scheduler, random.Random(self.settings.seed))
         self._model.subscribe(self._fan_out)
+        self._model.core.wants = self._read_by_a_session
         self._actions = ActionHandler(self._model)
         self._server = await asyncio.start_server(
             self._accept, self.settings.host, self.settings.port
@@ -267,6 +273,9 @@ class PBXSimulator:
             self._sessions.discard(session)
             if task is not None:
                 self._tasks.discard(task)
+
+    def _read_by_a_session(self, privilege: str) -> bool:
+        return any(session.reads(privilege) for session in self._sessions)
 
     def _fan_out(self, event: Message) -> None:
         for session in list(self._sessions):

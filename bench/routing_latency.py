@@ -105,12 +105,12 @@ def simulator_process(
     profiles: list[CallerProfile],
     rate: float,
     seconds: float,
-    profile: bool,
-    niceness: int,
     ports: multiprocessing.Queue[int],
-    reports: multiprocessing.Queue[PBXReport],
     go: EventType,
     done: EventType,
+    reports: multiprocessing.Queue[PBXReport] | None = None,
+    profile: bool = False,
+    niceness: int = 10,
 ) -> None:
     """The PBX runs in its own process, as a real Asterisk would on its own machine."""
     os.nice(niceness)
@@ -146,7 +146,8 @@ def simulator_process(
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
             text = out.getvalue()
-        reports.put(PBXReport(simulator.model.calls_placed - placed_before, wall, cpu, text))
+        if reports is not None:
+            reports.put(PBXReport(simulator.model.calls_placed - placed_before, wall, cpu, text))
         await loop.run_in_executor(None, done.wait)
         await simulator.stop()
 
@@ -170,7 +171,7 @@ async def run_rate(
     go, done = context.Event(), context.Event()
     pbx = context.Process(
         target=simulator_process,
-        args=(secret, profiles, rate, seconds, profile, niceness, ports, reports, go, done),
+        args=(secret, profiles, rate, seconds, ports, go, done, reports, profile, niceness),
     )
     pbx.start()
     loop = asyncio.get_running_loop()

@@ -20,6 +20,7 @@ def _registrars() -> list[Registrar]:
     from callrouter.db import cli as db_cli
     from callrouter.identity import cli as identity_cli
     from callrouter.ledger import cli as ledger_cli
+    from callrouter.oncall import cli as oncall_cli
     from callrouter.pbxsim import cli as pbxsim_cli
     from callrouter.server import cli as server_cli
 
@@ -30,6 +31,7 @@ def _registrars() -> list[Registrar]:
         identity_cli.register,
         ledger_cli.register,
         accounts_cli.register,
+        oncall_cli.register,
     ]
 
 

@@ -9,20 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import structlog
 from aiohttp import web
 
+from callrouter.accounts.operators import OperatorError, OperatorService
 from callrouter.calendar import Window, is_open
+from callrouter.http.access import Role
 from callrouter.identity.errors import BeneficiaryExists
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
+from callrouter.oncall.roster import Layer
+from callrouter.oncall.service import RosterService
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
 from callrouter.server.runtime import HOTLINE, Hotline, PBXLink, build_app
-from callrouter.server.view import render_queues, summary_line
+from callrouter.server.view import render_oncall, render_queues, summary_line
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +63,12 @@ UNKNOWN_CALLERS: tuple[CallerProfile, ...] = (
 )
 
 DEMO_IDEMPOTENCY_PREFIX = "demo-seed"
+
+#: The demo's supervisor, who signs in to the console (a new key each run).
+DEMO_SUPERVISOR = "Sam Superviseur"
+#: Lines shown under the live screen: how to open the console (once the demo supervisor's
+#: key is issued) and the metrics.
+SCREEN_FOOTER = web.AppKey("screen_footer", list[str])
 
 #: The demo's staff: four coordinators by day, two experts, one on-call technician at night.
 DEMO_QUEUES: dict[str, list[tuple[str, str]]] = {
@@ -109,6 +119,35 @@ async def seed_customers(identity: IdentityService, ledger: LedgerService) -> li
     return [*profiles, *UNKNOWN_CALLERS]
 
 
+#: The demo's on-call roster: the simulator's on-call technician and a colleague take turns
+#: daily at 18:00, each the other's second; a manager above them, weekly from Monday 08:00.
+DEMO_ONCALL_PEOPLE = (
+    ("Emma Laurent", "Local/agent5@agents"),  # the simulator's on-call member
+    ("Hugo Lefevre", "Local/agent8@agents"),
+    ("Sophie Marchand", "Local/agent9@agents"),
+)
+
+
+async def seed_roster(roster: RosterService, today: date) -> None:
+    """Set the demo roster once (re-runs keep whatever is there, changes included)."""
+    if (await roster.roster()).rotations:
+        return
+    known = {person.name for person in await roster.people()}
+    for name, contact in DEMO_ONCALL_PEOPLE:
+        if name not in known:
+            await roster.add_person(name, contact)
+    first, second, manager = (name for name, _ in DEMO_ONCALL_PEOPLE)
+    for layer, people, days, at in (
+        (Layer.PRIMARY, [first, second], 1, time(18)),
+        (Layer.SECONDARY, [second, first], 1, time(18)),
+        (Layer.MANAGER, [manager], 7, time(8)),
+    ):
+        monday = today - timedelta(days=today.weekday())
+        await roster.set_rotation(
+            layer, people, shift_days=days, handoff_at=at, first_handoff=monday
+        )
+
+
 def default_demo_start(now_local: datetime, coordinators: Window) -> datetime:
     """17:50 on the latest working day (weekends and public holidays skipped): ten minutes
     of daytime routing, then the night hand-over."""
@@ -125,9 +164,14 @@ def build_demo_app(
     *,
     interactive: bool,
     screen: bool = True,
+    console_url: str | None = None,
+    footer: Sequence[str] = (),
 ) -> web.Application:
     """The hotline app around a simulator with traffic from the seeded customers."""
     app = build_app(hotline, extra_contexts=[simulator_context(settings, calls_per_second)])
+    app[SCREEN_FOOTER] = list(footer)
+    if console_url is not None and hotline.console is not None:
+        app.cleanup_ctx.append(demo_supervisor_context(console_url))
     if screen:
         app.cleanup_ctx.append(screen_context(interactive=interactive))
     return app
@@ -144,6 +188,9 @@ def simulator_context(
         hotline.pbx = PBXLink(settings.host, simulator.port, settings.username, settings.secret)
         assert hotline.identity is not None and hotline.ledger is not None
         profiles = await seed_customers(hotline.identity, hotline.ledger)
+        assert hotline.oncall is not None
+        zone = hotline.config.calendar_settings.timezone
+        await seed_roster(hotline.oncall, hotline.clock.now().astimezone(zone).date())
         simulator.start_traffic(calls_per_second, profiles)
         log.info(
             "demo.traffic",
@@ -160,11 +207,36 @@ def simulator_context(
     return context
 
 
+async def issue_demo_supervisor(operators: OperatorService) -> str:
+    """A fresh API key for the demo supervisor (the previous run's key is revoked)."""
+    with contextlib.suppress(OperatorError):
+        await operators.revoke(DEMO_SUPERVISOR)
+    return (await operators.create(DEMO_SUPERVISOR, Role.SUPERVISOR)).api_key
+
+
+def demo_supervisor_context(url: str) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        hotline = app[HOTLINE]
+        api_key = await issue_demo_supervisor(
+            OperatorService(hotline.require_sessions(), hotline.clock)
+        )
+        hint = [
+            f"Console: {url}  (sign in as {DEMO_SUPERVISOR!r} with the API key {api_key})",
+        ]
+        app[SCREEN_FOOTER].extend(hint)
+        print(hint[0], flush=True)
+        yield
+
+    return context
+
+
 def screen_context(
     *, interactive: bool, refresh: float = 0.5
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(_screen(app[HOTLINE], interactive=interactive, refresh=refresh))
+        task = asyncio.create_task(
+            _screen(app[HOTLINE], app[SCREEN_FOOTER], interactive=interactive, refresh=refresh)
+        )
         try:
             yield
         finally:
@@ -175,7 +247,9 @@ def screen_context(
     return context
 
 
-async def _screen(hotline: Hotline, *, interactive: bool, refresh: float) -> None:
+async def _screen(
+    hotline: Hotline, footer: list[str], *, interactive: bool, refresh: float
+) -> None:
     zone = hotline.config.calendar_settings.timezone
     assert hotline.live is not None
     every = 1 if interactive else max(1, int(10 / refresh))
@@ -188,10 +262,13 @@ async def _screen(hotline: Hotline, *, interactive: bool, refresh: float) -> Non
         queues = hotline.live.queues()
         ami_up = hotline.ami is not None and hotline.ami.connected
         if interactive:
+            now = hotline.clock.now()
+            assert hotline.oncall is not None
+            oncall = render_oncall(await hotline.oncall.roster(), now, zone)
             screen = render_queues(
-                queues, hotline.clock.now(), zone, recent=hotline.recent, ami_up=ami_up
+                queues, now, zone, recent=hotline.recent, oncall=oncall, ami_up=ami_up
             )
-            sys.stdout.write("\x1b[H\x1b[2J" + screen + "\n")
+            sys.stdout.write("\x1b[H\x1b[2J" + "\n".join([screen, "", *footer]) + "\n")
             sys.stdout.flush()
         else:
             local = hotline.clock.now().astimezone(zone)

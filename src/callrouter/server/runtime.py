@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -20,11 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
-from callrouter.ami.errors import AMIConnectionError, AMILoginError
+from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
+from callrouter.calendar import is_open
+from callrouter.calls.reconcile import failsafe_record
 from callrouter.calls.records import CallRecordData, recent_call_records
+from callrouter.calls.recovery import reconcile_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
 from callrouter.config import Config
+from callrouter.console.context import Console, attach_pbx, build_console
+from callrouter.console.routes import setup_console
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
 from callrouter.http.api import setup_http_api
@@ -35,8 +41,13 @@ from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
 from callrouter.live.sync import LiveSync
-from callrouter.routing.decision import QueueLoad
-from callrouter.routing.service import RoutedCall, Router
+from callrouter.metrics.http import setup_metrics
+from callrouter.metrics.registry import HotlineMetrics
+from callrouter.oncall.context import OnCallApi
+from callrouter.oncall.routes import setup_oncall_routes
+from callrouter.oncall.service import RosterService
+from callrouter.routing.decision import COORDINATORS_WINDOW, ON_CALL_WINDOW, QueueLoad
+from callrouter.routing.service import HotlineFailsafe, RoutedCall, Router
 from callrouter.server.adapters import IdentityDirectory, LedgerWallet
 
 log = structlog.get_logger(__name__)
@@ -68,7 +79,13 @@ class Hotline:
     live: LiveState | None = None
     router: Router | None = None
     records: CallRecordWriter | None = None
+    oncall: RosterService | None = None
     recent: list[str] = field(default_factory=list)
+    console: Console | None = None
+    metrics: HotlineMetrics | None = None
+    #: Called with every routing decision and every fail-safe (console, metrics).
+    on_routed: list[Callable[[RoutedCall], None]] = field(default_factory=list)
+    on_failsafe: list[Callable[[str], None]] = field(default_factory=list)
 
     def require_sessions(self) -> async_sessionmaker[AsyncSession]:
         if self.sessions is None:
@@ -104,6 +121,7 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     app.cleanup_ctx.append(pbx_context)
     live = LiveState(hotline.clock)
     hotline.live = live
+    _setup_console_and_metrics(app, hotline, live)
     setup_ops_routes(
         app,
         OpsContext(
@@ -121,14 +139,53 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         secret=hotline.api_secret,
         ledger_config=hotline.config.ledger,
     )
+    hotline.oncall = RosterService(sessions, hotline.clock, hotline.config.calendar().on_call)
+    oncall = hotline.config.oncall
+    setup_oncall_routes(
+        app,
+        OnCallApi(
+            roster=hotline.oncall,
+            clock=hotline.clock,
+            feed_base_url=oncall.feed_base_url,
+            feed_days_back=oncall.feed_days_back,
+            feed_days_ahead=oncall.feed_days_ahead,
+        ),
+    )
     return app
+
+
+def _setup_console_and_metrics(app: web.Application, hotline: Hotline, live: LiveState) -> None:
+    """The supervisors' console and /metrics, fed by the hooks below; both start after the
+    PBX link's context and stop before it."""
+    config, sessions = hotline.config, hotline.require_sessions()
+    if config.metrics.enabled:
+        metrics = HotlineMetrics()
+        hotline.metrics = metrics
+        hotline.on_routed.append(metrics.on_routed)
+        hotline.on_failsafe.append(metrics.on_failsafe)
+        metrics.watch_waiting(
+            lambda: [(name, live.queue_load(name)[2]) for name in live.queue_names()]
+        )
+        setup_metrics(app, metrics, config.metrics, sessions)
+    if config.console.enabled:
+        console = build_console(
+            config.console,
+            live=live,
+            clock=hotline.clock,
+            timezone=config.calendar_settings.timezone,
+            database=sessions,
+        )
+        hotline.console = console
+        hotline.on_routed.append(console.watch.routed)
+        hotline.on_failsafe.append(console.watch.failsafe)
+        setup_console(app, console)
 
 
 async def database_context(app: web.Application) -> AsyncIterator[None]:
     hotline, engine = app[HOTLINE], app[ENGINE]
     await upgrade_async(hotline.database_url)
     log.info("database.ready", url=engine.url.render_as_string(hide_password=True))
-    records = CallRecordWriter(hotline.require_sessions())
+    records = CallRecordWriter(engine)
     records.start()
     hotline.records = records
     try:
@@ -165,11 +222,19 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         clock=hotline.clock,
         queue_loads=lambda: _queue_loads(live, routed_queues),
         record=lambda routed: _record(hotline, routed),
-        record_failsafe=lambda uniqueid: _record_failsafe(hotline, uniqueid),
+        record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
     )
     hotline.router = router
+    if hotline.metrics is not None:
+        hotline.metrics.watch_ami(lambda: (client.connected, client.stats.reconnects))
+    if hotline.console is not None:
+        attach_pbx(hotline.console, client)
     sync = LiveSync(client, live, resync_interval=ami_settings.queue_resync_interval)
-    unsubscribe = [*sync.attach(), client.subscribe(router.on_event)]
+    unsubscribe = [
+        *sync.attach(),
+        client.subscribe(router.on_event),
+        client.on_connected(lambda: _reconcile_records(hotline, client, router)),
+    ]
     sync.start()
     first_link = asyncio.create_task(_connect_until_up(client, hotline.pbx))
     try:
@@ -225,13 +290,31 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
         f"{' (' + decision.reason + ')' if decision.reason else ''}"
     )
     del hotline.recent[:-_RECENT_LINES]
+    for observer in hotline.on_routed:
+        observer(routed)
     assert hotline.records is not None
     hotline.records.add(_record_data(routed))
 
 
-async def _record_failsafe(hotline: Hotline, uniqueid: str) -> None:
+async def _record_failsafe(hotline: Hotline, failsafe: HotlineFailsafe) -> None:
+    for observer in hotline.on_failsafe:
+        observer(failsafe.uniqueid)
     assert hotline.records is not None
-    hotline.records.mark_failsafe(uniqueid)
+    now = hotline.clock.now()
+    hotline.records.add_failsafe(
+        failsafe_record(
+            channel=failsafe.channel,
+            uniqueid=failsafe.uniqueid,
+            linkedid=failsafe.linkedid,
+            caller_id=failsafe.caller_id,
+            queue=hotline.config.routing_policy().coordinators_queue,
+            arrived_at=None,
+            now=now,
+            window=_window(hotline, now),
+            waited_ms=failsafe.waited * 1000.0,
+            reconciled=False,
+        )
+    )
 
 
 def _record_data(routed: RoutedCall) -> CallRecordData:
@@ -248,12 +331,46 @@ def _record_data(routed: RoutedCall) -> CallRecordData:
         target=decision.target.value,
         queue=decision.queue,
         queue_priority=decision.queue_priority,
-        reason=decision.reason if routed.error is None else f"{decision.reason}; {routed.error}",
+        reason=decision.reason,
         arrived_at=call.arrived_at,
         decided_at=routed.decided_at,
         latency_ms=routed.latency_ms,
         failsafe=False,
+        redirected=routed.redirected,
+        error=routed.error,
     )
+
+
+async def _reconcile_records(hotline: Hotline, client: AMIClient, router: Router) -> None:
+    """After every login (start-up included): records for the calls the PBX holds that
+    have none (fail-safe, or lost when the router died), corrections for Redirects whose
+    answer the link lost."""
+    records, sessions = hotline.records, hotline.require_sessions()
+    assert records is not None
+
+    async def settle() -> None:
+        await router.settle()
+        await records.flush()
+
+    try:
+        await reconcile_records(
+            client,
+            sessions,
+            now=hotline.clock.now,
+            window=lambda at: _window(hotline, at),
+            policy=hotline.config.routing_policy(),
+            settle=settle,
+        )
+    except AMIError:
+        raise  # the client logs it: the link dropped again
+    except Exception:
+        # The database is away: the next login tries again.
+        log.exception("calls.reconcile_failed")
+
+
+def _window(hotline: Hotline, at: datetime) -> str:
+    coordinators = hotline.config.calendar().coordinators
+    return COORDINATORS_WINDOW if is_open(coordinators, at) else ON_CALL_WINDOW
 
 
 async def _recent_decisions(hotline: Hotline, limit: int) -> list[dict[str, Any]]:

@@ -112,7 +112,8 @@ def simulator_process(
     profile: bool = False,
     niceness: int = 10,
 ) -> None:
-    """The PBX runs in its own process, as a real Asterisk would on its own machine."""
+    """The PBX runs in its own process, as a real Asterisk would on its own machine; niced
+    (10 unless told otherwise) so that it leaves the router and PostgreSQL their CPU."""
     os.nice(niceness)
     profiler = cProfile.Profile() if profile else None
 

@@ -49,6 +49,7 @@ class AppQueue:
     def enter(self, call: InboundCall, queue: Queue, priority: int) -> None:
         core, leg = self.core, call.leg
         leg.priority, leg.application = QUEUE_PRIORITY, "Queue"
+        leg.application_data = f"{queue.name},,,,{int(core.settings.queue_timeout)}"
         call.stage, call.queue = Stage.QUEUED, queue
         call.entry = queue.join(leg, priority, core.now())
         core.emit(

@@ -159,6 +159,15 @@ class HotlineDialplan:
         call.account, call.pin = result.account, result.pin
         if call.attempt == 1:
             call.pass_digit = result.pass_digit
+        # The channel variables the dialplan leaves (Getvar reads them, as reconcile does).
+        call.leg.variables.update(
+            HOTLINE_DID=call.did,
+            HOTLINE_ARRIVAL=str(int(call.arrival)),
+            HOTLINE_ATTEMPT=str(call.attempt),
+            HOTLINE_ACCOUNT=call.account,
+            HOTLINE_PIN=call.pin,
+            HOTLINE_PASS=call.pass_digit,
+        )
         self._hold(call)
 
     # ------------------------------------------------------------------ hold and fail-safe
@@ -210,8 +219,11 @@ class HotlineDialplan:
         leg.context, leg.exten, leg.priority = f"queue-{name}", "s", 1
         core.emit(ev.newexten(leg, "Set", f"HOTLINE_QUEUE={name}"))
         leg.context, leg.priority = "hotline-queue", 3
+        leg.variables["HOTLINE_QUEUE"] = name
+        if not leg.variables.get("QUEUE_PRIO"):
+            leg.variables["QUEUE_PRIO"] = "0"
         try:
-            priority = int(leg.variables.get("QUEUE_PRIO", ""))
+            priority = int(leg.variables["QUEUE_PRIO"])
         except ValueError:
             priority = 0
         core.emit(ev.newexten(leg, "UserEvent", "HotlineQueued"))

@@ -83,7 +83,7 @@ def test_every_attempt_gets_exactly_one_result(traced: tuple[LegTracker, Replay]
     }
     # Nothing is kept once every attempt is told.
     assert tracker.in_flight() == []
-    assert tracker._legs == {} and tracker._expert_of_customer == {}
+    assert tracker._legs == {} and tracker._bridge_size == {} and tracker._leg_in_bridge == {}
 
 
 def test_success_is_connected_at_the_bridge_of_both_legs(

@@ -10,7 +10,9 @@ answers, that channel announces the callback and dials the customer. Real Asteri
   callback context are kept until the response ties the channel to its attempt.
 - `DialEnd` on the expert's channel gives the customer's `DialStatus`.
 - `BridgeEnter` of the customer's channel and of the expert's channel into one bridge: the
-  two are connected, which is when the guarantee is met (SPEC "Pass 4H").
+  two are connected, which is when the guarantee is met (SPEC "Pass 4H"). The customer's
+  channel is known by the bridge it shares (its DialBegin may have been missed while the
+  link was down), so the tracker counts who is in each bridge while attempts are under way.
 - `Hangup` of the expert's channel ends the attempt.
 
 One `AttemptResult` per attempt: CONNECTED at the bridge (ended_at None), any other outcome
@@ -20,7 +22,7 @@ when the expert's leg ends.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -52,10 +54,9 @@ class _Leg:
     customer_channel: str | None = None
     dial_status: str | None = None
     customer_answered_at: datetime | None = None
-    expert_bridge: str | None = None
-    expert_bridged_at: datetime | None = None
-    customer_bridge: str | None = None
-    customer_bridged_at: datetime | None = None
+    bridge: str | None = None
+    #: When the second of the two entered their bridge.
+    connected_at: datetime | None = None
     ended_at: datetime | None = None
 
 
@@ -76,7 +77,9 @@ class LegTracker:
     _attempts: dict[int, _Attempt] = field(default_factory=dict)
     _legs: dict[str, _Leg] = field(default_factory=dict)
     _attempt_by_channel: dict[str, int] = field(default_factory=dict)
-    _expert_of_customer: dict[str, str] = field(default_factory=dict)
+    #: Channels in each bridge, and the expert's channel in it (while attempts are tracked).
+    _bridge_size: dict[str, int] = field(default_factory=dict)
+    _leg_in_bridge: dict[str, str] = field(default_factory=dict)
 
     def expect(self, attempt_id: int) -> None:
         """An Originate for this attempt is about to be sent."""
@@ -93,6 +96,8 @@ class LegTracker:
         attempt = self._attempts.pop(attempt_id, None)
         if attempt is not None and attempt.channel is not None:
             self._drop_channel(attempt.channel)
+        if not self._attempts:
+            self._bridge_size.clear()
 
     def resume(
         self, attempt_id: int, channel: str, *, bridged: bool, at: datetime
@@ -135,6 +140,9 @@ class LegTracker:
             return self._dial_end(message, at)
         if name == "BridgeEnter":
             return self._bridge_enter(message, at)
+        if name in ("BridgeLeave", "BridgeDestroy"):
+            self._bridge_left(message)
+            return []
         if name == "Hangup":
             return self._hangup(message, at)
         return []
@@ -158,12 +166,12 @@ class LegTracker:
         destination = message.get("DestChannel")
         if leg is not None and destination:
             leg.customer_channel = destination
-            self._expert_of_customer[destination] = message["Channel"]
         return []
 
     def _dial_end(self, message: Message, at: datetime) -> list[AttemptResult]:
         leg = self._leg(message)
-        if leg is None or leg.customer_channel != message.get("DestChannel"):
+        # The expert's own answer has no Channel (no leg); a resumed leg missed DialBegin.
+        if leg is None or leg.customer_channel not in (None, message.get("DestChannel")):
             return []
         leg.dial_status = (message.get("DialStatus") or "").upper()
         if leg.dial_status == "ANSWER":
@@ -173,20 +181,31 @@ class LegTracker:
     def _bridge_enter(self, message: Message, at: datetime) -> list[AttemptResult]:
         channel = message.get("Channel") or ""
         bridge = message.get("BridgeUniqueid")
-        expert = self._expert_of_customer.get(channel)
-        if expert is not None and expert in self._legs:
-            customer_side = self._legs[expert]
-            customer_side.customer_bridge, customer_side.customer_bridged_at = bridge, at
-            return self._evaluate(expert)
-        leg = self._leg(message)
-        if leg is None:
+        if not bridge or not self._attempts:
             return []
-        leg.expert_bridge, leg.expert_bridged_at = bridge, at
-        return self._evaluate(channel)
+        self._bridge_size[bridge] = self._bridge_size.get(bridge, 0) + 1
+        leg = self._leg(message)
+        if leg is not None:
+            leg.bridge = bridge
+            self._leg_in_bridge[bridge] = channel
+        expert = self._leg_in_bridge.get(bridge)
+        if expert is None or self._bridge_size[bridge] < 2:
+            return []
+        joined = self._legs[expert]
+        joined.connected_at = joined.connected_at or at
+        return self._evaluate(expert)
+
+    def _bridge_left(self, message: Message) -> None:
+        bridge = message.get("BridgeUniqueid") or ""
+        left = self._bridge_size.get(bridge, 0) - 1
+        if message.name == "BridgeDestroy" or left <= 0:
+            self._bridge_size.pop(bridge, None)
+            self._leg_in_bridge.pop(bridge, None)
+        else:
+            self._bridge_size[bridge] = left
 
     def _hangup(self, message: Message, at: datetime) -> list[AttemptResult]:
         channel = message.get("Channel") or ""
-        self._expert_of_customer.pop(channel, None)
         leg = self._leg(message)
         if leg is None:
             return []
@@ -229,11 +248,7 @@ class LegTracker:
             return []
         attempt, leg = self._attempts[attempt_id], self._legs[channel]
         results: list[AttemptResult] = []
-        if (
-            not attempt.reported
-            and leg.expert_bridge is not None
-            and leg.expert_bridge == leg.customer_bridge
-        ):
+        if not attempt.reported and leg.connected_at is not None:
             attempt.reported = True
             results.append(self._result(attempt_id, Outcome.CONNECTED, leg, ended_at=None))
         if leg.ended_at is not None:
@@ -260,27 +275,20 @@ class LegTracker:
     def _result(
         self, attempt_id: int, outcome: Outcome, leg: _Leg, ended_at: datetime | None
     ) -> AttemptResult:
-        connected_at = None
-        if outcome is Outcome.CONNECTED:
-            connected_at = max(_times(leg.expert_bridged_at, leg.customer_bridged_at))
         return AttemptResult(
             attempt_id=attempt_id,
             outcome=outcome,
             expert_answered_at=self._attempts[attempt_id].expert_answered_at,
             customer_answered_at=leg.customer_answered_at,
-            connected_at=connected_at,
+            connected_at=leg.connected_at if outcome is Outcome.CONNECTED else None,
             ended_at=ended_at,
         )
 
     def _drop_channel(self, channel: str) -> None:
         leg = self._legs.pop(channel, None)
         self._attempt_by_channel.pop(channel, None)
-        if leg is not None and leg.customer_channel is not None:
-            self._expert_of_customer.pop(leg.customer_channel, None)
-
-
-def _times(*times: datetime | None) -> Iterable[datetime]:
-    return (t for t in times if t is not None)
+        if leg is not None and leg.bridge is not None:
+            self._leg_in_bridge.pop(leg.bridge, None)
 
 
 def _int(text: str | None) -> int | None:

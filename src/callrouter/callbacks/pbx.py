@@ -129,8 +129,8 @@ class AMIPlacer:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _find(self, attempt_ids: set[int], channels: list[str]) -> dict[int, str]:
-        """Which of these channels carry one of the attempts (Local `;2` halves do not
-        inherit the Originate's variables: skipped)."""
+        """Which of these channels carry one of the attempts. The `;2` half of a Local
+        channel has the Originate's variables too, but the `;1` half runs [callback]."""
         candidates = [c for c in channels if not c.endswith(";2")]
         found: dict[int, str] = {}
         for start in range(0, len(candidates), _GETVAR_BATCH):

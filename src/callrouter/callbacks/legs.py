@@ -123,6 +123,8 @@ class LegTracker:
         ]
 
     def feed(self, message: Message, at: datetime) -> list[AttemptResult]:
+        if not self._attempts:
+            return []  # the hotline's own calls, while no callback is under way
         name = message.name
         if name == "OriginateResponse":
             return self._originate_response(message, at)

@@ -64,6 +64,8 @@ class AMIPlacer:
         self._dialplan = dialplan or CallbackDialplan()
         self._tracker = LegTracker(contexts=frozenset({self._dialplan.context}))
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Attempt -> the login (count) its Originate went out on, until its outcome.
+        self._sent_on: dict[int, int] = {}
         self._unsubscribe = client.subscribe(self._on_event)
 
     async def place(self, request: AttemptRequest) -> None:
@@ -85,12 +87,14 @@ class AMIPlacer:
             ("Variable", f"{RING_VARIABLE}={ring_secs}"),
         ]
         self._tracker.expect(attempt_id)
+        self._sent_on[attempt_id] = self._client.stats.logins
         try:
             await self._client.send_action(
                 "Originate", headers, action_id_tag=action_id_tag(attempt_id)
             )
         except AMIActionError as error:
             self._tracker.forget(attempt_id)
+            self._sent_on.pop(attempt_id, None)
             raise PlacementFailed(f"the PBX refused the Originate: {error}") from error
         # Any other error: the Originate was written, its fate is unknown; the attempt stays
         # tracked and open until its events or a reconciliation settle it.
@@ -103,7 +107,15 @@ class AMIPlacer:
             channel = self._tracker.channel_of(attempt_id)
             if channel is not None and channel in bridge_of:
                 found[attempt_id] = channel
-        missing = set(attempt_ids) - found.keys()
+        login = self._client.stats.logins
+        # Sent on this very link and not answered yet: its OriginateResponse is still to
+        # come here (its channel may not exist yet), so it is under way, not gone.
+        pending = {
+            a
+            for a in attempt_ids
+            if self._sent_on.get(a) == login and self._tracker.channel_of(a) is None
+        }
+        missing = set(attempt_ids) - found.keys() - pending
         if missing:
             found |= await self._find(missing, [c for c in bridge_of if c not in found.values()])
         in_bridge = Counter(bridge for bridge in bridge_of.values() if bridge)
@@ -111,14 +123,16 @@ class AMIPlacer:
         up: dict[int, bool] = {}
         for attempt_id in attempt_ids:
             channel = found.get(attempt_id)
-            up[attempt_id] = channel is not None
+            up[attempt_id] = channel is not None or attempt_id in pending
             if channel is None:
-                self._tracker.forget(attempt_id)
+                if attempt_id not in pending:
+                    self._tracker.forget(attempt_id)
+                    self._sent_on.pop(attempt_id, None)
                 continue
             bridged = in_bridge[bridge_of[channel]] >= 2 if bridge_of[channel] else False
             for result in self._tracker.resume(attempt_id, channel, bridged=bridged, at=now):
                 self._report(result)
-        log.info("callbacks.legs.reconciled", asked=len(attempt_ids), up=len(found))
+        log.info("callbacks.legs.reconciled", asked=len(attempt_ids), up=sum(up.values()))
         return up
 
     async def close(self) -> None:
@@ -150,6 +164,7 @@ class AMIPlacer:
             self._report(result)
 
     def _report(self, result: AttemptResult) -> None:
+        self._sent_on.pop(result.attempt_id, None)
         log.info("callbacks.legs.result", attempt=result.attempt_id, outcome=result.outcome.value)
         task = asyncio.create_task(self._deliver(result), name="callback-result")
         self._tasks.add(task)

@@ -110,6 +110,7 @@ _LOCK_ACCOUNT_FOR_OPENING = (
     select(
         ACCOUNTS.c.id,
         ACCOUNTS.c.balance,
+        ACCOUNTS.c.held,
         select(INCIDENTS.c.id)
         .where(INCIDENTS.c.open_key == bindparam("key"))
         .scalar_subquery()
@@ -189,8 +190,9 @@ class Incidents:
                     earlier = await _opened_by_key(connection, idempotency_key, request)
                     if earlier is not None:
                         return earlier
-                if account.balance < due:
-                    raise InsufficientBalance(account_number, account.balance, due)
+                available = account.balance - account.held
+                if available < due:
+                    raise InsufficientBalance(account_number, available, due)
                 balance = account.balance - due
                 incident_id: int = (
                     await connection.execute(

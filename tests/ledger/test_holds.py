@@ -168,9 +168,7 @@ async def test_a_further_call_the_same_night_joins_the_incident_the_next_night_h
     assert isinstance(joined, JoinedIncident) and joined.incident_id == posted.incident_id
     assert isinstance(replayed, JoinedIncident) and replayed.replayed
     assert await _held(database_sessions, account) == 0
-    assert [event.call for event in (await ledger.incident(joined.incident_id)).events] == [
-        "2.1"
-    ]
+    assert [event.call for event in (await ledger.incident(joined.incident_id)).events] == ["2.1"]
     # 08:00 ended the on-call stretch: the next night is a new emergency.
     clock.set(datetime(2026, 11, 25, 19, 0, tzinfo=PARIS))
     with pytest.raises(InsufficientBalance):

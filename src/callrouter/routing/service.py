@@ -17,6 +17,7 @@ from typing import Protocol
 
 import structlog
 
+from callrouter.ami.errors import AMIActionError
 from callrouter.ami.message import Message
 from callrouter.calendar import HotlineCalendar
 from callrouter.clock import Clock
@@ -293,13 +294,13 @@ class Router:
                 decision = decide(
                     now, self._calendar, caller, chosen_pass, call.attempt, loads, self._policy
                 )
-        redirected, latency_ms, send_error, link_lost = await self._carry_out(
+        redirected, latency_ms, send_error, refused = await self._carry_out(
             call, decision, received
         )
-        if held and not redirected and not link_lost and self.billing is not None:
+        if held and refused and self.billing is not None:
             self.billing.redirect_refused(call.uniqueid)
-        # A link lost with the Redirect leaves the hold pending: whether the Redirect
-        # arrived is known only from the PBX's channels at the next login.
+        # A Redirect whose answer never came (link lost, timeout) leaves the hold pending:
+        # whether it arrived is known from the PBX's channels at the next login.
         self.latencies_ms.append(latency_ms)
         routed = RoutedCall(
             call=call,
@@ -365,7 +366,9 @@ class Router:
     async def _carry_out(
         self, call: HotlineCall, decision: RoutingDecision, received: float
     ) -> tuple[bool, float, str | None, bool]:
-        """Setvar each variable then Redirect, pipelined in one write."""
+        """Setvar each variable then Redirect, pipelined in one write. Returns (redirected,
+        latency, error, refused): refused when the PBX itself answered the Redirect with an
+        error, so the caller certainly did not move."""
         actions: list[tuple[str, Sequence[tuple[str, str]]]] = [
             ("Setvar", (("Channel", call.channel), ("Variable", name), ("Value", value)))
             for name, value in decision.variables
@@ -386,10 +389,10 @@ class Router:
         try:
             answers = await self._pbx.send_actions(actions)
         except CallrouterError as exc:
-            return False, latency_ms, str(exc), True
+            return False, latency_ms, str(exc), False
         errors = [str(answer) for answer in answers if isinstance(answer, CallrouterError)]
         if errors:
             # The caller hung up meanwhile: nothing to route any more. (A caller still
             # there whose Redirect failed is queued by the dialplan's fail-safe.)
-            return False, latency_ms, "; ".join(errors), False
+            return False, latency_ms, "; ".join(errors), isinstance(answers[-1], AMIActionError)
         return True, latency_ms, None, False

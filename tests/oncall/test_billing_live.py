@@ -148,13 +148,13 @@ class Proxy:
 
 
 @contextlib.asynccontextmanager
-async def simulator_and_proxy() -> AsyncIterator[tuple[PBXSimulator, Proxy]]:
+async def simulator_and_proxy() -> AsyncIterator[tuple[PBXSimulator, Proxy, int]]:
+    """The simulator, the proxy and the proxy's port, where the router connects."""
     simulator = PBXSimulator(settings())
     await simulator.start()
     proxy = Proxy(simulator.port)
     try:
-        await proxy.start()
-        yield simulator, proxy
+        yield simulator, proxy, await proxy.start()
     finally:
         await proxy.stop()
         await simulator.stop()
@@ -163,75 +163,79 @@ async def simulator_and_proxy() -> AsyncIterator[tuple[PBXSimulator, Proxy]]:
 async def test_the_link_cut_as_the_router_redirects_charges_nothing_3_times_of_3(
     sqlite_url: str,
 ) -> None:
-    async with simulator_and_proxy() as (simulator, proxy):
-        async with night_hotline(sqlite_url, await proxy.start()) as hotline:
-            assert hotline.ledger is not None and hotline.ami is not None
-            account = await prioritaire_customer(hotline, "0611111111")
-            for attempt in range(1, 4):
-                proxy.armed = True
-                simulator.place_call(CallerProfile("0611111111", "Anne", pass_digit="3"))
+    async with (
+        simulator_and_proxy() as (simulator, proxy, port),
+        night_hotline(sqlite_url, port) as hotline,
+    ):
+        assert hotline.ledger is not None and hotline.ami is not None
+        ledger = hotline.ledger
+        account = await prioritaire_customer(hotline, "0611111111")
+        for attempt in range(1, 4):
+            proxy.armed = True
+            simulator.place_call(CallerProfile("0611111111", "Anne", pass_digit="3"))
 
-                async def cut(attempt: int = attempt) -> bool:
-                    return proxy.cuts == attempt
+            async def cut(attempt: int = attempt) -> bool:
+                return proxy.cuts == attempt
 
-                await until(cut, "the link cut at the Redirect")
+            await until(cut, "the link cut at the Redirect")
 
-                async def failsafe(attempt: int = attempt) -> bool:
-                    return len(waiting(simulator, "coordinators")) == attempt
+            async def failsafe(attempt: int = attempt) -> bool:
+                return len(waiting(simulator, "coordinators")) == attempt
 
-                await until(failsafe, "the fail-safe queued the caller to the coordinators")
-                ledger = hotline.ledger
+            await until(failsafe, "the fail-safe queued the caller to the coordinators")
 
-                async def resolved() -> bool:
-                    connected = hotline.ami is not None and hotline.ami.connected
-                    return connected and await ledger.holds.pending() == []
+            async def resolved() -> bool:
+                connected = hotline.ami is not None and hotline.ami.connected
+                return connected and await ledger.holds.pending() == []
 
-                await until(resolved, "the hold resolved after the reconnect")
-                assert waiting(simulator, "oncall") == []
-                assert await ledger.balance(account) == 500, f"attempt {attempt}"
-            assert await ledger.check() == [] and await ledger.check_holds() == []
+            await until(resolved, "the hold resolved after the reconnect")
+            assert waiting(simulator, "oncall") == []
+            assert await ledger.balance(account) == 500, f"attempt {attempt}"
+        assert await ledger.check() == [] and await ledger.check_holds() == []
 
 
 async def test_a_redirect_that_arrived_keeps_its_hold_until_the_technician_confirms(
     sqlite_url: str,
 ) -> None:
-    async with simulator_and_proxy() as (simulator, proxy):
-        async with night_hotline(sqlite_url, await proxy.start()) as hotline:
-            assert hotline.ledger is not None and hotline.router is not None
-            ledger = hotline.ledger
-            account = await prioritaire_customer(hotline, "0622222222")
-            proxy.armed, proxy.before_redirect = True, False
-            simulator.place_call(CallerProfile("0622222222", "Bernard", pass_digit="3"))
+    async with (
+        simulator_and_proxy() as (simulator, proxy, port),
+        night_hotline(sqlite_url, port) as hotline,
+    ):
+        assert hotline.ledger is not None and hotline.router is not None
+        ledger = hotline.ledger
+        account = await prioritaire_customer(hotline, "0622222222")
+        proxy.armed, proxy.before_redirect = True, False
+        simulator.place_call(CallerProfile("0622222222", "Bernard", pass_digit="3"))
 
-            async def on_call() -> bool:
-                return proxy.cuts == 1 and waiting(simulator, "oncall") == ["0622222222"]
+        async def on_call() -> bool:
+            return proxy.cuts == 1 and waiting(simulator, "oncall") == ["0622222222"]
 
-            await until(on_call, "the caller waits for on-call, the answer lost")
+        await until(on_call, "the caller waits for on-call, the answer lost")
 
-            async def relinked() -> bool:
-                return hotline.ami is not None and hotline.ami.connected
+        async def relinked() -> bool:
+            return hotline.ami is not None and hotline.ami.connected
 
-            await until(relinked, "the link back")
-            await hotline.router.settle()
-            [pending] = await ledger.holds.pending()
-            assert await ledger.balance(account) == 500
+        await until(relinked, "the link back")
+        await hotline.router.settle()
+        [pending] = await ledger.holds.pending()
+        assert await ledger.balance(account) == 500
 
-            # The technician presses the key: the dialplan's UserEvent, on the caller's side.
-            reader, writer = await asyncio.open_connection("127.0.0.1", simulator.port)
-            writer.write(
-                (
-                    f"Action: Login\r\nUsername: callrouter\r\nSecret: {SECRET}\r\n\r\n"
-                    "Action: UserEvent\r\nUserEvent: OnCallConfirmed\r\n"
-                    f"CallerUniqueid: {pending.call}\r\nHold: {pending.hold_id}\r\n"
-                    "Technician: Local/agent5@agents\r\n\r\n"
-                ).encode()
-            )
-            await writer.drain()
+        # The technician presses the key: the dialplan's UserEvent, on the caller's side.
+        _, writer = await asyncio.open_connection("127.0.0.1", simulator.port)
+        writer.write(
+            (
+                f"Action: Login\r\nUsername: callrouter\r\nSecret: {SECRET}\r\n\r\n"
+                "Action: UserEvent\r\nUserEvent: OnCallConfirmed\r\n"
+                f"CallerUniqueid: {pending.call}\r\nHold: {pending.hold_id}\r\n"
+                "Technician: Local/agent5@agents\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
 
-            async def charged() -> bool:
-                return await ledger.balance(account) == 400
+        async def charged() -> bool:
+            return await ledger.balance(account) == 400
 
-            await until(charged, "the hold posted on the confirmation")
-            writer.close()
-            assert await ledger.holds.pending() == []
-            assert await ledger.check() == [] and await ledger.check_holds() == []
+        await until(charged, "the hold posted on the confirmation")
+        writer.close()
+        assert await ledger.holds.pending() == []
+        assert await ledger.check() == [] and await ledger.check_holds() == []

@@ -141,6 +141,8 @@ class EmergencyBilling:
             confirmation = parse_confirmation(event)
             if confirmation.caller_uniqueid and confirmation.hold:
                 call = confirmation.caller_uniqueid
+                # Confirmed: the caller's later hang-up has nothing left to void.
+                self._pending.pop(call, None)
                 self._move(call, lambda: self._post(call, confirmation))
         elif event.name in _LEFT_EVENTS:
             uniqueid = event.get("Uniqueid") or ""

@@ -239,3 +239,80 @@ async def test_a_redirect_that_arrived_keeps_its_hold_until_the_technician_confi
         writer.close()
         assert await ledger.holds.pending() == []
         assert await ledger.check() == [] and await ledger.check_holds() == []
+
+
+def queued_channel(simulator: PBXSimulator, queue: str, caller_id: str) -> str:
+    [channel] = [
+        caller["channel"]
+        for caller in simulator.snapshot()["queues"][queue]["callers"]
+        if caller["caller_id"] == caller_id
+    ]
+    return channel
+
+
+async def test_a_caller_who_hangs_up_in_the_on_call_queue_is_charged_nothing(
+    sqlite_url: str,
+) -> None:
+    async with (
+        simulator_and_proxy() as (simulator, _, port),
+        night_hotline(sqlite_url, port) as hotline,
+    ):
+        assert hotline.ledger is not None
+        ledger = hotline.ledger
+        account = await prioritaire_customer(hotline, "0633333333")
+        simulator.place_call(CallerProfile("0633333333", "Chloé", pass_digit="3"))
+
+        async def held() -> bool:
+            return len(await ledger.holds.pending()) == 1 and waiting(simulator, "oncall") != []
+
+        await until(held, "the caller waits for on-call, the price held")
+        simulator.model.hangup(queued_channel(simulator, "oncall", "0633333333"))
+
+        async def voided() -> bool:
+            return await ledger.holds.pending() == []
+
+        await until(voided, "the hold voided on the hang-up")
+        assert await ledger.balance(account) == 500
+        assert await ledger.check_holds() == []
+
+
+async def test_holds_left_by_a_stopped_router_are_resolved_at_restart(sqlite_url: str) -> None:
+    async with simulator_and_proxy() as (simulator, _, port):
+        async with night_hotline(sqlite_url, port) as first:
+            assert first.ledger is not None
+            ledger = first.ledger
+            gone = await prioritaire_customer(first, "0644444444")
+            stays = await prioritaire_customer(first, "0655555555")
+            simulator.place_call(CallerProfile("0644444444", "David", pass_digit="3"))
+            simulator.place_call(CallerProfile("0655555555", "Élodie", pass_digit="3"))
+
+            async def both_held() -> bool:
+                return (
+                    len(await ledger.holds.pending()) == 2
+                    and len(waiting(simulator, "oncall")) == 2
+                )
+
+            await until(both_held, "both callers wait for on-call, their prices held")
+        # The router is stopped; one caller gives up meanwhile, unseen.
+        simulator.model.hangup(queued_channel(simulator, "oncall", "0644444444"))
+
+        async with night_hotline(sqlite_url, port) as restarted:
+            assert restarted.ledger is not None
+            ledger = restarted.ledger
+
+            async def resolved() -> bool:
+                return len(await ledger.holds.pending()) == 1
+
+            await until(resolved, "the leftover hold voided at the login")
+            [kept] = await ledger.holds.pending()
+            assert kept.account_number == stays
+            assert await ledger.balance(gone) == 500
+            # The caller still waiting keeps the hold; their hang-up voids it as usual.
+            simulator.model.hangup(queued_channel(simulator, "oncall", "0655555555"))
+
+            async def none_left() -> bool:
+                return await ledger.holds.pending() == []
+
+            await until(none_left, "the kept hold voided on the hang-up")
+            assert await ledger.balance(stays) == 500
+            assert await ledger.check() == [] and await ledger.check_holds() == []

@@ -112,3 +112,16 @@ async def test_a_hang_up_of_a_call_without_a_hold_costs_no_database_trip() -> No
     subject.on_event(Message.event("Hangup", [("Uniqueid", "7.7"), ("Cause", "16")]))
     await subject.wait_idle()
     assert wallet.moves == []
+
+
+async def test_the_failsafe_of_a_held_call_voids_its_hold() -> None:
+    # The Redirect was lost without the link dropping (a timeout): the dialplan queued the
+    # caller to the coordinators, who will not open an emergency for it.
+    wallet = Wallet({})
+    subject = billing(wallet, FakeClock(NIGHT))
+    await subject.hold("40000001", "1.1")
+    subject.on_event(
+        Message.event("UserEvent", [("UserEvent", "HotlineFailsafe"), ("Uniqueid", "1.1")])
+    )
+    await subject.wait_idle()
+    assert wallet.moves == [("void", "1.1")]

@@ -5,7 +5,8 @@ account's emergency incident of the night). Then, from the AMI events:
 - `UserEvent(OnCallConfirmed)`, emitted on the caller's side when a technician pressed the
   confirmation key (the on-call contract), posts the hold: the incident opens, debited once;
 - the caller's Hangup or QueueCallerAbandon before that voids it, as does a Redirect the PBX
-  refused;
+  refused or the dialplan's fail-safe (the Redirect never came: the caller went to the
+  coordinators);
 - after every AMI login the pending holds are resolved from the channel list the record
   reconciliation reads anyway (events may have been lost while the link was down), and a
   hold older than any real wait is voided (the safety net).
@@ -32,8 +33,15 @@ from callrouter.ledger.hold_rules import CallerOnPBX, Resolution, resolve
 log = structlog.get_logger(__name__)
 
 CONFIRMED_EVENT = "OnCallConfirmed"
-#: Events that end a caller's wait without a technician (a hang-up, leaving the queue).
-_LEFT_EVENTS = frozenset({"Hangup", "QueueCallerAbandon"})
+#: The dialplan queued the caller to the coordinators itself: the Redirect never came.
+FAILSAFE_EVENT = "HotlineFailsafe"
+#: Events that end a caller's wait without a technician, and what the hold says of them.
+_LEFT_REASONS = {
+    "Hangup": "caller hung up before a technician confirmed",
+    "QueueCallerAbandon": "caller left the on-call queue unserved",
+}
+_LEFT_EVENTS = frozenset(_LEFT_REASONS)
+_FAILSAFE_REASON = "the fail-safe queued the caller to the coordinators"
 
 
 class ChargeKind(enum.Enum):
@@ -144,12 +152,12 @@ class EmergencyBilling:
                 # Confirmed: the caller's later hang-up has nothing left to void.
                 self._pending.pop(call, None)
                 self._move(call, lambda: self._post(call, confirmation))
-        elif event.name in _LEFT_EVENTS:
+        elif event.name in _LEFT_EVENTS or (
+            event.name == "UserEvent" and event.get("UserEvent") == FAILSAFE_EVENT
+        ):
             uniqueid = event.get("Uniqueid") or ""
             if uniqueid in self._pending:
-                reason = "caller hung up before a technician confirmed"
-                if event.name == "QueueCallerAbandon":
-                    reason = "caller left the on-call queue unserved"
+                reason = _LEFT_REASONS.get(event.name, _FAILSAFE_REASON)
                 self._move(uniqueid, lambda: self._void(uniqueid, reason))
 
     async def resolve_after_login(self, channels: Sequence[Message]) -> None:

@@ -66,7 +66,7 @@ async def test_holds_left_by_a_crash_follow_the_pbx_at_the_next_login() -> None:
     clock = FakeClock(NIGHT)
     subject = billing(wallet, clock)
 
-    await subject.resolve_after_login(
+    await subject.resolver()(
         [
             channel("waiting", "queue-oncall"),
             channel("bridged", "queue-oncall", bridge="b-1"),
@@ -125,3 +125,21 @@ async def test_the_failsafe_of_a_held_call_voids_its_hold() -> None:
     )
     await subject.wait_idle()
     assert wallet.moves == [("void", "1.1")]
+
+
+async def test_a_caller_still_waiting_for_the_redirect_keeps_the_hold() -> None:
+    # Listed in the hold context (the Redirect was on its way when the list was read).
+    wallet = Wallet({"1.1": NIGHT})
+    subject = billing(wallet, FakeClock(NIGHT))
+    await subject.resolver()([channel("1.1", "hotline-hold")])
+    assert wallet.moves == [] and subject.pending_calls == {"1.1"}
+
+
+async def test_a_hold_placed_after_the_login_is_left_to_its_events() -> None:
+    wallet = Wallet({})
+    subject = billing(wallet, FakeClock(NIGHT))
+    resolve = subject.resolver()
+    # A new call routed between the login and the reading of the channel list.
+    await subject.hold("40000001", "2.1")
+    await resolve([])
+    assert wallet.moves == [] and subject.pending_calls == {"2.1"}

@@ -96,14 +96,19 @@ def parse_confirmation(event: Message) -> Confirmation:
 
 
 def callers_on_pbx(items: Iterable[Message], oncall_queue: str) -> dict[str, CallerOnPBX]:
-    """CoreShowChannels items -> the callers waiting in (or talking from) the on-call queue,
-    by Uniqueid. A caller anywhere else (the fail-safe's coordinators queue, a message)
-    will not be served by on-call: for billing it has left."""
+    """CoreShowChannels items -> the callers who may still reach on-call, by Uniqueid: those
+    in (or talking from) the on-call queue, and those not placed yet (still waiting for the
+    Redirect: their hang-up or fail-safe event will come). A caller placed anywhere else
+    (the fail-safe's coordinators queue, a message) will not be served by on-call: for
+    billing it has left."""
     found: dict[str, CallerOnPBX] = {}
     for item in items:
+        uniqueid = item.get("Uniqueid") or ""
         placed = placed_channel(item)
-        if placed is not None and placed.queue == oncall_queue:
-            found[placed.uniqueid] = CallerOnPBX(
+        if placed is None:
+            found.setdefault(uniqueid, CallerOnPBX(present=True, bridged=False))
+        elif placed.queue == oncall_queue:
+            found[uniqueid] = CallerOnPBX(
                 present=True, bridged=bool((item.get("BridgeId") or "").strip())
             )
     return found
@@ -125,6 +130,11 @@ class EmergencyBilling:
         #: Calls with a pending hold, by the caller's Uniqueid: a Hangup of anyone else
         #: costs no database round trip.
         self._pending: dict[str, None] = {}
+        #: The holds this process placed, numbered in order: a login's resolution leaves
+        #: alone those placed after it began (their events come on the new link, and their
+        #: channels may be newer than the channel list).
+        self._placed_order: dict[str, int] = {}
+        self._placed_count = 0
         #: The latest move of each call: the next one waits for it.
         self._chains: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -137,6 +147,8 @@ class EmergencyBilling:
         charge = await self._wallet.hold_emergency(account_number, call)
         if charge.kind is ChargeKind.HELD:
             self._pending[call] = None
+            self._placed_count += 1
+            self._placed_order[call] = self._placed_count
         return charge
 
     def redirect_refused(self, call: str) -> None:
@@ -160,16 +172,27 @@ class EmergencyBilling:
                 reason = _LEFT_REASONS.get(event.name, _FAILSAFE_REASON)
                 self._move(uniqueid, lambda: self._void(uniqueid, reason))
 
-    async def resolve_after_login(self, channels: Sequence[Message]) -> None:
+    def resolver(self) -> Callable[[Sequence[Message]], Awaitable[None]]:
+        """Taken right after a login, before the channel list is read: resolves the pending
+        holds placed until then against that list."""
+        placed_before = self._placed_count
+        return lambda channels: self._resolve_after_login(channels, placed_before)
+
+    async def _resolve_after_login(self, channels: Sequence[Message], placed_before: int) -> None:
         """Every pending hold against the PBX's channel list (read once per login by the
         record reconciliation): a confirmation or a hang-up may have been lost with the
         link, or with the process."""
         on_pbx = callers_on_pbx(channels, self._oncall_queue)
-        await self._resolve_all(lambda call: on_pbx.get(call, _GONE))
+        await self._resolve_all(
+            lambda call: on_pbx.get(call, _GONE),
+            skip=lambda call: self._placed_order.get(call, 0) > placed_before,
+        )
 
     async def sweep(self) -> None:
         """The safety net between logins: only holds past the maximum age move."""
-        await self._resolve_all(lambda call: CallerOnPBX(present=True, bridged=False))
+        await self._resolve_all(
+            lambda call: CallerOnPBX(present=True, bridged=False), skip=lambda call: False
+        )
 
     async def run_sweeps(self, interval: float) -> None:
         while True:
@@ -179,9 +202,13 @@ class EmergencyBilling:
             except Exception:
                 log.exception("billing.sweep_failed")
 
-    async def _resolve_all(self, caller_of: Callable[[str], CallerOnPBX]) -> None:
+    async def _resolve_all(
+        self, caller_of: Callable[[str], CallerOnPBX], *, skip: Callable[[str], bool]
+    ) -> None:
         now = self._clock.now()
         for pending in await self._wallet.pending_holds():
+            if skip(pending.call):
+                continue
             outcome = resolve(
                 placed_at=pending.placed_at,
                 now=now,
@@ -208,13 +235,17 @@ class EmergencyBilling:
     ) -> None:
         detail = f"{how} {confirmation.technician}".strip()
         posted = await self._wallet.post_hold(call, detail)
-        self._pending.pop(call, None)
+        self._settled(call)
         log.info("billing.confirmed", call=call, hold=confirmation.hold or None, posted=posted)
 
     async def _void(self, call: str, reason: str) -> None:
         voided = await self._wallet.void_hold(call, reason)
-        self._pending.pop(call, None)
+        self._settled(call)
         log.info("billing.voided", call=call, reason=reason, voided=voided)
+
+    def _settled(self, call: str) -> None:
+        self._pending.pop(call, None)
+        self._placed_order.pop(call, None)
 
     def _move(self, call: str, work: Callable[[], Awaitable[None]]) -> None:
         previous = self._chains.get(call)

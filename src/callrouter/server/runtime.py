@@ -321,6 +321,10 @@ async def _reconcile_records(hotline: Hotline, client: AMIClient, router: Router
         await router.settle()
         await records.flush()
 
+    # Taken now, right after the login: the holds placed from here on are not judged
+    # against a channel list that may be older than their calls.
+    resolve_holds = None if router.billing is None else router.billing.resolver()
+
     try:
         await reconcile_records(
             client,
@@ -329,7 +333,7 @@ async def _reconcile_records(hotline: Hotline, client: AMIClient, router: Router
             window=lambda at: _window(hotline, at),
             policy=hotline.config.routing_policy(),
             settle=settle,
-            resolve_holds=None if router.billing is None else router.billing.resolve_after_login,
+            resolve_holds=resolve_holds,
         )
     except AMIError:
         raise  # the client logs it: the link dropped again

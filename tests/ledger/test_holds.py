@@ -28,6 +28,8 @@ from .conftest import MakeAccount
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_22H = datetime(2026, 11, 24, 22, 0, tzinfo=PARIS)
 NIGHT = AttachRule(HotlineCalendar.default().on_call)
+#: Every racing call must hold: none joins the incident a faster racer opened.
+NO_ATTACH = AttachRule(HotlineCalendar.default().on_call, timedelta(microseconds=1))
 RACERS = 50
 
 
@@ -213,7 +215,7 @@ async def test_racing_emergencies_hold_and_post_only_what_the_account_can_pay(
     async def emergency(n: int) -> bool:
         call = f"race.{n}"
         try:
-            await ledger.holds.place(account, call, amount=100, attach=_NO_ATTACH)
+            await ledger.holds.place(account, call, amount=100, attach=NO_ATTACH)
         except InsufficientBalance:
             return False
         return (await ledger.holds.post(call, detail="technician confirmed")).moved
@@ -232,7 +234,3 @@ async def test_racing_emergencies_hold_and_post_only_what_the_account_can_pay(
             text("SELECT count(*) FROM ledger_movements WHERE balance_after < 0")
         )
     assert negative == 0
-
-
-#: Every race call must hold: none joins the incident a faster racer opened.
-_NO_ATTACH = AttachRule(HotlineCalendar.default().on_call, timedelta(microseconds=1))

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import structlog
 
+from callrouter.appointments.config import AppointmentsConfig, parse_appointments
 from callrouter.calendar import (
     PARIS,
     CalendarError,
@@ -32,6 +33,7 @@ from callrouter.calendar import (
     default_windows,
 )
 from callrouter.errors import ConfigError
+from callrouter.experts.config import ExpertsConfig, parse_experts
 from callrouter.ledger.config import LedgerConfig, parse_ledger_config
 from callrouter.passes import Pass
 from callrouter.routing.decision import RoutingPolicy
@@ -138,6 +140,8 @@ class Config:
     http: HTTPConfig = field(default_factory=HTTPConfig)
     #: Prices, packs and recharge codes; validated by the ledger's own parser.
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    experts: ExpertsConfig = field(default_factory=ExpertsConfig)
+    appointments: AppointmentsConfig = field(default_factory=AppointmentsConfig)
     oncall: OnCallConfig = field(default_factory=OnCallConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -147,19 +151,13 @@ class Config:
         root = _Table(data, "")
         root.reject_unknown(
             (
-                "calendar",
-                "routing",
-                "ami",
-                "database",
-                "http",
-                "ledger",
-                "oncall",
-                "console",
-                "metrics",
+                *("calendar", "routing", "ami", "database", "http", "ledger"),
+                *("oncall", "console", "metrics", "experts", "appointments"),
             )
         )
+        calendar_settings = _calendar(root.table("calendar"))
         return cls(
-            calendar_settings=_calendar(root.table("calendar")),
+            calendar_settings=calendar_settings,
             routing=_routing(root.table("routing")),
             ami=_ami(root.table("ami")),
             database=DatabaseConfig(url=root.table("database").text("url", DatabaseConfig.url)),
@@ -168,6 +166,8 @@ class Config:
             oncall=_oncall(root.table("oncall")),
             console=_console(root.table("console")),
             metrics=_metrics(root.table("metrics")),
+            experts=parse_experts(root.table("experts"), calendar_settings.windows),
+            appointments=parse_appointments(root.table("appointments"), calendar_settings.windows),
         )
 
     def calendar(self) -> HotlineCalendar:

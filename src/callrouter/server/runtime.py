@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
 from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
+from callrouter.appointments.api import build_services, setup_appointment_api
+from callrouter.appointments.service import AppointmentService
 from callrouter.calendar import is_open
 from callrouter.calls.reconcile import failsafe_record
 from callrouter.calls.records import CallRecordData, recent_call_records
@@ -33,6 +35,7 @@ from callrouter.console.context import Console, attach_pbx, build_console
 from callrouter.console.routes import setup_console
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
+from callrouter.experts.directory import ExpertDirectory
 from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
@@ -75,6 +78,8 @@ class Hotline:
     sessions: async_sessionmaker[AsyncSession] | None = None
     identity: IdentityService | None = None
     ledger: LedgerService | None = None
+    experts: ExpertDirectory | None = None
+    appointments: AppointmentService | None = None
     ami: AMIClient | None = None
     live: LiveState | None = None
     router: Router | None = None
@@ -140,6 +145,22 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         clock=hotline.clock,
         secret=hotline.api_secret,
         ledger_config=hotline.config.ledger,
+    )
+    config = hotline.config
+    hotline.experts, hotline.appointments = build_services(
+        sessions,
+        hotline.clock,
+        config.calendar(),
+        config.experts,
+        config.appointments,
+        config.ledger,
+    )
+    setup_appointment_api(
+        app,
+        directory=hotline.experts,
+        service=hotline.appointments,
+        live=live,
+        clock=hotline.clock,
     )
     hotline.oncall = RosterService(sessions, hotline.clock, hotline.config.calendar().on_call)
     oncall = hotline.config.oncall

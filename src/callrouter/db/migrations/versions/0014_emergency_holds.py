@@ -5,7 +5,7 @@ balance (what can be spent, balance - held, never goes below zero); `ledger_hold
 each hold, one per call. A posted hold's debit is an ordinary movement of its incident.
 
 Revision ID: 0014_emergency_holds
-Revises: 0012_oncall_roster
+Revises: 0011_appointments
 Create Date: 2026-12-01
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_emergency_holds"
-down_revision: str | None = "0012_oncall_roster"
+down_revision: str | None = "0011_appointments"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -87,3 +87,9 @@ def test_a_hold_found_at_login_follows_the_caller(
     assert resolve(placed_at=PLACED, now=PLACED + age, max_age=MAX_AGE, caller=caller) is (
         resolution
     )
+
+
+def test_a_zero_window_attaches_nothing_even_at_the_same_instant() -> None:
+    opened = datetime(2026, 11, 24, 22, 0, tzinfo=PARIS)
+    assert not AttachRule(ON_CALL, timedelta(0)).attaches(opened, opened)
+    assert AttachRule(ON_CALL, timedelta(microseconds=1)).attaches(opened, opened)

@@ -28,8 +28,9 @@ from .conftest import MakeAccount
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_22H = datetime(2026, 11, 24, 22, 0, tzinfo=PARIS)
 NIGHT = AttachRule(HotlineCalendar.default().on_call)
-#: Every racing call must hold: none joins the incident a faster racer opened.
-NO_ATTACH = AttachRule(HotlineCalendar.default().on_call, timedelta(microseconds=1))
+#: Every racing call must hold: none joins the incident a faster racer opened (the clock
+#: stands still, so any window would take them in).
+NO_ATTACH = AttachRule(HotlineCalendar.default().on_call, timedelta(0))
 RACERS = 50
 
 

@@ -220,7 +220,8 @@ async def _redeem(ledger: LedgerService, args: argparse.Namespace) -> int:
 async def _statement(ledger: LedgerService, args: argparse.Namespace) -> int:
     statement = await ledger.statement(args.account)
     zone = _zone(args)
-    print(f"account {statement.account_number}: balance {statement.balance} points")
+    held = f" ({statement.held} held for emergency calls in progress)" if statement.held else ""
+    print(f"account {statement.account_number}: balance {statement.balance} points{held}")
     for movement in statement.movements:
         print(
             f"  {_local(movement.created_at, zone)} {movement.kind:<10} {movement.amount:>+7d} "

@@ -1,6 +1,7 @@
 """Imports every model module, so Base.metadata (Alembic, fixtures) sees every table."""
 
 import callrouter.accounts.models
+import callrouter.callbacks.models
 import callrouter.ledger.models  # noqa: F401
 from callrouter.calls import models as calls_models
 from callrouter.db.base import Base

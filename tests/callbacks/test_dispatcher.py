@@ -250,8 +250,10 @@ async def test_a_repeated_result_changes_nothing(desk: Desk) -> None:
     assert (await desk.callback(callback_id)).customer_tries == 1
 
 
-async def test_after_the_last_try_a_person_takes_over(desk: Desk) -> None:
-    _, callback_id = await desk.open()
+async def test_after_the_last_try_a_person_takes_over_and_the_deadline_still_holds(
+    desk: Desk,
+) -> None:
+    incident, callback_id = await desk.open()
     engine = desk.new_engine()
     for _ in range(desk.config.policy.max_customer_tries):
         await engine.run_once()
@@ -261,3 +263,7 @@ async def test_after_the_last_try_a_person_takes_over(desk: Desk) -> None:
     assert len(desk.placer.placed) == desk.config.policy.max_customer_tries
     assert (await desk.callback(callback_id)).close_reason == "gave-up"
     assert desk.alerts[-1].kind is AlertKind.GAVE_UP
+    desk.clock.set((await desk.callback(callback_id)).due_at)
+    await engine.run_once()
+    assert len(desk.placer.placed) == desk.config.policy.max_customer_tries
+    assert await desk.refunds(incident) == 1

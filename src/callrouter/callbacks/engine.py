@@ -286,7 +286,11 @@ class CallbackEngine:
         tries = callback.customer_tries + (1 if result.outcome in _REACHED_CUSTOMER else 0)
         step = after_attempt(result.outcome, tries, self._config.policy, now)
         values: dict[str, object] = {"open_attempt_id": None, "customer_tries": tries}
-        if step.kind is StepKind.DONE:
+        if callback.closed_at is not None:
+            # Cancelled while it rang: the attempt is recorded, nothing follows.
+            if result.outcome is Outcome.CONNECTED:
+                values.update(connected_at=result.connected_at or now)
+        elif step.kind is StepKind.DONE:
             connected_at = result.connected_at or now
             values.update(connected_at=connected_at, closed_at=now, close_reason="met")
             late = is_breached(callback.due_at, connected_at, now)
@@ -301,7 +305,8 @@ class CallbackEngine:
         elif step.kind is StepKind.RETRY_LATER:
             values.update(not_before=step.not_before, passed_over="")
         else:
-            values.update(closed_at=now, close_reason="gave-up")
+            # Left open for its deadline (a breach still refunds it): a person calls now.
+            values.update(close_reason="gave-up")
             self._alerts.publish(
                 CallbackAlert(
                     AlertKind.GAVE_UP,

@@ -28,8 +28,9 @@ _OPEN_ATTEMPT = "outcome IS NULL"
 class Callback(Base):
     """A promise: an expert of `domain` calls `number` back before `due_at`.
 
-    `closed_at` is set when nothing more is to be dialled (met, given up, cancelled); a
-    breached callback stays open until the caller is reached. `open_attempt_id` is the
+    `closed_at` is set when nothing more is to be dialled (met, cancelled); a breached
+    callback stays open until the caller is reached, and one given up (`close_reason`
+    "gave-up": a person calls) stays open for its deadline. `open_attempt_id` is the
     attempt under way, if any: the claim checks and sets it on the locked row, so two
     dispatchers can never both start one.
     """
@@ -68,7 +69,7 @@ class Callback(Base):
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: met, gave-up, cancelled, incident-refunded
+    #: met, cancelled, incident-refunded; gave-up while still open
     close_reason: Mapped[str | None] = mapped_column(String(24))
 
 

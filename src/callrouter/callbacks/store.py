@@ -148,6 +148,7 @@ async def waiting(
         .join_from(CALLBACKS, INCIDENTS, CALLBACKS.c.incident_id == INCIDENTS.c.id)
         .where(
             CALLBACKS.c.closed_at.is_(None),
+            CALLBACKS.c.close_reason.is_(None),
             CALLBACKS.c.open_attempt_id.is_(None),
             CALLBACKS.c.not_before <= now,
             CALLBACKS.c.domain.in_(domains),
@@ -212,6 +213,7 @@ async def claim(
             .where(
                 CALLBACKS.c.id.in_(wanted),
                 CALLBACKS.c.closed_at.is_(None),
+                CALLBACKS.c.close_reason.is_(None),
                 CALLBACKS.c.open_attempt_id.is_(None),
                 CALLBACKS.c.not_before <= now,
             )

@@ -126,4 +126,5 @@ async def test_a_coordinator_looks_up_any_account(world: World) -> None:
     assert status == 200
     assert account["holder"] == "Gamma SA"
     assert [item["name"] for item in account["beneficiaries"]] == ["Zoé"]
-    assert account["web_locked_until"] is None
+    # Named by the holder: pending until a call from that number with the account's PIN.
+    assert [item["confirmed_at"] for item in account["beneficiaries"]] == [None]

@@ -25,7 +25,6 @@ async def test_a_new_account_gets_a_number_and_both_codes(
     assert account.holder_name == "Durand Électricité"
     assert account.balance == 0
     assert account.created_at == clock.now()
-    assert account.pin_locked_until is None and account.web_locked_until is None
 
 
 async def test_codes_are_stored_hashed_never_in_clear(

@@ -40,7 +40,7 @@ async def test_a_caller_id_belongs_to_one_active_beneficiary(service: IdentitySe
 
     with pytest.raises(BeneficiaryExists, match=f"already a beneficiary of account {first.number}"):
         await service.add_beneficiary(first.number, "Marie again", "+33612345678")
-    with pytest.raises(BeneficiaryExists, match="registered to another account") as caught:
+    with pytest.raises(BeneficiaryExists, match="confirmed on another account") as caught:
         await service.add_beneficiary(second.number, "Someone", "06 12 34 56 78")
     assert first.number not in str(caught.value)
     assert await service.list_beneficiaries(second.number) == []

@@ -11,6 +11,7 @@ import pytest
 import structlog
 
 from callrouter.identity.cli import register
+from callrouter.identity.pepper import PIN_PEPPER_ENV
 from callrouter.logging import configure_logging
 
 
@@ -21,6 +22,11 @@ def _logs_on_stderr() -> Iterator[None]:
     configure_logging(level="info")
     yield
     structlog.configure(**before)
+
+
+@pytest.fixture(autouse=True)
+def _pepper(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PIN_PEPPER_ENV, "a-test-pepper-that-is-long-enough-0123")
 
 
 def _run(url: str, *argv: str) -> int:
@@ -134,3 +140,16 @@ def test_a_bad_database_url_fails_with_a_clear_message(
 ) -> None:
     assert _run("mysql://localhost/x", "account", "list") == 1
     assert "unsupported database 'mysql'" in capsys.readouterr().err
+
+
+def test_create_needs_the_pin_pepper(
+    fresh_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(PIN_PEPPER_ENV)
+    assert _run(fresh_url, "account", "create", "--holder", "Durand SA") == 1
+    assert f"{PIN_PEPPER_ENV} is not set" in capsys.readouterr().err
+    monkeypatch.setenv(PIN_PEPPER_ENV, "too-short")
+    assert _run(fresh_url, "account", "create", "--holder", "Durand SA") == 1
+    assert "at least 32 characters" in capsys.readouterr().err
+    assert _run(fresh_url, "account", "list") == 0
+    assert "no accounts yet" in capsys.readouterr().out

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import threading
+
 import pytest
 from argon2 import PasswordHasher, extract_parameters
+from argon2.exceptions import VerifyMismatchError
 
 from callrouter.identity.codes import (
+    PEPPERED_PREFIX,
     WEB_CODE_ALPHABET,
+    WEB_VERIFICATIONS_AT_ONCE,
     CodeHasher,
+    PinCheck,
     check_pin,
     check_web_code,
     generate_account_number,
@@ -45,8 +53,8 @@ async def test_pin_hashes_are_cheap_argon2id_and_verify() -> None:
     assert stored.startswith("$argon2id$")
     assert "m=2048,t=1,p=1" in stored
     assert "246810" not in stored
-    assert await hasher.verify_pin(stored, "246810")
-    assert not await hasher.verify_pin(stored, "246811")
+    assert await hasher.verify_pin(stored, "246810") == PinCheck(matched=True)
+    assert await hasher.verify_pin(stored, "246811") == PinCheck(matched=False)
 
 
 async def test_web_codes_use_argon2_defaults() -> None:
@@ -65,5 +73,72 @@ async def test_web_codes_use_argon2_defaults() -> None:
 
 async def test_without_a_stored_hash_nothing_verifies() -> None:
     hasher = CodeHasher()
-    assert not await hasher.verify_pin(None, "123456")
-    assert not await hasher.verify_pin(None, "")
+    assert await hasher.verify_pin(None, "123456") == PinCheck(matched=False)
+    assert await hasher.verify_pin(None, "") == PinCheck(matched=False)
+
+
+PEPPER = b"p" * 32
+
+
+async def test_peppered_pin_hashes_do_not_yield_the_pin_without_the_pepper() -> None:
+    hasher = CodeHasher(pin_pepper=PEPPER)
+    stored = await hasher.hash_pin("246810")
+    assert stored.startswith(PEPPERED_PREFIX + "$argon2id$")
+    assert "m=2048,t=1,p=1" in stored
+    assert await hasher.verify_pin(stored, "246810") == PinCheck(matched=True)
+    assert await hasher.verify_pin(stored, "246811") == PinCheck(matched=False)
+    # What a thief of the database holds: argon2 of something that is not the PIN.
+    bare = stored.removeprefix(PEPPERED_PREFIX)
+    with pytest.raises(VerifyMismatchError):
+        PasswordHasher().verify(bare, "246810")
+    assert await CodeHasher(pin_pepper=b"q" * 32).verify_pin(stored, "246810") == PinCheck(False)
+    assert await CodeHasher().verify_pin(stored, "246810") == PinCheck(matched=False)
+
+
+async def test_unpeppered_hashes_still_verify_and_ask_to_be_rewritten() -> None:
+    legacy = await CodeHasher().hash_pin("246810")
+    hasher = CodeHasher(pin_pepper=PEPPER)
+    assert await hasher.verify_pin(legacy, "246810") == PinCheck(matched=True, needs_rehash=True)
+    assert await hasher.verify_pin(legacy, "000000") == PinCheck(matched=False)
+
+
+async def test_a_costlier_pin_setting_asks_for_a_fresh_hash() -> None:
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    peppered = PEPPERED_PREFIX + cheap.hash(hmac.new(PEPPER, b"246810", "sha256").hexdigest())
+    hasher = CodeHasher(pin_pepper=PEPPER)
+    assert await hasher.verify_pin(peppered, "246810") == PinCheck(True, needs_rehash=True)
+
+
+class _SlowWebHasher(PasswordHasher):
+    """Counts the verifications running at once; each waits until released."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.running = 0
+        self.most = 0
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        self.release.wait(5)
+        with self.lock:
+            self.running -= 1
+        return False
+
+
+async def test_web_code_verifications_run_a_few_at_a_time() -> None:
+    slow = _SlowWebHasher()
+    hasher = CodeHasher(web_hasher=slow)
+    stored = slow.hash("Kq7mXwP2rTz9")
+    checks = [asyncio.create_task(hasher.verify_web_code(stored, "x" * 12)) for _ in range(6)]
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        if slow.running == WEB_VERIFICATIONS_AT_ONCE:
+            break
+    assert slow.running == WEB_VERIFICATIONS_AT_ONCE
+    slow.release.set()
+    assert await asyncio.gather(*checks) == [False] * 6
+    assert slow.most == WEB_VERIFICATIONS_AT_ONCE == 2

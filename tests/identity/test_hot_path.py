@@ -67,10 +67,12 @@ async def test_a_known_caller_id_costs_one_query(
     assert len(statements) == 1
 
 
-async def test_a_right_pin_writes_nothing_when_there_was_no_failure(
+async def test_a_right_pin_from_a_proven_line_writes_nothing(
     service: IdentityService, statements: list[str]
 ) -> None:
     account = await service.create_account("Durand", pin=PIN)
+    # The first success from a line makes it known to the account: one write, once.
+    assert (await service.identify_caller("0499999999", account.number, PIN)).status == "pin"
     statements.clear()
 
     assert (await service.identify_caller("0499999999", account.number, PIN)).status == "pin"
@@ -84,5 +86,7 @@ async def test_concurrent_wrong_pins_all_count(service: IdentityService) -> None
         *(service.identify_caller(None, account.number, "000000") for _ in range(5))
     )
 
-    assert sorted(r.status for r in results) == ["locked"] + ["wrong-pin"] * 4
-    assert (await service.identify_caller(None, account.number, PIN)).status == "locked"
+    assert [r.status for r in results] == ["wrong-pin"] * 5
+    # All five counted: that line is now blocked on that account, right PIN or not.
+    assert (await service.identify_caller(None, account.number, PIN)).status == "wrong-pin"
+    assert (await service.identify_caller("0700000001", account.number, PIN)).status == "pin"

@@ -206,16 +206,6 @@ def test_unknown_caller_out_of_hours_without_priority_hears_the_hours() -> None:
     assert decision.target is Target.CLOSED_MESSAGE
 
 
-@pytest.mark.parametrize(
-    ("now", "window"), [(TUESDAY_10H, "coordinators"), (SATURDAY_10H, "on-call")]
-)
-def test_locked_caller_is_refused(now: datetime, window: str) -> None:
-    decision = route(now, Caller(CallerStatus.LOCKED, account_number="100042"), Pass.PRIORITY)
-    assert decision.target is Target.REFUSAL_MESSAGE
-    assert decision.window == window
-    assert decision.reason == "locked"
-
-
 @pytest.mark.parametrize("attempt", [1, 2])
 def test_wrong_pin_is_asked_again(attempt: int) -> None:
     decision = route(TUESDAY_10H, Caller(CallerStatus.WRONG_PIN), attempt=attempt)

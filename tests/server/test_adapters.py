@@ -1,7 +1,7 @@
 """The router's view of identification: each status identity gives reaches routing intact.
 
-The two enums are converted by their string values, so renaming a value on one side only
-would break live routing with a ValueError on every call of that kind.
+The adapter maps the two enums member by member; a status added on one side only must fail
+here, not on a live call.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ MEANING = {
     IdentificationStatus.PIN: CallerStatus.PIN_ACCEPTED,
     IdentificationStatus.UNKNOWN: CallerStatus.UNKNOWN,
     IdentificationStatus.WRONG_PIN: CallerStatus.WRONG_PIN,
-    IdentificationStatus.LOCKED: CallerStatus.LOCKED,
 }
 
 

@@ -25,7 +25,9 @@ HOLDER = (Role.HOLDER,)
 async def sign_in(call: Call, body: schemas.SignIn) -> schemas.Token:
     api = call.request.app[ACCOUNT_API]
     with reported(api.clock):
-        account = await api.identity.verify_web_code(body.account_number, body.web_code)
+        account = await api.identity.verify_web_code(
+            body.account_number, body.web_code, call.request.remote
+        )
     issued = api.signer.issue(account.number, HOLDER_ROLE, api.clock.now())
     return schemas.Token(token=issued.token, expires_at=issued.expires_at)
 
@@ -119,7 +121,7 @@ async def list_beneficiaries(call: Call) -> schemas.BeneficiaryList:
 async def add_beneficiary(call: Call, body: schemas.NewBeneficiary) -> schemas.Beneficiary:
     api = call.request.app[ACCOUNT_API]
     with reported(api.clock):
-        added = await api.identity.add_beneficiary(call.who.subject, body.name, body.caller_id)
+        added = await api.identity.name_beneficiary(call.who.subject, body.name, body.caller_id)
     return views.beneficiary(added)
 
 

@@ -190,6 +190,10 @@ class Beneficiary(BaseModel):
     caller_id: str
     added_at: Instant
     removed_at: Instant | None
+    confirmed_at: Instant | None = Field(
+        description="When a call from the number, with the account's PIN, proved it; "
+        "until then the number is not recognised."
+    )
 
 
 class BeneficiaryList(BaseModel):
@@ -199,11 +203,9 @@ class BeneficiaryList(BaseModel):
 
 
 class StaffAccount(Account):
-    """The account, with its locks and who may call on it."""
+    """The account, with who may call on it."""
 
     created_at: Instant
-    web_locked_until: Instant | None
-    pin_locked_until: Instant | None
     beneficiaries: list[Beneficiary]
 
 

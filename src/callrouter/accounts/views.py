@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from callrouter.accounts import schemas
 from callrouter.accounts.queries import IncidentEntry, MovementEntry, Page
-from callrouter.identity.service import AccountSummary, BeneficiaryView
+from callrouter.identity.beneficiaries import BeneficiaryView
+from callrouter.identity.service import AccountSummary
 from callrouter.ledger.prices import OnQuote, Price
 from callrouter.ledger.service import IncidentView
 
@@ -19,14 +20,12 @@ def account(summary: AccountSummary) -> schemas.Account:
 def staff_account(
     summary: AccountSummary, beneficiaries: list[BeneficiaryView]
 ) -> schemas.StaffAccount:
-    """What a coordinator sees: the holder's view, plus locks and who may call on it."""
+    """What a coordinator sees: the holder's view, plus who may call on it."""
     return schemas.StaffAccount(
         number=summary.number,
         holder=summary.holder_name,
         balance=summary.balance,
         created_at=summary.created_at,
-        web_locked_until=summary.web_locked_until,
-        pin_locked_until=summary.pin_locked_until,
         beneficiaries=[beneficiary(item) for item in beneficiaries],
     )
 
@@ -37,6 +36,7 @@ def beneficiary(view: BeneficiaryView) -> schemas.Beneficiary:
         caller_id=view.caller_id,
         added_at=view.created_at,
         removed_at=view.removed_at,
+        confirmed_at=view.confirmed_at,
     )
 
 

@@ -1,32 +1,45 @@
-"""Caller IDs in one canonical form, so the number the PBX presents matches the one stored."""
+"""Caller IDs in one canonical form, so the number the PBX presents matches the one stored.
+
+Parsing is Google's libphonenumber (the `phonenumbers` package): French trunks present the
+same mobile as `0612345678`, `+33612345678`, `0033612345678` or `33612345678`, and people
+type it with spaces, dots, dashes or "+33 (0)6". The stored form is the one the hotline
+reads aloud and people recognise: French numbers in national form (`0612345678`), other
+countries as `00` + country code + number (`00442079460000`), and what is not a full
+phone number (short numbers like 3900, PBX extensions) as its digits.
+"""
 
 from __future__ import annotations
 
 import re
 
+import phonenumbers
+
 from callrouter.identity.errors import InvalidCallerId
 
 MIN_DIGITS = 3
 MAX_DIGITS = 20
-_SEPARATORS = re.compile(r"[\s.\-/()]")
+#: Numbers written without a country code are French: the hotline's trunks are French.
+HOME_REGION = "FR"
+HOME_COUNTRY_CODE = 33
+_WRITTEN = re.compile(r"\+?[0-9\s.\-/()]+")
 
 
 def normalise_caller_id(raw: str) -> str:
-    """Digits only, French numbers in national form: "+33 6 12 34 56 78" -> "0612345678".
-
-    "+" and "00" both mean an international prefix, so "+44 20..." and "004420..." agree;
-    "+33 (0)6..." drops the "(0)" written out of habit. Raises InvalidCallerId for anything
-    that is not a phone number (Asterisk presents "anonymous", "<unknown>" and the like).
-    """
+    """The canonical form of `raw`; raises InvalidCallerId for anything that is not a phone
+    number (Asterisk presents "anonymous", "<unknown>" and the like)."""
     text = raw.strip()
-    text = re.sub(r"^\+33\s*\(0\)", "+33", text)
-    text = _SEPARATORS.sub("", text)
-    if text.startswith("+"):
-        text = "00" + text[1:]
-    if not text.isdigit() or not text.isascii():
+    if not text.isascii() or _WRITTEN.fullmatch(text) is None:
         raise InvalidCallerId(raw, "only digits, spaces, dots, dashes and a leading + are allowed")
-    if text.startswith("0033"):
-        text = "0" + text[4:]
-    if not MIN_DIGITS <= len(text) <= MAX_DIGITS:
+    digits = "".join(character for character in text if character.isdigit())
+    if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
         raise InvalidCallerId(raw, f"a phone number has {MIN_DIGITS} to {MAX_DIGITS} digits")
-    return text
+    try:
+        number = phonenumbers.parse(text, HOME_REGION)
+    except phonenumbers.NumberParseException:
+        return digits
+    if not phonenumbers.is_possible_number(number):
+        return digits
+    international = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if number.country_code == HOME_COUNTRY_CODE:
+        return "0" + international.removeprefix(f"+{HOME_COUNTRY_CODE}")
+    return "00" + international.removeprefix("+")

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from callrouter.clock import SystemClock
 from callrouter.db.cli import service_command
-from callrouter.identity.service import AccountSummary, BeneficiaryView, IdentityService
+from callrouter.identity.beneficiaries import BeneficiaryView
+from callrouter.identity.codes import CodeHasher
+from callrouter.identity.pepper import pin_pepper
+from callrouter.identity.service import AccountSummary, IdentityService
 from callrouter.textrules import option_text
 
 Action = Callable[[IdentityService, argparse.Namespace], Awaitable[int]]
@@ -26,9 +32,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     create.add_argument("--pin", help="phone access code, 4 to 12 digits (default: drawn)")
     create.add_argument("--web-code", help="web access code, 10+ characters (default: drawn)")
-    create.set_defaults(handler=_handler(_create))
+    create.set_defaults(handler=_handler(_create, hashes_pins=True))
 
-    add = actions.add_parser("add-beneficiary", help="let a caller id use the account")
+    add = actions.add_parser(
+        "add-beneficiary",
+        help="let a caller id use the account (confirmed at once: you vouch for the number)",
+    )
     add.add_argument("number", help="account number")
     add.add_argument("--name", required=True, type=option_text, help="beneficiary's name")
     add.add_argument("--caller-id", required=True, help="phone number, e.g. +33 6 12 34 56 78")
@@ -47,8 +56,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing.set_defaults(handler=_handler(_list))
 
 
-def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
-    return service_command(lambda sessions, _: IdentityService(sessions, SystemClock()), action)
+def _handler(action: Action, *, hashes_pins: bool = False) -> Callable[[argparse.Namespace], int]:
+    """`hashes_pins`: the command writes PIN hashes, so it needs $CALLROUTER_PIN_PEPPER."""
+
+    def build(sessions: async_sessionmaker[AsyncSession], _: argparse.Namespace) -> IdentityService:
+        hasher = CodeHasher(pin_pepper=pin_pepper(os.environ)) if hashes_pins else None
+        return IdentityService(sessions, SystemClock(), hasher=hasher)
+
+    return service_command(build, action)
 
 
 async def _create(service: IdentityService, args: argparse.Namespace) -> int:
@@ -82,9 +97,6 @@ async def _show(service: IdentityService, args: argparse.Namespace) -> int:
     beneficiaries = await service.list_beneficiaries(account.number, include_removed=True)
     print(_account_line(account))
     print(f"  opened {_when(account.created_at)}")
-    for channel, until in (("phone", account.pin_locked_until), ("web", account.web_locked_until)):
-        if until is not None:
-            print(f"  {channel} access locked until {_when(until)}")
     if not beneficiaries:
         print("  no beneficiaries")
     for beneficiary in beneficiaries:
@@ -108,6 +120,8 @@ def _account_line(account: AccountSummary) -> str:
 def _beneficiary_line(beneficiary: BeneficiaryView) -> str:
     line = f"beneficiary {beneficiary.name} ({beneficiary.caller_id}) since "
     line += _when(beneficiary.created_at)
+    if beneficiary.confirmed_at is None:
+        line += ", pending until a call from the number with the account's PIN"
     if beneficiary.removed_at is not None:
         line += f", removed {_when(beneficiary.removed_at)}"
     return line

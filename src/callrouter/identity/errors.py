@@ -32,7 +32,8 @@ class InvalidCallerId(IdentityError):
 
 
 class BeneficiaryExists(IdentityError):
-    """The caller id already identifies an active beneficiary (of this or another account)."""
+    """The caller id is already a beneficiary of this account, or (to staff only) a
+    confirmed beneficiary of another one."""
 
 
 class BeneficiaryNotFound(IdentityError):
@@ -52,12 +53,13 @@ class InvalidCredentials(IdentityError):
 
 
 class SignInLocked(IdentityError):
-    def __init__(self, account_number: str, locked_until: datetime) -> None:
+    """Too many failures from this client: the same answer whether the account exists or
+    not (the throttle counts invented numbers like real ones)."""
+
+    def __init__(self, locked_until: datetime) -> None:
         super().__init__(
-            f"too many failed attempts: account {account_number} is locked until "
-            f"{locked_until:%Y-%m-%d %H:%M} UTC"
+            f"too many failed attempts from here: try again after {locked_until:%Y-%m-%d %H:%M} UTC"
         )
-        self.account_number = account_number
         self.locked_until = locked_until
 
 

@@ -28,29 +28,32 @@ class Account(Base):
     web_code_hash: Mapped[str] = mapped_column(String(255))
     balance: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    pin_failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    pin_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    web_failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    web_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     beneficiaries: Mapped[list[Beneficiary]] = relationship(
         back_populates="account", order_by="Beneficiary.id"
     )
 
 
+_CONFIRMED_ACTIVE = "removed_at IS NULL AND confirmed_at IS NOT NULL"
+
+
 class Beneficiary(Base):
-    """Someone allowed to use an account, recognised by caller ID. Removal keeps the row."""
+    """Someone allowed to use an account, recognised by caller ID once the number is proven
+    (`confirmed_at`): a holder may name any number, but it is recognised only after a call
+    from that very number authenticated with the account's PIN, or a coordinator's word.
+    Removal keeps the row."""
 
     __tablename__ = "beneficiaries"
     __table_args__ = (
-        # One active beneficiary per caller ID: that is what makes caller-ID recognition
-        # unambiguous. It is also the index of the routing hot path's lookup.
+        # One confirmed active beneficiary per caller ID: that is what makes caller-ID
+        # recognition unambiguous. It is also the index of the routing hot path's lookup.
+        # Pending numbers are not in it: naming a number claims nothing until it is proven.
         Index(
             "ix_beneficiaries_active_caller_id",
             "caller_id",
             unique=True,
-            sqlite_where=text("removed_at IS NULL"),
-            postgresql_where=text("removed_at IS NULL"),
+            sqlite_where=text(_CONFIRMED_ACTIVE),
+            postgresql_where=text(_CONFIRMED_ACTIVE),
         ),
     )
 
@@ -59,6 +62,25 @@ class Beneficiary(Base):
     name: Mapped[str] = mapped_column(String(200))
     caller_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     account: Mapped[Account] = relationship(back_populates="beneficiaries")
+
+
+class SignInCounter(Base):
+    """One throttle counter (identity/throttle.py): failures of a pair, a source, an account
+    as typed, or the whole hotline, on one channel ("pin" or "web"). In the database, so
+    that a restart or a second instance does not hand out fresh tries."""
+
+    __tablename__ = "sign_in_counters"
+
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    strikes: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: Pairs only: when this source first succeeded on this account (it is then known).
+    proven_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -8,17 +8,25 @@ number and phone access code.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
 
 import structlog
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callrouter.clock import Clock
 from callrouter.db.driver import driver_connection, is_postgres
+from callrouter.identity.beneficiaries import (
+    BeneficiaryView as BeneficiaryView,  # where the account API has always found it
+)
+from callrouter.identity.beneficiaries import (
+    active,
+    confirmed,
+    elsewhere,
+    view,
+)
 from callrouter.identity.callerid import normalise_caller_id
 from callrouter.identity.codes import (
     CodeHasher,
@@ -38,10 +46,14 @@ from callrouter.identity.errors import (
     NoFreeAccountNumber,
     SignInLocked,
 )
-from callrouter.identity.lockout import AttemptState, LockoutPolicy, after_failure
 from callrouter.identity.models import Account, Beneficiary
+from callrouter.identity.sources import address_source, entry_key, line_source
+from callrouter.identity.throttle import SignInPolicy, default_policy
+from callrouter.identity.throttle_store import Attempt, Channel, Standing, ThrottleStore
 
 NAME_MAX_LENGTH = 200
+#: How often spent throttle counters are deleted (on the next failure after that long).
+FORGET_SPENT_EVERY = timedelta(hours=1)
 _NUMBER_DRAWS = 20
 
 log = structlog.get_logger(__name__)
@@ -51,14 +63,16 @@ class IdentificationStatus(StrEnum):
     CALLER_ID = "caller-id"
     PIN = "pin"
     UNKNOWN = "unknown"
+    #: A wrong PIN, an account that does not exist, or a throttled try: the caller must not
+    #: be able to tell them apart, so they are one status (the log tells them apart).
     WRONG_PIN = "wrong-pin"
-    LOCKED = "locked"
 
 
 @dataclass(frozen=True)
 class Identification:
-    """Who the caller is. `account_number` is set for caller-id, pin, locked, and wrong-pin
-    on an existing account; `beneficiary_name` only for caller-id recognition."""
+    """Who the caller is. `account_number` is set for caller-id, pin, and wrong-pin on an
+    existing account (for the call records); `beneficiary_name` only for caller-id
+    recognition."""
 
     status: IdentificationStatus
     account_number: str | None = None
@@ -80,29 +94,22 @@ class NewAccount:
 
 @dataclass(frozen=True)
 class AccountSummary:
-    """An account as its holder and the staff see it; a lock is shown only while it lasts."""
+    """An account as its holder and the staff see it."""
 
     number: str
     holder_name: str
     balance: int
     created_at: datetime
-    pin_locked_until: datetime | None
-    web_locked_until: datetime | None
-
-
-@dataclass(frozen=True)
-class BeneficiaryView:
-    account_number: str
-    name: str
-    caller_id: str
-    created_at: datetime
-    removed_at: datetime | None
 
 
 _BY_CALLER_ID = (
     select(Account.number, Account.balance, Beneficiary.name)
     .join(Beneficiary.account)
-    .where(Beneficiary.caller_id == bindparam("caller_id"), Beneficiary.removed_at.is_(None))
+    .where(
+        Beneficiary.caller_id == bindparam("caller_id"),
+        Beneficiary.removed_at.is_(None),
+        Beneficiary.confirmed_at.is_not(None),
+    )
 )
 
 
@@ -111,6 +118,7 @@ _BY_CALLER_ID_ON_POSTGRES = (
     "SELECT accounts.number, accounts.balance, beneficiaries.name "
     "FROM beneficiaries JOIN accounts ON accounts.id = beneficiaries.account_id "
     "WHERE beneficiaries.caller_id = $1 AND beneficiaries.removed_at IS NULL"
+    " AND beneficiaries.confirmed_at IS NOT NULL"
 )
 
 
@@ -121,8 +129,8 @@ class IdentityService:
         clock: Clock,
         *,
         hasher: CodeHasher | None = None,
-        pin_lockout: LockoutPolicy | None = None,
-        web_lockout: LockoutPolicy | None = None,
+        pin_throttle: SignInPolicy | None = None,
+        web_throttle: SignInPolicy | None = None,
     ) -> None:
         self._sessions = sessions
         engine = sessions.kw.get("bind")
@@ -131,8 +139,14 @@ class IdentityService:
         self._engine = engine
         self._clock = clock
         self._hasher = hasher or CodeHasher()
-        self._pin_lockout = pin_lockout or LockoutPolicy()
-        self._web_lockout = web_lockout or LockoutPolicy()
+        self._throttle = ThrottleStore(
+            sessions,
+            {
+                Channel.PIN: pin_throttle or default_policy(),
+                Channel.WEB: web_throttle or default_policy(),
+            },
+        )
+        self._next_forget: datetime | None = None
 
     # Accounts
 
@@ -178,34 +192,61 @@ class IdentityService:
     async def add_beneficiary(
         self, account_number: str, name: str, caller_id: str
     ) -> BeneficiaryView:
-        """Allow the person at `caller_id` to use the account; a caller id belongs to one
-        active beneficiary at most, across all accounts."""
+        """Staff (a coordinator, at the shell) vouch for the number: it is confirmed at once.
+        A caller id belongs to one confirmed beneficiary at most, across all accounts."""
+        return await self._add_beneficiary(account_number, name, caller_id, vouched=True)
+
+    async def name_beneficiary(
+        self, account_number: str, name: str, caller_id: str
+    ) -> BeneficiaryView:
+        """The holder names a number: it stays pending, unrecognised, until the first call
+        from that very number authenticated with the account's PIN proves it. Whether the
+        number is a customer elsewhere is never looked at here, so the answer tells the
+        holder nothing about other accounts; a number confirmed elsewhere simply never gets
+        confirmed here (its own line, and staff, can learn why)."""
+        return await self._add_beneficiary(account_number, name, caller_id, vouched=False)
+
+    async def _add_beneficiary(
+        self, account_number: str, name: str, caller_id: str, *, vouched: bool
+    ) -> BeneficiaryView:
         beneficiary_name = _check_name(name, "beneficiary")
         normalised = normalise_caller_id(caller_id)
+        now = self._clock.now()
         try:
             async with self._sessions.begin() as session:
                 account = await _account(session, account_number)
-                holder_of = await session.scalar(
-                    select(Account.number)
-                    .join(Beneficiary.account)
-                    .where(Beneficiary.caller_id == normalised, Beneficiary.removed_at.is_(None))
+                mine = await session.scalar(
+                    select(
+                        exists().where(*active(normalised), Beneficiary.account_id == account.id)
+                    )
                 )
-                if holder_of is not None:
-                    raise _already_registered(normalised, account.number, holder_of)
+                if mine:
+                    raise BeneficiaryExists(
+                        f"caller id {normalised} is already a beneficiary of account "
+                        f"{account.number}"
+                    )
+                if vouched and await session.scalar(
+                    select(exists().where(*active(normalised), *confirmed()))
+                ):
+                    raise elsewhere(normalised)
                 beneficiary = Beneficiary(
                     account_id=account.id,
                     name=beneficiary_name,
                     caller_id=normalised,
-                    created_at=self._clock.now(),
+                    created_at=now,
+                    confirmed_at=now if vouched else None,
                 )
                 session.add(beneficiary)
         except IntegrityError:
-            # Someone registered the same caller id between our check and our insert.
-            raise BeneficiaryExists(
-                f"caller id {normalised} is already registered as a beneficiary"
-            ) from None
-        log.info("identity.beneficiary_added", account=account.number, caller_id=normalised)
-        return _view(account.number, beneficiary)
+            # Someone confirmed the same caller id between our check and our insert.
+            raise elsewhere(normalised) from None
+        log.info(
+            "identity.beneficiary_added",
+            account=account.number,
+            caller_id=normalised,
+            confirmed=vouched,
+        )
+        return view(account.number, beneficiary)
 
     async def remove_beneficiary(self, account_number: str, caller_id: str) -> BeneficiaryView:
         """Stop recognising `caller_id` for the account; the row stays, for history."""
@@ -213,17 +254,13 @@ class IdentityService:
         async with self._sessions.begin() as session:
             account = await _account(session, account_number)
             beneficiary = await session.scalar(
-                select(Beneficiary).where(
-                    Beneficiary.account_id == account.id,
-                    Beneficiary.caller_id == normalised,
-                    Beneficiary.removed_at.is_(None),
-                )
+                select(Beneficiary).where(Beneficiary.account_id == account.id, *active(normalised))
             )
             if beneficiary is None:
                 raise BeneficiaryNotFound(account.number, normalised)
             beneficiary.removed_at = self._clock.now()
         log.info("identity.beneficiary_removed", account=account.number, caller_id=normalised)
-        return _view(account.number, beneficiary)
+        return view(account.number, beneficiary)
 
     async def list_beneficiaries(
         self, account_number: str, *, include_removed: bool = False
@@ -234,7 +271,7 @@ class IdentityService:
             if not include_removed:
                 query = query.where(Beneficiary.removed_at.is_(None))
             beneficiaries = (await session.scalars(query.order_by(Beneficiary.id))).all()
-        return [_view(account.number, beneficiary) for beneficiary in beneficiaries]
+        return [view(account.number, beneficiary) for beneficiary in beneficiaries]
 
     # Identification
 
@@ -243,42 +280,57 @@ class IdentityService:
     ) -> Identification:
         """Who is calling, from the HotlineCall event's Caller, Account and Pin headers.
 
-        A caller id of an active beneficiary is enough (one indexed query). Otherwise the
-        keyed account number and PIN are checked, counting failures towards the lockout.
-        Nothing keyed at all is "unknown"; a partial entry or an account that does not
-        exist is "wrong-pin", like a wrong PIN, so the caller may try again and learns
-        nothing about which accounts exist.
+        An account number and PIN typed in full are what the caller says about themselves:
+        they are checked first and win over caller-ID recognition (a number can be named by
+        anyone; only the PIN proves the account). Without them, a confirmed beneficiary's
+        caller ID is enough (one indexed query). Nothing keyed and no caller ID is
+        "unknown"; a partial entry, an account that does not exist, a wrong PIN and a
+        throttled try are all "wrong-pin", so the caller may try again and learns nothing
+        about which accounts exist or are under attack.
         """
+        entry = (account_entry or "").strip()
+        keyed_pin = (pin or "").strip()
+        if entry and keyed_pin:
+            return await self._identify_by_pin(caller_id, entry, keyed_pin)
         recognised = await self._recognise(caller_id)
         if recognised is not None:
             return recognised
-        entry = (account_entry or "").strip()
-        keyed_pin = (pin or "").strip()
         if not entry and not keyed_pin:
             return Identification(IdentificationStatus.UNKNOWN)
-        return await self._identify_by_pin(entry, keyed_pin)
+        return Identification(IdentificationStatus.WRONG_PIN)
 
-    async def verify_web_code(self, account_number: str, code: str) -> AccountSummary:
-        """Sign-in to the online account. Raises InvalidCredentials (without saying whether
-        the number or the code was wrong) or SignInLocked after too many failures."""
+    async def verify_web_code(
+        self, account_number: str, code: str, client_address: str | None = None
+    ) -> AccountSummary:
+        """Sign-in to the online account from `client_address`. Raises InvalidCredentials
+        (without saying whether the number or the code was wrong) or SignInLocked when this
+        client has failed too often; an invented number gets exactly the same answers as a
+        real one. A throttled try is refused before any hashing, so an anonymous client
+        cannot make the server burn argon2 time past its budget."""
+        attempt = Attempt(Channel.WEB, entry_key(account_number), address_source(client_address))
+        now = self._clock.now()
         async with self._sessions() as session:
+            standing = await self._throttle.standing(session, attempt)
+            # On the web, a source is known to an account only by an earlier success from it.
+            until = standing.blocked_until(known_source=standing.proven, now=now)
+            if until is not None:
+                log.warning("identity.throttled", channel="web", source=attempt.source)
+                raise SignInLocked(until)
             account = await session.scalar(
                 select(Account).where(Account.number == account_number.strip())
             )
-        if account is None:
-            await self._hasher.verify_web_code(None, code)
+        matched = await self._hasher.verify_web_code(
+            account.web_code_hash if account is not None else None, code
+        )
+        if account is None or not matched:
+            after = await self._failed(attempt, known_source=standing.proven, now=now)
+            until = after.blocked_until(known_source=standing.proven, now=now)
+            if until is not None:
+                raise SignInLocked(until)
             raise InvalidCredentials()
-        now = self._clock.now()
-        state = AttemptState(account.web_failed_attempts, account.web_locked_until)
-        if state.is_locked(now) and state.locked_until is not None:
-            raise SignInLocked(account.number, state.locked_until)
-        matched = await self._hasher.verify_web_code(account.web_code_hash, code)
-        after = await self._record_attempt(account.id, "web", matched=matched)
-        if matched:
-            return self._summary(account)
-        if after.locked_until is not None and after.is_locked(now):
-            raise SignInLocked(account.number, after.locked_until)
-        raise InvalidCredentials()
+        if not standing.pair_is_clean:
+            await self._throttle.record_success(attempt, now)
+        return self._summary(account)
 
     async def _recognise(self, caller_id: str | None) -> Identification | None:
         if not caller_id:
@@ -300,68 +352,98 @@ class IdentityService:
         number, balance, name = row[0], row[1], row[2]
         return Identification(IdentificationStatus.CALLER_ID, number, name, balance)
 
-    async def _identify_by_pin(self, entry: str, pin: str) -> Identification:
-        account: Account | None = None
-        if entry and pin:
-            async with self._sessions() as session:
-                account = await session.scalar(select(Account).where(Account.number == entry))
-        if account is None:
-            await self._hasher.verify_pin(None, pin)
-            return Identification(IdentificationStatus.WRONG_PIN)
+    async def _identify_by_pin(self, caller_id: str | None, entry: str, pin: str) -> Identification:
+        attempt = Attempt(Channel.PIN, entry_key(entry), line_source(caller_id))
+        line = attempt.source.removeprefix("tel:")
         now = self._clock.now()
-        if AttemptState(account.pin_failed_attempts, account.pin_locked_until).is_locked(now):
-            return Identification(IdentificationStatus.LOCKED, account.number)
-        matched = await self._hasher.verify_pin(account.pin_hash, pin)
-        needs_write = not matched or account.pin_failed_attempts or account.pin_locked_until
-        if needs_write:
-            after = await self._record_attempt(account.id, "pin", matched=matched)
-            if not matched:
-                if after.is_locked(now):
-                    return Identification(IdentificationStatus.LOCKED, account.number)
-                return Identification(IdentificationStatus.WRONG_PIN, account.number)
+        async with self._sessions() as session:
+            standing = await self._throttle.standing(session, attempt)
+            found = (
+                await session.execute(
+                    select(
+                        Account,
+                        exists().where(
+                            Beneficiary.account_id == Account.id, *active(line), *confirmed()
+                        ),
+                        exists().where(
+                            Beneficiary.account_id == Account.id,
+                            *active(line),
+                            Beneficiary.confirmed_at.is_(None),
+                        ),
+                    ).where(Account.number == entry)
+                )
+            ).first()
+        account, own_line, pending = (
+            (found[0], found[1], found[2]) if found else (None, False, False)
+        )
+        # The holder's own proven line, or a line that already succeeded here, is judged by
+        # its own failures only: strangers elsewhere cannot keep it out.
+        known = standing.proven or bool(own_line)
+        number = account.number if account is not None else None
+        if standing.blocked_until(known_source=known, now=now) is not None:
+            log.warning("identity.throttled", channel="pin", account=number, source=attempt.source)
+            return Identification(IdentificationStatus.WRONG_PIN, number)
+        check = await self._hasher.verify_pin(account.pin_hash if account else None, pin)
+        if account is None or not check.matched:
+            await self._failed(attempt, known_source=known, now=now)
+            return Identification(IdentificationStatus.WRONG_PIN, number)
+        if not standing.pair_is_clean:
+            await self._throttle.record_success(attempt, now)
+        if check.needs_rehash:
+            await self._rehash_pin(account.id, pin)
+        if pending:
+            await self._confirm_by_call(account, line, now)
         return Identification(IdentificationStatus.PIN, account.number, balance=account.balance)
 
-    async def _record_attempt(
-        self, account_id: int, channel: Literal["pin", "web"], *, matched: bool
-    ) -> AttemptState:
-        """Apply the lockout rule to the account row, locked so that concurrent failures
-        all count (the ledger locks the same row, briefly, for its own writes)."""
-        policy = self._pin_lockout if channel == "pin" else self._web_lockout
-        now = self._clock.now()
-        async with self._sessions.begin() as session:
-            account = await session.scalar(
-                select(Account).where(Account.id == account_id).with_for_update()
-            )
-            if account is None:
-                raise AccountNotFound(str(account_id))
-            if channel == "pin":
-                before = AttemptState(account.pin_failed_attempts, account.pin_locked_until)
-            else:
-                before = AttemptState(account.web_failed_attempts, account.web_locked_until)
-            after = AttemptState() if matched else after_failure(policy, before, now)
-            if channel == "pin":
-                account.pin_failed_attempts = after.failures
-                account.pin_locked_until = after.locked_until
-            else:
-                account.web_failed_attempts = after.failures
-                account.web_locked_until = after.locked_until
-        if after.locked_until is not None and after != before:
-            log.warning(
-                "identity.locked", account=account.number, channel=channel, until=after.locked_until
-            )
+    async def _failed(self, attempt: Attempt, *, known_source: bool, now: datetime) -> Standing:
+        """Count the failure; about once an hour, also forget the counters that are spent."""
+        after = await self._throttle.record_failure(attempt, known_source=known_source, now=now)
+        if self._next_forget is None or now >= self._next_forget:
+            self._next_forget = now + FORGET_SPENT_EVERY
+            forgotten = await self._throttle.forget_spent(now)
+            log.info("identity.throttle_counters_forgotten", count=forgotten)
         return after
 
+    async def _rehash_pin(self, account_id: int, pin: str) -> None:
+        """The PIN is known right now: store it under the current scheme (pepper, cost)."""
+        fresh = await self._hasher.hash_pin(pin)
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Account).where(Account.id == account_id).values(pin_hash=fresh)
+            )
+        log.info("identity.pin_rehashed", account_id=account_id)
+
+    async def _confirm_by_call(self, account: Account, line: str, now: datetime) -> None:
+        """A call from the pending number, authenticated with the account's PIN, proves the
+        number belongs to someone the holder trusts. Refused if the number is already
+        confirmed elsewhere (the unique index decides any race)."""
+        try:
+            async with self._sessions.begin() as session:
+                if await session.scalar(select(exists().where(*active(line), *confirmed()))):
+                    log.warning(
+                        "identity.beneficiary_taken", account=account.number, caller_id=line
+                    )
+                    return
+                await session.execute(
+                    update(Beneficiary)
+                    .where(
+                        Beneficiary.account_id == account.id,
+                        *active(line),
+                        Beneficiary.confirmed_at.is_(None),
+                    )
+                    .values(confirmed_at=now)
+                )
+        except IntegrityError:
+            log.warning("identity.beneficiary_taken", account=account.number, caller_id=line)
+            return
+        log.info("identity.beneficiary_confirmed", account=account.number, caller_id=line)
+
     def _summary(self, account: Account) -> AccountSummary:
-        now = self._clock.now()
-        pin = AttemptState(account.pin_failed_attempts, account.pin_locked_until)
-        web = AttemptState(account.web_failed_attempts, account.web_locked_until)
         return AccountSummary(
             number=account.number,
             holder_name=account.holder_name,
             balance=account.balance,
             created_at=account.created_at,
-            pin_locked_until=pin.locked_until if pin.is_locked(now) else None,
-            web_locked_until=web.locked_until if web.is_locked(now) else None,
         )
 
 
@@ -380,21 +462,3 @@ def _check_name(name: str, role: str) -> str:
     if len(cleaned) > NAME_MAX_LENGTH:
         raise InvalidName(f"the {role} name is longer than {NAME_MAX_LENGTH} characters")
     return cleaned
-
-
-def _already_registered(caller_id: str, account_number: str, holder_of: str) -> BeneficiaryExists:
-    if holder_of == account_number:
-        return BeneficiaryExists(
-            f"caller id {caller_id} is already a beneficiary of account {account_number}"
-        )
-    return BeneficiaryExists(f"caller id {caller_id} is already registered to another account")
-
-
-def _view(account_number: str, beneficiary: Beneficiary) -> BeneficiaryView:
-    return BeneficiaryView(
-        account_number=account_number,
-        name=beneficiary.name,
-        caller_id=beneficiary.caller_id,
-        created_at=beneficiary.created_at,
-        removed_at=beneficiary.removed_at,
-    )

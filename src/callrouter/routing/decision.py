@@ -43,7 +43,6 @@ class CallerStatus(enum.Enum):
     PIN_ACCEPTED = "pin"
     UNKNOWN = "unknown"
     WRONG_PIN = "wrong-pin"
-    LOCKED = "locked"
 
 
 @dataclass(frozen=True)
@@ -214,7 +213,6 @@ def _unidentified(
         )
     reasons = {
         CallerStatus.WRONG_PIN: "wrong-pin, attempts exhausted",
-        CallerStatus.LOCKED: "locked",
         CallerStatus.UNKNOWN: "unknown-caller",
     }
     return _message(

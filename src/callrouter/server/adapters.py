@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callrouter.identity.service import IdentityService
+from callrouter.identity.service import IdentificationStatus, IdentityService
 from callrouter.ledger.prices import (
     AssistanceLevel,
     Classification,
@@ -14,6 +14,15 @@ from callrouter.passes import Pass
 from callrouter.routing.decision import Caller, CallerStatus
 from callrouter.routing.service import IdentifiedCaller
 
+#: Spelled out rather than converted by value: renaming either enum's values must not
+#: silently break live routing (tests/identity/test_directory.py covers every member).
+CALLER_STATUSES: dict[IdentificationStatus, CallerStatus] = {
+    IdentificationStatus.CALLER_ID: CallerStatus.RECOGNISED,
+    IdentificationStatus.PIN: CallerStatus.PIN_ACCEPTED,
+    IdentificationStatus.UNKNOWN: CallerStatus.UNKNOWN,
+    IdentificationStatus.WRONG_PIN: CallerStatus.WRONG_PIN,
+}
+
 
 class IdentityDirectory:
     """`CallerDirectory` over the identity service."""
@@ -24,7 +33,7 @@ class IdentityDirectory:
     async def identify(self, caller_id: str, account: str, pin: str) -> IdentifiedCaller:
         found = await self._identity.identify_caller(caller_id or None, account, pin)
         caller = Caller(
-            status=CallerStatus(found.status.value),
+            status=CALLER_STATUSES[found.status],
             account_number=found.account_number,
             beneficiary=found.beneficiary_name,
         )

@@ -16,6 +16,7 @@ from aiohttp import web
 from callrouter.clock import Clock, SimulatedClock, SystemClock
 from callrouter.config import Config, load_config
 from callrouter.errors import CallrouterError
+from callrouter.identity.pepper import demo_pin_pepper, pin_pepper
 from callrouter.pbxsim import SimulatorSettings
 from callrouter.server.demo import DEMO_QUEUES, build_demo_app, default_demo_start
 from callrouter.server.runtime import Hotline, PBXLink, build_app, serve_until_stopped
@@ -88,6 +89,8 @@ def serve_command(args: argparse.Namespace) -> int:
         pbx=pbx,
         clock=SystemClock(),
         api_secret=_api_secret(),
+        # Checked before anything starts: without it no PIN could be verified.
+        pin_pepper=pin_pepper(os.environ),
     )
     app = build_app(hotline)
     return _run(app, args.host or config.http.host, args.port or config.http.port)
@@ -130,6 +133,7 @@ def demo_command(args: argparse.Namespace) -> int:
         database_url=args.database_url or DEMO_DATABASE_URL,
         pbx=PBXLink(settings.host, settings.port, settings.username, settings.secret),
         clock=clock,
+        pin_pepper=demo_pin_pepper(os.environ),
     )
     app = build_demo_app(hotline, settings, args.rate, interactive=interactive)
     host, port = args.host or config.http.host, args.port or config.http.port

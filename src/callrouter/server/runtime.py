@@ -30,6 +30,7 @@ from callrouter.db.migrate import upgrade_async
 from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
+from callrouter.identity.codes import CodeHasher
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
@@ -58,6 +59,8 @@ class Hotline:
     pbx: PBXLink
     clock: Clock
     api_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    #: Mixed into PIN hashes (identity/pepper.py); None hashes PINs unpeppered (tests).
+    pin_pepper: bytes | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
     identity: IdentityService | None = None
     ledger: LedgerService | None = None
@@ -92,7 +95,9 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     app[ENGINE] = engine
     sessions = session_factory(engine)
     hotline.sessions = sessions
-    hotline.identity = IdentityService(sessions, hotline.clock)
+    hotline.identity = IdentityService(
+        sessions, hotline.clock, hasher=CodeHasher(pin_pepper=hotline.pin_pepper)
+    )
     hotline.ledger = LedgerService(sessions, hotline.clock, hotline.config.ledger)
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.extend(extra_contexts)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_incident_fingerprints"
-down_revision: str | None = "0004_staff_roles"
+down_revision: str | None = "0005_identity_throttle"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

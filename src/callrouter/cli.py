@@ -17,6 +17,7 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 def _registrars() -> list[Registrar]:
     from callrouter.accounts import cli as accounts_cli
+    from callrouter.callbacks import cli as callbacks_cli
     from callrouter.db import cli as db_cli
     from callrouter.identity import cli as identity_cli
     from callrouter.ledger import cli as ledger_cli
@@ -30,6 +31,7 @@ def _registrars() -> list[Registrar]:
         identity_cli.register,
         ledger_cli.register,
         accounts_cli.register,
+        callbacks_cli.register,
     ]
 
 

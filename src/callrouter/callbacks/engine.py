@@ -69,7 +69,7 @@ class CallbackEngine:
         engine: AsyncEngine,
         clock: Clock,
         config: CallbacksConfig,
-        placer: CallPlacer,
+        placer: CallPlacer | None,
         *,
         experts: Experts,
         free_experts: FreeExperts,
@@ -162,6 +162,9 @@ class CallbackEngine:
         return len(rows)
 
     async def _dispatch(self, now: datetime) -> int:
+        if self._placer is None:
+            # No PBX to place calls through: deadlines, warnings and refunds still hold.
+            return 0
         everyone = await self._experts()
         async with self._engine.connect() as connection:
             busy = await store.busy_experts(connection)
@@ -204,6 +207,7 @@ class CallbackEngine:
         )
         if self.placing is not None:
             self.placing(request, attempt.planned_at)
+        assert self._placer is not None  # checked before claiming
         try:
             await self._placer.place(request)
         except PlacementFailed as error:
@@ -332,7 +336,7 @@ class CallbackEngine:
             stale_before = now - config.expert_ring_timeout - config.customer_ring_timeout * 2
         async with self._engine.connect() as connection:
             ids = await store.open_attempts(connection, stale_before)
-        if not ids:
+        if not ids or self._placer is None:
             return 0
         up = await self._placer.reconcile(ids)
         settled = 0

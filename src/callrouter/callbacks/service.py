@@ -24,6 +24,8 @@ from callrouter.clock import Clock
 
 log = structlog.get_logger(__name__)
 
+_NUDGE_DELAY_S = 1.0
+
 
 class CallbackDispatcher:
     def __init__(
@@ -44,12 +46,23 @@ class CallbackDispatcher:
         callbacks.replan = self.timers.mark
         callbacks.wake = self.wake
         self._task: asyncio.Task[None] | None = None
+        self._nudge: asyncio.TimerHandle | None = None
         self.leading = asyncio.Event()
         #: Seconds the last start-up took (reconciliation, timers, first cycle).
         self.startup_seconds: float | None = None
 
     def wake(self) -> None:
         self._wakeup.set()
+
+    def nudge(self) -> None:
+        """Something on the PBX changed (an expert may be free): look within a second.
+        Called on every live event, so wake-ups are gathered, not run one by one."""
+        if self._nudge is None:
+            self._nudge = asyncio.get_running_loop().call_later(_NUDGE_DELAY_S, self._nudged)
+
+    def _nudged(self) -> None:
+        self._nudge = None
+        self.wake()
 
     def opened(self, callback_id: int) -> None:
         """A callback was just created in this process: plan it and look now."""
@@ -65,6 +78,9 @@ class CallbackDispatcher:
 
     async def close(self) -> None:
         task, self._task = self._task, None
+        if self._nudge is not None:
+            self._nudge.cancel()
+            self._nudge = None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
 from callrouter.ami.errors import AMIConnectionError, AMILoginError
+from callrouter.callbacks.alerts import CallbackAlerts
+from callrouter.callbacks.engine import CallbackEngine
+from callrouter.callbacks.opening import CallbackOpenings
+from callrouter.callbacks.placing import AttemptResult, CallPlacer, ResultHandler
+from callrouter.callbacks.queries import CallbackQueries
+from callrouter.callbacks.routes import CallbacksApi, setup_callback_api
+from callrouter.callbacks.service import CallbackDispatcher
 from callrouter.calls.records import CallRecordData, recent_call_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
 from callrouter.config import Config
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
+from callrouter.experts.rules import Expert
 from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
@@ -69,6 +77,13 @@ class Hotline:
     router: Router | None = None
     records: CallRecordWriter | None = None
     recent: list[str] = field(default_factory=list)
+    #: Pass 4H: what supervisors are told, and the callbacks' dispatcher once started.
+    callback_alerts: CallbackAlerts = field(default_factory=CallbackAlerts)
+    callback_openings: CallbackOpenings | None = None
+    callbacks: CallbackDispatcher | None = None
+    #: Builds the PBX side of callbacks (the AMI Originate and its legs); without it the
+    #: dispatcher dials nobody but still keeps deadlines, warnings and refunds.
+    callback_placer: Callable[[AMIClient, ResultHandler], CallPlacer] | None = None
 
     def require_sessions(self) -> async_sessionmaker[AsyncSession]:
         if self.sessions is None:
@@ -102,6 +117,7 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.extend(extra_contexts)
     app.cleanup_ctx.append(pbx_context)
+    app.cleanup_ctx.append(callbacks_context)
     live = LiveState(hotline.clock)
     hotline.live = live
     setup_ops_routes(
@@ -120,6 +136,21 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         clock=hotline.clock,
         secret=hotline.api_secret,
         ledger_config=hotline.config.ledger,
+    )
+    callbacks = hotline.config.callbacks
+    hotline.callback_openings = CallbackOpenings(
+        hotline.ledger,
+        callbacks,
+        hotline.config.calendar_settings.windows,
+        flush_call_records=lambda: _flush_records(hotline),
+    )
+    setup_callback_api(
+        app,
+        CallbacksApi(
+            openings=hotline.callback_openings,
+            queries=CallbackQueries(engine, hotline.clock, callbacks.policy),
+            clock=hotline.clock,
+        ),
     )
     return app
 
@@ -183,6 +214,53 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         await sync.close()
         await router.close()
         await client.close()
+
+
+async def callbacks_context(app: web.Application) -> AsyncIterator[None]:
+    """The callbacks' dispatcher: after the PBX link, which it places calls through."""
+    hotline, engine = app[HOTLINE], app[ENGINE]
+    live, openings = hotline.live, hotline.callback_openings
+    assert live is not None and openings is not None
+    config, clock = hotline.config.callbacks, hotline.clock
+    dispatcher: CallbackDispatcher | None = None
+
+    async def on_result(result: AttemptResult) -> None:
+        assert dispatcher is not None
+        await dispatcher.on_result(result)
+
+    placer = None
+    if hotline.callback_placer is not None and hotline.ami is not None:
+        placer = hotline.callback_placer(hotline.ami, on_result)
+    callback_engine = CallbackEngine(
+        engine,
+        clock,
+        config,
+        placer,
+        experts=_no_experts,
+        free_experts=lambda experts, now: [],
+        alerts=hotline.callback_alerts,
+    )
+    dispatcher = CallbackDispatcher(engine, clock, config, callback_engine)
+    hotline.callbacks = dispatcher
+    openings.opened = dispatcher.opened
+    unsubscribe = live.on_change(dispatcher.nudge)
+    dispatcher.start()
+    try:
+        yield
+    finally:
+        unsubscribe()
+        openings.opened = lambda callback_id: None
+        await dispatcher.close()
+
+
+async def _no_experts() -> list[Expert]:
+    """Until the experts' directory is wired in: nobody to ring."""
+    return []
+
+
+async def _flush_records(hotline: Hotline) -> None:
+    if hotline.records is not None:
+        await hotline.records.flush()
 
 
 async def _connect_until_up(client: AMIClient, pbx: PBXLink) -> None:

@@ -433,6 +433,7 @@ _CALLBACK_KEYS = (
     "expert_ring_timeout",
     "customer_ring_timeout",
     "placement_retry",
+    "claim_ahead",
     "timer_horizon_minutes",
     "sweep_interval",
     "takeover_interval",
@@ -474,6 +475,7 @@ def _callbacks(section: _Table, calendar: CalendarSettings) -> CallbacksConfig:
         expert_ring_timeout=_duration(section, "expert_ring_timeout", defaults),
         customer_ring_timeout=_duration(section, "customer_ring_timeout", defaults),
         placement_retry=_duration(section, "placement_retry", defaults),
+        claim_ahead=_duration(section, "claim_ahead", defaults),
         timer_horizon=minutes
         * section.integer(
             "timer_horizon_minutes", _whole(defaults.timer_horizon, 60), 1, 24 * 60

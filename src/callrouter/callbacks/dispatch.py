@@ -8,9 +8,10 @@ until every expert on duty of the domain has been tried; then the round starts a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from callrouter.calendar import Window
 from callrouter.experts.rules import Expert, on_duty
 
 
@@ -53,10 +54,11 @@ def assign(
         (callback for callback in waiting if callback.not_before <= now),
         key=lambda callback: (callback.due_at, callback.callback_id),
     )
-    free_of = _FreeExperts([expert for expert in free if on_duty(expert, now)])
+    duty = _DutyAt(now)
+    free_of = _FreeExperts([expert for expert in free if duty(expert)])
     on_duty_of: dict[str, list[str]] = {}
     for expert in everyone:
-        if on_duty(expert, now):
+        if duty(expert):
             for domain in expert.domains:
                 on_duty_of.setdefault(domain, []).append(expert.name)
     assignments: list[Assignment] = []
@@ -72,6 +74,20 @@ def assign(
         if name is not None:
             assignments.append(Assignment(callback.callback_id, name, new_round))
     return assignments
+
+
+class _DutyAt:
+    """`on_duty` at one instant, each working-hours window looked up once: most experts
+    share the coordinators' hours, and a thousand of them are checked in a cycle."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+        self._open: dict[Window, bool] = {}
+
+    def __call__(self, expert: Expert) -> bool:
+        if expert.hours not in self._open:
+            self._open[expert.hours] = on_duty(replace(expert, absences=()), self._now)
+        return self._open[expert.hours] and not expert.absent_at(self._now)
 
 
 class _FreeExperts:

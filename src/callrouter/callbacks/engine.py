@@ -29,6 +29,7 @@ from callrouter.callbacks.placing import (
     PlacementFailed,
 )
 from callrouter.callbacks.rules import Outcome, StepKind, after_attempt, is_breached
+from callrouter.callbacks.timers import clock_speed
 from callrouter.clock import Clock
 from callrouter.db.writer import write_transaction
 from callrouter.experts.rules import Expert
@@ -174,8 +175,10 @@ class CallbackEngine:
             if not free:
                 return 0
             domains = sorted({domain for expert in free for domain in expert.domains})
-            queue = await store.waiting(connection, now, domains, _WAITING_PER_CYCLE)
-        pairs = assign(queue, free, everyone, now)
+            # Attempts planned within `claim_ahead` are claimed now and placed on time.
+            ready_by = now + self._config.claim_ahead
+            queue = await store.waiting(connection, ready_by, domains, _WAITING_PER_CYCLE)
+        pairs = assign(queue, free, everyone, ready_by)
         if not pairs:
             return 0
         interface = {expert.name: expert.interface for expert in everyone}
@@ -184,7 +187,7 @@ class CallbackEngine:
             for pair in pairs
         ]
         async with write_transaction(self._engine) as connection:
-            claimed = await store.claim(connection, claims, now, self.name)
+            claimed = await store.claim(connection, claims, now, self.name, ready_by)
         # Committed: from here on, a crash leaves attempts to reconcile, never to redo.
         outcomes = await asyncio.gather(*(self._place(attempt) for attempt in claimed))
         placed = [
@@ -205,6 +208,9 @@ class CallbackEngine:
             customer_ring_timeout=self._config.customer_ring_timeout,
             announcement="callback",
         )
+        early = (attempt.planned_at - self._clock.now()).total_seconds()
+        if early > 0:
+            await asyncio.sleep(early / clock_speed(self._clock))
         if self.placing is not None:
             self.placing(request, attempt.planned_at)
         assert self._placer is not None  # checked before claiming

@@ -267,3 +267,20 @@ async def test_after_the_last_try_a_person_takes_over_and_the_deadline_still_hol
     await engine.run_once()
     assert len(desk.placer.placed) == desk.config.policy.max_customer_tries
     assert await desk.refunds(incident) == 1
+
+
+async def test_an_attempt_is_claimed_ahead_and_placed_on_its_instant(desk: Desk) -> None:
+    _, callback_id = await desk.open()
+    engine = desk.new_engine()
+    await engine.run_once()
+    await engine.on_result(desk.result(desk.placer.placed[0], Outcome.CUSTOMER_BUSY))
+    retry = desk.clock.now() + desk.config.policy.retry_delay
+    desk.clock.set(retry - desk.config.claim_ahead - timedelta(milliseconds=1))
+    await engine.run_once()
+    assert len(desk.placer.placed) == 1
+    desk.clock.set(retry - timedelta(milliseconds=100))
+    await engine.run_once()
+    assert len(desk.placer.placed) == 2
+    [_, ahead] = await desk.attempts(callback_id)
+    assert ahead.claimed_at == retry - timedelta(milliseconds=100)
+    assert ahead.planned_at == retry

@@ -8,13 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from structlog.testing import capture_logs
 
 from callrouter.calls.records import (
     CallRecordData,
     add_call_records,
-    mark_failsafe,
     recent_call_records,
+    record_failsafe,
 )
 from callrouter.passes import Pass
 
@@ -53,6 +52,25 @@ CLOSED = CallRecordData(
     arrived_at=None,
     decided_at=T0 + timedelta(minutes=5),
     latency_ms=0.9,
+)
+FAILSAFE = CallRecordData(
+    channel="PJSIP/trunk-00000003",
+    uniqueid="1741999999.9",
+    linkedid="1741999999.9",
+    caller_id="0698765432",
+    account_number=None,
+    caller_status="failsafe",
+    chosen_pass=None,
+    window="coordinators",
+    target="coordinators-queue",
+    queue="coordinators",
+    queue_priority=0,
+    reason="queued by the dialplan's fail-safe",
+    arrived_at=None,
+    decided_at=T0 + timedelta(minutes=9),
+    latency_ms=5000.0,
+    failsafe=True,
+    redirected=False,
 )
 
 
@@ -112,30 +130,22 @@ async def test_failsafe_flags_the_latest_decision_of_the_channel(
         await add_call_records(session, [CLOSED])
 
     async with database_sessions.begin() as session:
-        await mark_failsafe(session, QUEUED.uniqueid)
+        await record_failsafe(session, replace(FAILSAFE, uniqueid=QUEUED.uniqueid))
 
     async with database_sessions() as session:
         records = await recent_call_records(session)
     assert records == [CLOSED, replace(second_try, failsafe=True), first_try]
 
 
-async def test_a_failsafe_for_an_undecided_call_is_logged(
+async def test_a_failsafe_for_a_call_never_decided_is_recorded_as_such(
     database_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with database_sessions.begin() as session:
         await add_call_records(session, [CLOSED])
-        with capture_logs() as logs:
-            await mark_failsafe(session, "1741999999.9")
+        await record_failsafe(session, FAILSAFE)
 
     async with database_sessions() as session:
-        assert await recent_call_records(session) == [CLOSED]
-    assert logs == [
-        {
-            "event": "calls.failsafe_without_decision",
-            "uniqueid": "1741999999.9",
-            "log_level": "warning",
-        }
-    ]
+        assert await recent_call_records(session) == [FAILSAFE, CLOSED]
 
 
 def test_an_unknown_pass_is_refused() -> None:

@@ -74,7 +74,7 @@ def _record(n: int) -> CallRecordData:
 
 
 async def test_the_demo_s_writers_all_get_through_at_once(
-    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     clock = FakeClock(NOW)
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -86,7 +86,7 @@ async def test_the_demo_s_writers_all_get_through_at_once(
         await identity.add_beneficiary(account.number, f"Holder {n}", f"06000000{n:02d}")
         await ledger.credit(account.number, 10_000, reason="seed", idempotency_key=f"seed-{n}")
         accounts.append(account.number)
-    records = CallRecordWriter(sessions, interval=0.01, max_batch=10)
+    records = CallRecordWriter(engine)
     records.start()
     failures: Counter[str] = Counter()
 
@@ -216,7 +216,7 @@ async def test_a_flush_returns_once_the_records_a_running_flush_took_are_committ
 ) -> None:
     # Readers no longer queue behind the writer, so `/api/calls` (flush, then read) must
     # not return between the periodic flush taking the records and committing them.
-    records = CallRecordWriter(sessions)
+    records = CallRecordWriter(engine)
     holding, release = asyncio.Event(), asyncio.Event()
 
     async def hold_the_writer() -> None:

@@ -15,7 +15,13 @@ from callrouter.clock import FakeClock
 from callrouter.errors import CallrouterError
 from callrouter.passes import Pass
 from callrouter.routing.decision import Caller, CallerStatus, QueueLoad, RoutingPolicy, Target
-from callrouter.routing.service import IdentifiedCaller, RoutedCall, Router, parse_hotline_call
+from callrouter.routing.service import (
+    HotlineFailsafe,
+    IdentifiedCaller,
+    RoutedCall,
+    Router,
+    parse_hotline_call,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_10H = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
@@ -131,7 +137,7 @@ class Harness:
         self.directory = FakeDirectory({"0612345678": JEAN}, balance=balance, broken=directory_down)
         self.wallet = FakeWallet()
         self.records: list[RoutedCall] = []
-        self.failsafes: list[str] = []
+        self.failsafes: list[HotlineFailsafe] = []
         self.router = Router(
             pbx=self.pbx,
             directory=self.directory,
@@ -150,8 +156,8 @@ class Harness:
     async def _record(self, routed: RoutedCall) -> None:
         self.records.append(routed)
 
-    async def _record_failsafe(self, uniqueid: str) -> None:
-        self.failsafes.append(uniqueid)
+    async def _record_failsafe(self, failsafe: HotlineFailsafe) -> None:
+        self.failsafes.append(failsafe)
 
     async def route(self, *events: Message) -> list[RoutedCall]:
         for event in events:
@@ -281,10 +287,21 @@ async def test_a_failsafe_reported_by_the_dialplan_is_recorded() -> None:
     harness = Harness()
     failsafe = Message.event(
         "UserEvent",
-        {"Channel": CHANNEL, "Uniqueid": "1795433938.1", "UserEvent": "HotlineFailsafe"},
+        {
+            "Channel": CHANNEL,
+            "CallerIDNum": "0612345678",
+            "Uniqueid": "1795433938.1",
+            "Linkedid": "1795433938.0",
+            "UserEvent": "HotlineFailsafe",
+            "Caller": "0612345678",
+            "Waited": "5",
+        },
     )
     await harness.route(failsafe)
-    assert harness.failsafes == ["1795433938.1"]
+    # Everything a record needs when the router never decided for this call.
+    assert harness.failsafes == [
+        HotlineFailsafe(CHANNEL, "1795433938.1", "1795433938.0", "0612345678", waited=5)
+    ]
     assert harness.pbx.actions == []
 
 
@@ -313,3 +330,13 @@ def test_garbled_contract_headers_get_safe_defaults(
     call = parse_hotline_call(event)
     assert (call.attempt, call.arrived_at) == expected
     assert call.caller_id == "" and call.pass_digit == ""
+
+
+async def test_settle_waits_for_the_calls_under_way_and_their_records() -> None:
+    # Reconciliation after a login reads the records once these are handed over.
+    harness = Harness()
+    harness.router.on_event(hotline_call(uniqueid="1.1"))
+    harness.router.on_event(hotline_call(uniqueid="1.2"))
+    assert harness.records == []
+    await harness.router.settle()
+    assert sorted(r.call.uniqueid for r in harness.records) == ["1.1", "1.2"]

@@ -29,14 +29,30 @@ _KINDS = {
 class Message:
     """An AMI frame. Headers are parsed into a dict lazily: most events are skipped by name."""
 
-    __slots__ = ("_fields", "_folded", "_lines", "kind", "name")
+    __slots__ = ("_fields", "_folded", "_frame", "_lines", "kind", "name")
 
-    def __init__(self, lines: list[str]) -> None:
-        # `lines` holds "Key: Value" strings, first line first; it is never empty.
-        self._lines = lines
+    def __init__(self, lines: list[str] | None = None, *, frame: str = "") -> None:
+        """From its `lines` ("Key: Value" strings, first line first, never empty), or from
+        a decoded `frame` (lines joined by CRLF), split into lines only when read: the
+        reader skips most events by name."""
         self._fields: dict[str, str] | None = None
         self._folded: dict[str, str] | None = None
-        first = lines[0]
+        if lines is None:
+            self._frame = frame
+            self._lines = None
+            end = frame.find("\r\n")
+            first = frame if end < 0 else frame[:end]
+        else:
+            self._frame = ""
+            self._lines = lines
+            first = lines[0]
+        key, separator, value = first.partition(": ")
+        kind = _KINDS.get(key)
+        if kind is not None and separator:
+            # Asterisk's own spelling: the only case on the ingest path.
+            self.kind = kind
+            self.name = value
+            return
         key, _, value = first.partition(":")
         self.kind = _KINDS.get(key, MessageKind.OTHER)
         if self.kind is MessageKind.OTHER:
@@ -77,12 +93,15 @@ class Message:
 
     @property
     def lines(self) -> list[str]:
-        return self._lines
+        lines = self._lines
+        if lines is None:
+            lines = self._lines = self._frame.split("\r\n")
+        return lines
 
     def items(self) -> list[tuple[str, str]]:
         """Every header in order, repeats included."""
         out: list[tuple[str, str]] = []
-        for line in self._lines:
+        for line in self.lines:
             key, _, value = line.partition(":")
             out.append((key, value[1:] if value.startswith(" ") else value))
         return out
@@ -94,7 +113,7 @@ class Message:
                 # Asterisk writes every header as "Key: Value": one C-level split per line,
                 # reversed so that the first of repeated keys wins (2x faster than a loop;
                 # bench/ami_ingest.py).
-                fields = dict([line.split(": ", 1) for line in reversed(self._lines)])
+                fields = dict([line.split(": ", 1) for line in reversed(self.lines)])
             except ValueError:
                 fields = self._index_leniently()
             self._fields = fields
@@ -103,7 +122,7 @@ class Message:
     def _index_leniently(self) -> dict[str, str]:
         """For a frame with a "Key:Value" or bare line somewhere."""
         fields: dict[str, str] = {}
-        for line in self._lines:
+        for line in self.lines:
             key, _, value = line.partition(":")
             if key not in fields:
                 fields[key] = value[1:] if value.startswith(" ") else value
@@ -151,13 +170,13 @@ class Message:
         return self.kind is MessageKind.EVENT and self.get("EventList") == "Complete"
 
     def encode(self) -> bytes:
-        return ("\r\n".join(self._lines) + "\r\n\r\n").encode("utf-8")
+        return ("\r\n".join(self.lines) + "\r\n\r\n").encode("utf-8")
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Message) and self._lines == other._lines
+        return isinstance(other, Message) and self.lines == other.lines
 
     def __hash__(self) -> int:
-        return hash(tuple(self._lines))
+        return hash(tuple(self.lines))
 
     def __repr__(self) -> str:
-        return f"Message({self.kind.value}={self.name!r}, {len(self._lines)} headers)"
+        return f"Message({self.kind.value}={self.name!r}, {len(self.lines)} headers)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, Integer, String, Text, false
+from sqlalchemy import Boolean, Float, Integer, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callrouter.db.base import Base
@@ -33,3 +33,9 @@ class CallRecord(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     latency_ms: Mapped[float] = mapped_column(Float)
     failsafe: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Whether the Redirect took effect; `error` says why not.
+    redirected: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    error: Mapped[str | None] = mapped_column(Text)
+    #: Set when the record was written or corrected from the PBX's state after a
+    #: (re)connection rather than when the decision was made.
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -78,6 +78,31 @@ def parse_hotline_call(event: Message) -> HotlineCall:
 
 
 @dataclass(frozen=True)
+class HotlineFailsafe:
+    """The dialplan's `UserEvent(HotlineFailsafe)`: no Redirect came in time, it queued
+    the caller to the coordinators by itself."""
+
+    channel: str
+    uniqueid: str
+    linkedid: str
+    caller_id: str
+    #: Seconds the caller waited for the router (0 when garbled).
+    waited: int
+
+
+def parse_hotline_failsafe(event: Message) -> HotlineFailsafe:
+    waited_text = (event.get("Waited") or "").strip()
+    uniqueid = event.get("Uniqueid") or ""
+    return HotlineFailsafe(
+        channel=event.get("Channel") or "",
+        uniqueid=uniqueid,
+        linkedid=event.get("Linkedid") or uniqueid,
+        caller_id=(event.get("Caller") or event.get("CallerIDNum") or "").strip(),
+        waited=int(waited_text) if waited_text.isdigit() else 0,
+    )
+
+
+@dataclass(frozen=True)
 class IdentifiedCaller:
     caller: Caller
     #: Points on the caller's account, read with the identification (None: not identified).
@@ -126,7 +151,7 @@ class RoutedCall:
 
 
 RecordSink = Callable[[RoutedCall], Awaitable[None]]
-FailsafeSink = Callable[[str], Awaitable[None]]
+FailsafeSink = Callable[[HotlineFailsafe], Awaitable[None]]
 QueueLoads = Callable[[], Mapping[str, QueueLoad]]
 
 
@@ -184,9 +209,9 @@ class Router:
                 caller=event.get("Caller"),
                 waited=event.get("Waited"),
             )
-            uniqueid = event.get("Uniqueid")
-            if uniqueid:
-                self._spawn(self._record_failsafe(uniqueid))
+            failsafe = parse_hotline_failsafe(event)
+            if failsafe.uniqueid:
+                self._spawn(self._record_failsafe(failsafe))
 
     def _remember(self, key: tuple[str, int]) -> None:
         self._seen[key] = None
@@ -204,6 +229,11 @@ class Router:
         """Returns once every call received so far has been routed and recorded."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def settle(self) -> None:
+        """Returns once the calls received so far are routed and handed to the record
+        sink (calls that arrive meanwhile are not waited for)."""
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -277,11 +307,11 @@ class Router:
             # down) is logged in full rather than lost silently in a task.
             log.exception("routing.record_failed", channel=call.channel)
 
-    async def _record_failsafe(self, uniqueid: str) -> None:
+    async def _record_failsafe(self, failsafe: HotlineFailsafe) -> None:
         try:
-            await self._record_failsafe_sink(uniqueid)
+            await self._record_failsafe_sink(failsafe)
         except Exception:
-            log.exception("routing.record_failed", uniqueid=uniqueid)
+            log.exception("routing.record_failed", uniqueid=failsafe.uniqueid)
 
     async def _open_emergency(self, account_number: str, call: HotlineCall) -> str | None:
         if self._wallet is None:

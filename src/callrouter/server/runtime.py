@@ -12,6 +12,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -20,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
-from callrouter.ami.errors import AMIConnectionError, AMILoginError
+from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
+from callrouter.calendar import is_open
 from callrouter.callbacks.alerts import CallbackAlerts
 from callrouter.callbacks.engine import CallbackEngine
 from callrouter.callbacks.opening import CallbackOpenings
@@ -28,7 +30,9 @@ from callrouter.callbacks.placing import AttemptResult, CallPlacer, ResultHandle
 from callrouter.callbacks.queries import CallbackQueries
 from callrouter.callbacks.routes import CallbacksApi, setup_callback_api
 from callrouter.callbacks.service import CallbackDispatcher
+from callrouter.calls.reconcile import failsafe_record
 from callrouter.calls.records import CallRecordData, recent_call_records
+from callrouter.calls.recovery import reconcile_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
 from callrouter.config import Config
@@ -43,8 +47,8 @@ from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
 from callrouter.live.sync import LiveSync
-from callrouter.routing.decision import QueueLoad
-from callrouter.routing.service import RoutedCall, Router
+from callrouter.routing.decision import COORDINATORS_WINDOW, ON_CALL_WINDOW, QueueLoad
+from callrouter.routing.service import HotlineFailsafe, RoutedCall, Router
 from callrouter.server.adapters import IdentityDirectory, LedgerWallet
 
 log = structlog.get_logger(__name__)
@@ -159,7 +163,7 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     hotline, engine = app[HOTLINE], app[ENGINE]
     await upgrade_async(hotline.database_url)
     log.info("database.ready", url=engine.url.render_as_string(hide_password=True))
-    records = CallRecordWriter(hotline.require_sessions())
+    records = CallRecordWriter(engine)
     records.start()
     hotline.records = records
     try:
@@ -196,11 +200,15 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         clock=hotline.clock,
         queue_loads=lambda: _queue_loads(live, routed_queues),
         record=lambda routed: _record(hotline, routed),
-        record_failsafe=lambda uniqueid: _record_failsafe(hotline, uniqueid),
+        record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
     )
     hotline.router = router
     sync = LiveSync(client, live, resync_interval=ami_settings.queue_resync_interval)
-    unsubscribe = [*sync.attach(), client.subscribe(router.on_event)]
+    unsubscribe = [
+        *sync.attach(),
+        client.subscribe(router.on_event),
+        client.on_connected(lambda: _reconcile_records(hotline, client, router)),
+    ]
     sync.start()
     first_link = asyncio.create_task(_connect_until_up(client, hotline.pbx))
     try:
@@ -307,9 +315,23 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
     hotline.records.add(_record_data(routed))
 
 
-async def _record_failsafe(hotline: Hotline, uniqueid: str) -> None:
+async def _record_failsafe(hotline: Hotline, failsafe: HotlineFailsafe) -> None:
     assert hotline.records is not None
-    hotline.records.mark_failsafe(uniqueid)
+    now = hotline.clock.now()
+    hotline.records.add_failsafe(
+        failsafe_record(
+            channel=failsafe.channel,
+            uniqueid=failsafe.uniqueid,
+            linkedid=failsafe.linkedid,
+            caller_id=failsafe.caller_id,
+            queue=hotline.config.routing_policy().coordinators_queue,
+            arrived_at=None,
+            now=now,
+            window=_window(hotline, now),
+            waited_ms=failsafe.waited * 1000.0,
+            reconciled=False,
+        )
+    )
 
 
 def _record_data(routed: RoutedCall) -> CallRecordData:
@@ -326,12 +348,46 @@ def _record_data(routed: RoutedCall) -> CallRecordData:
         target=decision.target.value,
         queue=decision.queue,
         queue_priority=decision.queue_priority,
-        reason=decision.reason if routed.error is None else f"{decision.reason}; {routed.error}",
+        reason=decision.reason,
         arrived_at=call.arrived_at,
         decided_at=routed.decided_at,
         latency_ms=routed.latency_ms,
         failsafe=False,
+        redirected=routed.redirected,
+        error=routed.error,
     )
+
+
+async def _reconcile_records(hotline: Hotline, client: AMIClient, router: Router) -> None:
+    """After every login (start-up included): records for the calls the PBX holds that
+    have none (fail-safe, or lost when the router died), corrections for Redirects whose
+    answer the link lost."""
+    records, sessions = hotline.records, hotline.require_sessions()
+    assert records is not None
+
+    async def settle() -> None:
+        await router.settle()
+        await records.flush()
+
+    try:
+        await reconcile_records(
+            client,
+            sessions,
+            now=hotline.clock.now,
+            window=lambda at: _window(hotline, at),
+            policy=hotline.config.routing_policy(),
+            settle=settle,
+        )
+    except AMIError:
+        raise  # the client logs it: the link dropped again
+    except Exception:
+        # The database is away: the next login tries again.
+        log.exception("calls.reconcile_failed")
+
+
+def _window(hotline: Hotline, at: datetime) -> str:
+    coordinators = hotline.config.calendar().coordinators
+    return COORDINATORS_WINDOW if is_open(coordinators, at) else ON_CALL_WINDOW
 
 
 async def _recent_decisions(hotline: Hotline, limit: int) -> list[dict[str, Any]]:

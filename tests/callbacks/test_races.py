@@ -10,10 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrouter.callbacks import store
 from callrouter.callbacks.alerts import AlertKind
+from callrouter.callbacks.leader import LOCK_KEY
 
 from .conftest import Desk, expert
 
@@ -112,3 +114,33 @@ async def test_deadline_firings_on_one_process_refund_once(desk: Desk) -> None:
     done = await asyncio.gather(*(engine.breach(callback_id) for _ in range(10)))
     assert sum(done) == 1
     assert await desk.refunds(incident) == 1
+
+
+async def test_a_leader_whose_connection_dies_steps_down_and_the_standby_takes_over(
+    desk: Desk, postgres_only: None
+) -> None:
+    desk.config = desk.config.__class__(
+        takeover_interval=timedelta(milliseconds=50), sweep_interval=timedelta(milliseconds=50)
+    )
+    first, second = desk.new_dispatcher("one"), desk.new_dispatcher("two")
+    first.start()
+    await first.leading.wait()
+    second.start()
+    # The leader's lock connection is killed (its host vanished, say): the lock goes with it.
+    async with desk.engine.connect() as connection:
+        await connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND granted AND objid = :low AND classid = :high AND database ="
+                " (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ),
+            {"low": LOCK_KEY & 0xFFFFFFFF, "high": LOCK_KEY >> 32},
+        )
+    try:
+        async with asyncio.timeout(5):
+            await second.leading.wait()
+            while first.leading.is_set():
+                await asyncio.sleep(0.01)
+    finally:
+        await first.close()
+        await second.close()

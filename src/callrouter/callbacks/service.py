@@ -72,6 +72,13 @@ class CallbackDispatcher:
     async def on_result(self, result: AttemptResult) -> None:
         await self.engine.on_result(result)
 
+    async def reconnected(self) -> None:
+        """The PBX link is back: what became of the attempts under way is asked, not
+        guessed (those whose call ended while the link was down are settled)."""
+        if self.leading.is_set():
+            await self.engine.reconcile()
+            self.wake()
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="callback-dispatcher")

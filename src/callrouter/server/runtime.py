@@ -251,12 +251,15 @@ async def callbacks_context(app: web.Application) -> AsyncIterator[None]:
     dispatcher = CallbackDispatcher(engine, clock, config, callback_engine)
     hotline.callbacks = dispatcher
     openings.opened = dispatcher.opened
-    unsubscribe = live.on_change(dispatcher.nudge)
+    undo = [live.on_change(dispatcher.nudge)]
+    if hotline.ami is not None:
+        undo.append(hotline.ami.on_connected(dispatcher.reconnected))
     dispatcher.start()
     try:
         yield
     finally:
-        unsubscribe()
+        for unsubscribe in undo:
+            unsubscribe()
         openings.opened = lambda callback_id: None
         await dispatcher.close()
 

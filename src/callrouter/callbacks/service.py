@@ -98,18 +98,18 @@ class CallbackDispatcher:
 
     async def _run(self) -> None:
         while True:
-            await self._lead()
             try:
+                await self._lead()
                 await self._dispatch_while_leading()
+            except Exception:
+                # The database went away under us, say: let another process lead meanwhile.
+                log.exception("callbacks.dispatcher_failed")
+                if self._leadership is not None:
+                    await self._leadership.release()
+                await asyncio.sleep(self._config.takeover_interval.total_seconds())
             finally:
                 self.leading.clear()
                 self.timers.shutdown()
-                self.timers = self._fresh_timers()
-
-    def _fresh_timers(self) -> CallbackTimers:
-        timers = CallbackTimers(self.timers._engine, self.timers._clock, self._config, self.wake)
-        self.engine.replan = timers.mark
-        return timers
 
     async def _lead(self) -> None:
         if self._leadership is None:

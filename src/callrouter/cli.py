@@ -21,6 +21,7 @@ def _registrars() -> list[Registrar]:
     from callrouter.db import cli as db_cli
     from callrouter.identity import cli as identity_cli
     from callrouter.ledger import cli as ledger_cli
+    from callrouter.oncall import cli as oncall_cli
     from callrouter.pbxsim import cli as pbxsim_cli
     from callrouter.server import cli as server_cli
 
@@ -32,6 +33,7 @@ def _registrars() -> list[Registrar]:
         ledger_cli.register,
         accounts_cli.register,
         callbacks_cli.register,
+        oncall_cli.register,
     ]
 
 

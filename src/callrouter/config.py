@@ -82,6 +82,15 @@ class HTTPConfig:
 
 
 @dataclass(frozen=True)
+class OnCallConfig:
+    #: How technicians reach this server: the start of their iCalendar feed's URL.
+    feed_base_url: str = "http://127.0.0.1:8080"
+    #: Days of past and coming duties in a feed.
+    feed_days_back: int = 7
+    feed_days_ahead: int = 56
+
+
+@dataclass(frozen=True)
 class Config:
     calendar_settings: CalendarSettings = field(default_factory=CalendarSettings)
     routing: RoutingPolicy = field(default_factory=RoutingPolicy)
@@ -92,12 +101,13 @@ class Config:
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
     #: Pass 4H callbacks: the guarantee and the dispatcher.
     callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
+    oncall: OnCallConfig = field(default_factory=OnCallConfig)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> Config:
         root = _Table(data, "")
         root.reject_unknown(
-            ("calendar", "routing", "ami", "database", "http", "ledger", "callbacks")
+            ("calendar", "routing", "ami", "database", "http", "ledger", "oncall", "callbacks")
         )
         calendar_settings = _calendar(root.table("calendar"))
         return cls(
@@ -108,6 +118,7 @@ class Config:
             http=_http(root.table("http")),
             ledger=_ledger(root.table("ledger")),
             callbacks=_callbacks(root.table("callbacks"), calendar_settings),
+            oncall=_oncall(root.table("oncall")),
         )
 
     def calendar(self) -> HotlineCalendar:
@@ -415,6 +426,20 @@ def _http(section: _Table) -> HTTPConfig:
     return HTTPConfig(
         host=section.text("host", HTTPConfig.host),
         port=section.integer("port", HTTPConfig.port, 0, 65535),
+    )
+
+
+def _oncall(section: _Table) -> OnCallConfig:
+    section.reject_unknown(("feed_base_url", "feed_days_back", "feed_days_ahead"))
+    base_url = section.text("feed_base_url", OnCallConfig.feed_base_url)
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{section.key_path('feed_base_url')}: {base_url!r} is not an http:// or https:// URL"
+        )
+    return OnCallConfig(
+        feed_base_url=base_url,
+        feed_days_back=section.integer("feed_days_back", OnCallConfig.feed_days_back, 0, 366),
+        feed_days_ahead=section.integer("feed_days_ahead", OnCallConfig.feed_days_ahead, 1, 366),
     )
 
 

@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from callrouter.accounts.api import setup_account_api
 from callrouter.accounts.operators import OperatorService
 from callrouter.calendar import default_windows
+from callrouter.calendar.hotline import HotlineCalendar
 from callrouter.calendar.windows import PARIS
 from callrouter.callbacks.config import CallbacksConfig
 from callrouter.callbacks.opening import CallbackOpenings
@@ -31,6 +32,9 @@ from callrouter.identity.service import IdentityService
 from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
+from callrouter.oncall.context import OnCallApi
+from callrouter.oncall.routes import setup_oncall_routes
+from callrouter.oncall.service import RosterService
 
 SECRET = b"account-api-test-secret-32-bytes!"
 #: What a Pass 4H incident needs besides the ledger's fields: its callback (issue 8).
@@ -123,6 +127,16 @@ async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
             clock=clock,
             ami_connected=lambda: True,
             recent_decisions=recent_decisions,
+        ),
+    )
+    setup_oncall_routes(
+        app,
+        OnCallApi(
+            roster=RosterService(sessions, clock, HotlineCalendar.default().on_call),
+            clock=clock,
+            feed_base_url="http://callrouter.test",
+            feed_days_back=7,
+            feed_days_ahead=56,
         ),
     )
     # Cheap argon2 for the codes the tests create; verification reads the cost from the hash.

@@ -97,12 +97,28 @@ async def _seeded(world: World) -> dict[str, dict[str, str]]:
             "failsafe": False,
         }
     )
+    admin = await world.staff(Role.ADMIN)
+    # An on-call roster, so the on-call routes answer with people in them.
+    for name, contact in (("Emma", "0611223344"), ("Hugo", "PJSIP/hugo")):
+        await world.json("POST", "/api/oncall/people", admin, {"name": name, "contact": contact})
+    status, _ = await world.json(
+        "PUT",
+        "/api/oncall/rotations/primary",
+        admin,
+        {
+            "people": ["Emma", "Hugo"],
+            "shift_days": 1,
+            "handoff_at": "18:00",
+            "first_handoff": "2025-03-03",
+        },
+    )
+    assert status == 200
     return {
         ANONYMOUS: {},
         Role.HOLDER: holder,
         Role.COORDINATOR: coordinator,
         Role.SUPERVISOR: await world.staff(Role.SUPERVISOR),
-        Role.ADMIN: await world.staff(Role.ADMIN),
+        Role.ADMIN: admin,
     }
 
 

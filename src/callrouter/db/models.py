@@ -2,7 +2,8 @@
 
 import callrouter.accounts.models
 import callrouter.callbacks.models
-import callrouter.ledger.models  # noqa: F401
+import callrouter.ledger.models
+import callrouter.oncall.models  # noqa: F401
 from callrouter.calls import models as calls_models
 from callrouter.db.base import Base
 from callrouter.identity import models as identity_models

@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from typing import Protocol, TypeGuard, TypeVar, get_type_hints, runtime_checkable
+from typing import ClassVar, Protocol, TypeGuard, TypeVar, get_type_hints, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -66,6 +66,15 @@ class ChoosesStatus(Protocol):
     a health check with the PBX link down 503)."""
 
     def http_status(self, declared: int) -> int: ...
+
+
+@runtime_checkable
+class RendersItself(Protocol):
+    """A response body that is not JSON (an iCalendar feed): its media type and bytes."""
+
+    media_type: ClassVar[str]
+
+    def rendered(self) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -161,6 +170,10 @@ def _dispatcher(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Res
         status = endpoint.status
         if isinstance(answer, ChoosesStatus):
             status = answer.http_status(status)
+        if isinstance(answer, RendersItself):
+            return web.Response(
+                body=answer.rendered(), status=status, content_type=answer.media_type
+            )
         zone = request.app.get(CALENDAR_ZONE)
         body = answer.model_dump(mode="json", by_alias=True, context={TIMEZONE: zone})
         return web.json_response(body, status=status)

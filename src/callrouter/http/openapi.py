@@ -30,9 +30,11 @@ _ERROR_CODES = {
     401: "Missing, malformed, forged, expired or revoked credentials (WWW-Authenticate).",
     402: "The account's balance cannot pay the incident's price: nothing was debited.",
     403: "Valid credentials of a role this route is not for, or another holder's data.",
-    404: "No such account, incident, beneficiary or recharge code; or a path naming nothing.",
-    409: "Conflict: beneficiary already registered, recharge code already used, or an "
-    "idempotency key already used for a different request.",
+    404: "No such account, incident, beneficiary, recharge code, on-call person, rotation or "
+    "override; or a path naming nothing.",
+    409: "Conflict: beneficiary already registered, recharge code already used, an "
+    "idempotency key already used for a different request, or an on-call person already on "
+    "the roster or still in a rotation.",
     410: "The recharge code has expired.",
     422: "Refused by the offer's rules (emergency assistance without Pass Prioritaire).",
     429: "Sign-in locked after repeated failures; Retry-After gives the seconds to wait.",
@@ -115,8 +117,14 @@ def _name(ref: Json) -> str:
 
 
 def _operation(endpoint: Endpoint, refs: dict[str, Json], response: Json, schemas: Json) -> Json:
-    described = endpoint.response.__doc__ or "Success."
-    responses: Json = {str(endpoint.status): _json(response, described.strip())}
+    described = (endpoint.response.__doc__ or "Success.").strip()
+    media_type = getattr(endpoint.response, "media_type", None)
+    if isinstance(media_type, str):
+        # A body that renders itself (endpoint.RendersItself): text of that type.
+        content = {media_type: {"schema": {"type": "string"}}}
+        responses: Json = {str(endpoint.status): {"description": described, "content": content}}
+    else:
+        responses = {str(endpoint.status): _json(response, described)}
     for status, description in endpoint.other_statuses.items():
         responses[str(status)] = _json(response, description)
     for status in sorted(_error_statuses(endpoint)):

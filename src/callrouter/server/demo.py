@@ -11,7 +11,7 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import structlog
 from aiohttp import web
@@ -20,9 +20,11 @@ from callrouter.calendar import Window, is_open
 from callrouter.identity.errors import BeneficiaryExists
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
+from callrouter.oncall.roster import Layer
+from callrouter.oncall.service import RosterService
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
 from callrouter.server.runtime import HOTLINE, Hotline, PBXLink, build_app
-from callrouter.server.view import render_queues, summary_line
+from callrouter.server.view import render_oncall, render_queues, summary_line
 
 log = structlog.get_logger(__name__)
 
@@ -109,6 +111,35 @@ async def seed_customers(identity: IdentityService, ledger: LedgerService) -> li
     return [*profiles, *UNKNOWN_CALLERS]
 
 
+#: The demo's on-call roster: the simulator's on-call technician and a colleague take turns
+#: daily at 18:00, each the other's second; a manager above them, weekly from Monday 08:00.
+DEMO_ONCALL_PEOPLE = (
+    ("Emma Laurent", "Local/agent5@agents"),  # the simulator's on-call member
+    ("Hugo Lefevre", "Local/agent8@agents"),
+    ("Sophie Marchand", "Local/agent9@agents"),
+)
+
+
+async def seed_roster(roster: RosterService, today: date) -> None:
+    """Set the demo roster once (re-runs keep whatever is there, changes included)."""
+    if (await roster.roster()).rotations:
+        return
+    known = {person.name for person in await roster.people()}
+    for name, contact in DEMO_ONCALL_PEOPLE:
+        if name not in known:
+            await roster.add_person(name, contact)
+    first, second, manager = (name for name, _ in DEMO_ONCALL_PEOPLE)
+    for layer, people, days, at in (
+        (Layer.PRIMARY, [first, second], 1, time(18)),
+        (Layer.SECONDARY, [second, first], 1, time(18)),
+        (Layer.MANAGER, [manager], 7, time(8)),
+    ):
+        monday = today - timedelta(days=today.weekday())
+        await roster.set_rotation(
+            layer, people, shift_days=days, handoff_at=at, first_handoff=monday
+        )
+
+
 def default_demo_start(now_local: datetime, coordinators: Window) -> datetime:
     """17:50 on the latest working day (weekends and public holidays skipped): ten minutes
     of daytime routing, then the night hand-over."""
@@ -144,6 +175,9 @@ def simulator_context(
         hotline.pbx = PBXLink(settings.host, simulator.port, settings.username, settings.secret)
         assert hotline.identity is not None and hotline.ledger is not None
         profiles = await seed_customers(hotline.identity, hotline.ledger)
+        assert hotline.oncall is not None
+        zone = hotline.config.calendar_settings.timezone
+        await seed_roster(hotline.oncall, hotline.clock.now().astimezone(zone).date())
         simulator.start_traffic(calls_per_second, profiles)
         log.info(
             "demo.traffic",
@@ -188,8 +222,11 @@ async def _screen(hotline: Hotline, *, interactive: bool, refresh: float) -> Non
         queues = hotline.live.queues()
         ami_up = hotline.ami is not None and hotline.ami.connected
         if interactive:
+            now = hotline.clock.now()
+            assert hotline.oncall is not None
+            oncall = render_oncall(await hotline.oncall.roster(), now, zone)
             screen = render_queues(
-                queues, hotline.clock.now(), zone, recent=hotline.recent, ami_up=ami_up
+                queues, now, zone, recent=hotline.recent, oncall=oncall, ami_up=ami_up
             )
             sys.stdout.write("\x1b[H\x1b[2J" + screen + "\n")
             sys.stdout.flush()

@@ -47,6 +47,9 @@ from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
 from callrouter.live.sync import LiveSync
+from callrouter.oncall.context import OnCallApi
+from callrouter.oncall.routes import setup_oncall_routes
+from callrouter.oncall.service import RosterService
 from callrouter.routing.decision import COORDINATORS_WINDOW, ON_CALL_WINDOW, QueueLoad
 from callrouter.routing.service import HotlineFailsafe, RoutedCall, Router
 from callrouter.server.adapters import IdentityDirectory, LedgerWallet
@@ -80,6 +83,7 @@ class Hotline:
     live: LiveState | None = None
     router: Router | None = None
     records: CallRecordWriter | None = None
+    oncall: RosterService | None = None
     recent: list[str] = field(default_factory=list)
     #: Pass 4H: what supervisors are told, and the callbacks' dispatcher once started.
     callback_alerts: CallbackAlerts = field(default_factory=CallbackAlerts)
@@ -140,6 +144,18 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         clock=hotline.clock,
         secret=hotline.api_secret,
         ledger_config=hotline.config.ledger,
+    )
+    hotline.oncall = RosterService(sessions, hotline.clock, hotline.config.calendar().on_call)
+    oncall = hotline.config.oncall
+    setup_oncall_routes(
+        app,
+        OnCallApi(
+            roster=hotline.oncall,
+            clock=hotline.clock,
+            feed_base_url=oncall.feed_base_url,
+            feed_days_back=oncall.feed_days_back,
+            feed_days_ahead=oncall.feed_days_ahead,
+        ),
     )
     callbacks = hotline.config.callbacks
     hotline.callback_openings = CallbackOpenings(

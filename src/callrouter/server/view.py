@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from callrouter.live.state import QueueView
+from callrouter.oncall.roster import OnCallTeam, Roster, next_hand_off, next_on_call, on_call_at
 
 
 def render_queues(
@@ -15,14 +16,17 @@ def render_queues(
     zone: ZoneInfo,
     *,
     recent: Sequence[str] = (),
+    oncall: Sequence[str] = (),
     ami_up: bool = True,
     max_callers: int = 8,
 ) -> str:
-    """The whole screen as text: one block per queue, then the latest decisions."""
+    """The whole screen as text: who is on call, one block per queue, then the latest
+    decisions."""
     local = now.astimezone(zone)
     lines = [
         f"callrouter — {local:%A %d %B %Y %H:%M:%S} ({zone.key})"
         f"   PBX link: {'up' if ami_up else 'DOWN, reconnecting'}",
+        *oncall,
         "",
     ]
     for queue in queues:
@@ -58,3 +62,23 @@ def summary_line(queues: Sequence[QueueView]) -> str:
         for queue in queues
     ]
     return "; ".join(parts) if parts else "no queue known yet"
+
+
+def render_oncall(roster: Roster, now: datetime, zone: ZoneInfo) -> list[str]:
+    """Who is on call now and until when, and the next team to come on call."""
+    if not roster.rotations:
+        return ["On call: no roster set (callrouter oncall rotation set ...)"]
+    change, upcoming = next_hand_off(roster, now), next_on_call(roster, now)
+    until = "" if change is None else f" until {change.at.astimezone(zone):%a %H:%M}"
+    lines = [f"On call now: {_team(on_call_at(roster, now))}{until}"]
+    if upcoming is not None:
+        lines.append(
+            f"Next on call, {upcoming.at.astimezone(zone):%a %H:%M}: {_team(upcoming.team)}"
+        )
+    return lines
+
+
+def _team(team: OnCallTeam) -> str:
+    if team.empty:
+        return "nobody (coordinators' hours)"
+    return ", ".join(f"{layer.value} {person.name}" for layer, person in team.layers())

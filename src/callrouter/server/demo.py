@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import structlog
 from aiohttp import web
 
+from callrouter.accounts.operators import OperatorError, OperatorService
 from callrouter.calendar import Window, is_open
+from callrouter.http.access import Role
 from callrouter.identity.errors import BeneficiaryExists
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
@@ -61,6 +63,12 @@ UNKNOWN_CALLERS: tuple[CallerProfile, ...] = (
 )
 
 DEMO_IDEMPOTENCY_PREFIX = "demo-seed"
+
+#: The demo's supervisor, who signs in to the console (a new key each run).
+DEMO_SUPERVISOR = "Sam Superviseur"
+#: Lines shown under the live screen: how to open the console (once the demo supervisor's
+#: key is issued) and the metrics.
+SCREEN_FOOTER = web.AppKey("screen_footer", list[str])
 
 #: The demo's staff: four coordinators by day, two experts, one on-call technician at night.
 DEMO_QUEUES: dict[str, list[tuple[str, str]]] = {
@@ -156,9 +164,14 @@ def build_demo_app(
     *,
     interactive: bool,
     screen: bool = True,
+    console_url: str | None = None,
+    footer: Sequence[str] = (),
 ) -> web.Application:
     """The hotline app around a simulator with traffic from the seeded customers."""
     app = build_app(hotline, extra_contexts=[simulator_context(settings, calls_per_second)])
+    app[SCREEN_FOOTER] = list(footer)
+    if console_url is not None and hotline.console is not None:
+        app.cleanup_ctx.append(demo_supervisor_context(console_url))
     if screen:
         app.cleanup_ctx.append(screen_context(interactive=interactive))
     return app
@@ -194,11 +207,36 @@ def simulator_context(
     return context
 
 
+async def issue_demo_supervisor(operators: OperatorService) -> str:
+    """A fresh API key for the demo supervisor (the previous run's key is revoked)."""
+    with contextlib.suppress(OperatorError):
+        await operators.revoke(DEMO_SUPERVISOR)
+    return (await operators.create(DEMO_SUPERVISOR, Role.SUPERVISOR)).api_key
+
+
+def demo_supervisor_context(url: str) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        hotline = app[HOTLINE]
+        api_key = await issue_demo_supervisor(
+            OperatorService(hotline.require_sessions(), hotline.clock)
+        )
+        hint = [
+            f"Console: {url}  (sign in as {DEMO_SUPERVISOR!r} with the API key {api_key})",
+        ]
+        app[SCREEN_FOOTER].extend(hint)
+        print(hint[0], flush=True)
+        yield
+
+    return context
+
+
 def screen_context(
     *, interactive: bool, refresh: float = 0.5
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(_screen(app[HOTLINE], interactive=interactive, refresh=refresh))
+        task = asyncio.create_task(
+            _screen(app[HOTLINE], app[SCREEN_FOOTER], interactive=interactive, refresh=refresh)
+        )
         try:
             yield
         finally:
@@ -209,7 +247,9 @@ def screen_context(
     return context
 
 
-async def _screen(hotline: Hotline, *, interactive: bool, refresh: float) -> None:
+async def _screen(
+    hotline: Hotline, footer: list[str], *, interactive: bool, refresh: float
+) -> None:
     zone = hotline.config.calendar_settings.timezone
     assert hotline.live is not None
     every = 1 if interactive else max(1, int(10 / refresh))
@@ -228,7 +268,7 @@ async def _screen(hotline: Hotline, *, interactive: bool, refresh: float) -> Non
             screen = render_queues(
                 queues, now, zone, recent=hotline.recent, oncall=oncall, ami_up=ami_up
             )
-            sys.stdout.write("\x1b[H\x1b[2J" + screen + "\n")
+            sys.stdout.write("\x1b[H\x1b[2J" + "\n".join([screen, "", *footer]) + "\n")
             sys.stdout.flush()
         else:
             local = hotline.clock.now().astimezone(zone)

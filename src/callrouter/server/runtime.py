@@ -36,6 +36,8 @@ from callrouter.calls.recovery import reconcile_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
 from callrouter.config import Config
+from callrouter.console.context import Console, attach_pbx, build_console
+from callrouter.console.routes import setup_console
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
 from callrouter.experts.rules import Expert
@@ -47,6 +49,8 @@ from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
 from callrouter.live.sync import LiveSync
+from callrouter.metrics.http import setup_metrics
+from callrouter.metrics.registry import HotlineMetrics
 from callrouter.oncall.context import OnCallApi
 from callrouter.oncall.routes import setup_oncall_routes
 from callrouter.oncall.service import RosterService
@@ -92,6 +96,11 @@ class Hotline:
     #: Builds the PBX side of callbacks (the AMI Originate and its legs); without it the
     #: dispatcher dials nobody but still keeps deadlines, warnings and refunds.
     callback_placer: Callable[[AMIClient, ResultHandler], CallPlacer] | None = None
+    console: Console | None = None
+    metrics: HotlineMetrics | None = None
+    #: Called with every routing decision and every fail-safe (console, metrics).
+    on_routed: list[Callable[[RoutedCall], None]] = field(default_factory=list)
+    on_failsafe: list[Callable[[str], None]] = field(default_factory=list)
 
     def require_sessions(self) -> async_sessionmaker[AsyncSession]:
         if self.sessions is None:
@@ -128,6 +137,7 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     app.cleanup_ctx.append(callbacks_context)
     live = LiveState(hotline.clock)
     hotline.live = live
+    _setup_console_and_metrics(app, hotline, live)
     setup_ops_routes(
         app,
         OpsContext(
@@ -175,6 +185,33 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     return app
 
 
+def _setup_console_and_metrics(app: web.Application, hotline: Hotline, live: LiveState) -> None:
+    """The supervisors' console and /metrics, fed by the hooks below; both start after the
+    PBX link's context and stop before it."""
+    config, sessions = hotline.config, hotline.require_sessions()
+    if config.metrics.enabled:
+        metrics = HotlineMetrics()
+        hotline.metrics = metrics
+        hotline.on_routed.append(metrics.on_routed)
+        hotline.on_failsafe.append(metrics.on_failsafe)
+        metrics.watch_waiting(
+            lambda: [(name, live.queue_load(name)[2]) for name in live.queue_names()]
+        )
+        setup_metrics(app, metrics, config.metrics, sessions)
+    if config.console.enabled:
+        console = build_console(
+            config.console,
+            live=live,
+            clock=hotline.clock,
+            timezone=config.calendar_settings.timezone,
+            database=sessions,
+        )
+        hotline.console = console
+        hotline.on_routed.append(console.watch.routed)
+        hotline.on_failsafe.append(console.watch.failsafe)
+        setup_console(app, console)
+
+
 async def database_context(app: web.Application) -> AsyncIterator[None]:
     hotline, engine = app[HOTLINE], app[ENGINE]
     await upgrade_async(hotline.database_url)
@@ -219,6 +256,10 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
     )
     hotline.router = router
+    if hotline.metrics is not None:
+        hotline.metrics.watch_ami(lambda: (client.connected, client.stats.reconnects))
+    if hotline.console is not None:
+        attach_pbx(hotline.console, client)
     sync = LiveSync(client, live, resync_interval=ami_settings.queue_resync_interval)
     unsubscribe = [
         *sync.attach(),
@@ -330,11 +371,15 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
         f"{' (' + decision.reason + ')' if decision.reason else ''}"
     )
     del hotline.recent[:-_RECENT_LINES]
+    for observer in hotline.on_routed:
+        observer(routed)
     assert hotline.records is not None
     hotline.records.add(_record_data(routed))
 
 
 async def _record_failsafe(hotline: Hotline, failsafe: HotlineFailsafe) -> None:
+    for observer in hotline.on_failsafe:
+        observer(failsafe.uniqueid)
     assert hotline.records is not None
     now = hotline.clock.now()
     hotline.records.add_failsafe(

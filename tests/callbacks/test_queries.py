@@ -83,3 +83,22 @@ async def test_an_opening_replayed_finds_its_callback_and_opens_no_other(desk: D
     assert opened[0].due_at == opened[1].due_at
     queries = CallbackQueries(desk.engine, desk.clock, desk.config.policy)
     assert len(await queries.page()) == 1
+
+
+async def test_the_gauges_count_the_callbacks_still_to_make(desk: Desk) -> None:
+    from callrouter.callbacks.gauges import CallbackGauges
+    from callrouter.metrics.registry import HotlineMetrics
+
+    desk.experts = []
+    await desk.open()  # 10:00, due 14:00
+    desk.advance(timedelta(minutes=30))
+    await desk.open()  # due 14:30
+    desk.advance(timedelta(minutes=30))
+    await desk.open()  # due 15:00
+    desk.clock.set(desk.clock.now() + timedelta(hours=3, minutes=10))  # 14:10
+    metrics = HotlineMetrics()
+    gauges = CallbackGauges(CallbackQueries(desk.engine, desk.clock, desk.config.policy), metrics)
+    await gauges.refresh()
+    assert (gauges.counts.pending, gauges.counts.at_risk, gauges.counts.breached) == (1, 1, 1)
+    sample = metrics.registry.get_sample_value("callrouter_callbacks", {"state": "breached"})
+    assert sample == 1

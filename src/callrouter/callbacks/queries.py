@@ -138,6 +138,21 @@ class CallbackQueries:
             rows = (await connection.execute(query)).all()
         return [self._view(row, now) for row in rows]
 
+    async def open_counts(self) -> dict[Standing, int]:
+        """How many callbacks still to be made stand each way (the metrics' gauges)."""
+        now = self._clock.now()
+        standing_now = _standing_in_sql(now, self._policy)
+        query = (
+            select(standing_now, func.count())
+            .select_from(CALLBACKS)
+            .join(INCIDENTS, CALLBACKS.c.incident_id == INCIDENTS.c.id)
+            .where(CALLBACKS.c.closed_at.is_(None))
+            .group_by(standing_now)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {Standing(standing): count for standing, count in rows}
+
     async def show(self, callback_id: int) -> CallbackView:
         now = self._clock.now()
         async with self._engine.connect() as connection:

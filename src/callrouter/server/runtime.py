@@ -25,6 +25,7 @@ from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
 from callrouter.calendar import is_open
 from callrouter.callbacks.alerts import CallbackAlerts
 from callrouter.callbacks.engine import CallbackEngine
+from callrouter.callbacks.gauges import CallbackGauges
 from callrouter.callbacks.opening import CallbackOpenings
 from callrouter.callbacks.placing import AttemptResult, CallPlacer, ResultHandler
 from callrouter.callbacks.queries import CallbackQueries
@@ -311,6 +312,11 @@ async def callbacks_context(app: web.Application) -> AsyncIterator[None]:
     undo = [live.on_change(dispatcher.nudge)]
     if hotline.ami is not None:
         undo.append(hotline.ami.on_connected(dispatcher.reconnected))
+    gauges = None
+    if hotline.metrics is not None:
+        queries = CallbackQueries(engine, clock, config.policy)
+        gauges = CallbackGauges(queries, hotline.metrics)
+        gauges.start()
     dispatcher.start()
     try:
         yield
@@ -319,6 +325,8 @@ async def callbacks_context(app: web.Application) -> AsyncIterator[None]:
             unsubscribe()
         openings.opened = lambda callback_id: None
         await dispatcher.close()
+        if gauges is not None:
+            await gauges.close()
 
 
 async def _no_experts() -> list[Expert]:

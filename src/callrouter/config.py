@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import structlog
 
+from callrouter.appointments.config import AppointmentsConfig, parse_appointments
 from callrouter.calendar import (
     PARIS,
     CalendarError,
@@ -35,6 +36,7 @@ from callrouter.calendar import (
 from callrouter.callbacks.config import CallbacksConfig
 from callrouter.callbacks.rules import CallbackPolicy, GuaranteeClock
 from callrouter.errors import ConfigError
+from callrouter.experts.config import ExpertsConfig, parse_experts
 from callrouter.ledger.config import LedgerConfig, parse_ledger_config
 from callrouter.passes import Pass
 from callrouter.routing.decision import RoutingPolicy
@@ -138,6 +140,8 @@ class Config:
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
     #: Pass 4H callbacks: the guarantee and the dispatcher.
     callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
+    experts: ExpertsConfig = field(default_factory=ExpertsConfig)
+    appointments: AppointmentsConfig = field(default_factory=AppointmentsConfig)
     oncall: OnCallConfig = field(default_factory=OnCallConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -147,16 +151,8 @@ class Config:
         root = _Table(data, "")
         root.reject_unknown(
             (
-                "calendar",
-                "routing",
-                "ami",
-                "database",
-                "http",
-                "ledger",
-                "oncall",
-                "console",
-                "metrics",
-                "callbacks",
+                *("calendar", "routing", "ami", "database", "http", "ledger"),
+                *("oncall", "console", "metrics", "experts", "appointments", "callbacks"),
             )
         )
         calendar_settings = _calendar(root.table("calendar"))
@@ -171,6 +167,8 @@ class Config:
             oncall=_oncall(root.table("oncall")),
             console=_console(root.table("console")),
             metrics=_metrics(root.table("metrics")),
+            experts=parse_experts(root.table("experts"), calendar_settings.windows),
+            appointments=parse_appointments(root.table("appointments"), calendar_settings.windows),
         )
 
     def calendar(self) -> HotlineCalendar:

@@ -15,6 +15,8 @@ from argon2 import PasswordHasher
 
 from callrouter.accounts.api import setup_account_api
 from callrouter.accounts.operators import OperatorService
+from callrouter.appointments.api import build_services, setup_appointment_api
+from callrouter.appointments.config import AppointmentsConfig
 from callrouter.calendar import default_windows
 from callrouter.calendar.hotline import HotlineCalendar
 from callrouter.calendar.windows import PARIS
@@ -24,6 +26,7 @@ from callrouter.callbacks.queries import CallbackQueries
 from callrouter.callbacks.routes import CallbacksApi, setup_callback_api
 from callrouter.clock import FakeClock
 from callrouter.db.engine import create_engine, session_factory
+from callrouter.experts.config import ExpertsConfig
 from callrouter.http.access import Role
 from callrouter.http.api import setup_http_api
 from callrouter.http.ops import OpsContext, setup_ops_routes
@@ -129,6 +132,10 @@ async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
             recent_decisions=recent_decisions,
         ),
     )
+    directory, appointments = build_services(
+        sessions, clock, HotlineCalendar.default(), ExpertsConfig(), AppointmentsConfig(), config
+    )
+    setup_appointment_api(app, directory=directory, service=appointments, live=live, clock=clock)
     setup_oncall_routes(
         app,
         OnCallApi(

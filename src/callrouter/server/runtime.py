@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
 from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
+from callrouter.appointments.api import build_services, setup_appointment_api
+from callrouter.appointments.service import AppointmentService
 from callrouter.calendar import is_open
 from callrouter.callbacks.alerts import CallbackAlerts
 from callrouter.callbacks.engine import CallbackEngine
@@ -41,7 +43,8 @@ from callrouter.console.context import Console, attach_pbx, build_console
 from callrouter.console.routes import setup_console
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
-from callrouter.experts.rules import Expert
+from callrouter.experts.directory import ExpertDirectory
+from callrouter.experts.presence import free_experts
 from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
@@ -84,6 +87,8 @@ class Hotline:
     sessions: async_sessionmaker[AsyncSession] | None = None
     identity: IdentityService | None = None
     ledger: LedgerService | None = None
+    experts: ExpertDirectory | None = None
+    appointments: AppointmentService | None = None
     ami: AMIClient | None = None
     live: LiveState | None = None
     router: Router | None = None
@@ -156,6 +161,22 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         secret=hotline.api_secret,
         ledger_config=hotline.config.ledger,
     )
+    config = hotline.config
+    hotline.experts, hotline.appointments = build_services(
+        sessions,
+        hotline.clock,
+        config.calendar(),
+        config.experts,
+        config.appointments,
+        config.ledger,
+    )
+    setup_appointment_api(
+        app,
+        directory=hotline.experts,
+        service=hotline.appointments,
+        live=live,
+        clock=hotline.clock,
+    )
     hotline.oncall = RosterService(sessions, hotline.clock, hotline.config.calendar().on_call)
     oncall = hotline.config.oncall
     setup_oncall_routes(
@@ -174,6 +195,7 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         callbacks,
         hotline.config.calendar_settings.windows,
         flush_call_records=lambda: _flush_records(hotline),
+        known_domains=lambda: {domain.key for domain in hotline.config.experts.domains},
     )
     setup_callback_api(
         app,
@@ -285,8 +307,10 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
 async def callbacks_context(app: web.Application) -> AsyncIterator[None]:
     """The callbacks' dispatcher: after the PBX link, which it places calls through."""
     hotline, engine = app[HOTLINE], app[ENGINE]
-    live, openings = hotline.live, hotline.callback_openings
-    assert live is not None and openings is not None
+    live, openings, directory = hotline.live, hotline.callback_openings, hotline.experts
+    assert live is not None and openings is not None and directory is not None
+    # The experts are the members of their queue; presence comes from the PBX's view.
+    queue = hotline.config.experts.queue
     config, clock = hotline.config.callbacks, hotline.clock
     dispatcher: CallbackDispatcher | None = None
 
@@ -302,8 +326,8 @@ async def callbacks_context(app: web.Application) -> AsyncIterator[None]:
         clock,
         config,
         placer,
-        experts=_no_experts,
-        free_experts=lambda experts, now: [],
+        experts=directory.all,
+        free_experts=lambda experts, now: free_experts(experts, live, now, queue),
         alerts=hotline.callback_alerts,
     )
     dispatcher = CallbackDispatcher(engine, clock, config, callback_engine)
@@ -327,11 +351,6 @@ async def callbacks_context(app: web.Application) -> AsyncIterator[None]:
         await dispatcher.close()
         if gauges is not None:
             await gauges.close()
-
-
-async def _no_experts() -> list[Expert]:
-    """Until the experts' directory is wired in: nobody to ring."""
-    return []
 
 
 async def _flush_records(hotline: Hotline) -> None:

@@ -127,6 +127,11 @@ class OnCallConfig:
     #: Days of past and coming duties in a feed.
     feed_days_back: int = 7
     feed_days_ahead: int = 56
+    #: Minutes after an emergency incident opens during which a further call of the same
+    #: account joins it at no cost; 0: until the on-call stretch closes (08:00 on weekdays).
+    emergency_attach_minutes: int = 0
+    #: A hold pending longer than this is voided, whatever the PBX says (safety net).
+    max_hold_minutes: int = 240
 
 
 @dataclass(frozen=True)
@@ -480,7 +485,15 @@ def _http(section: _Table) -> HTTPConfig:
 
 
 def _oncall(section: _Table) -> OnCallConfig:
-    section.reject_unknown(("feed_base_url", "feed_days_back", "feed_days_ahead"))
+    section.reject_unknown(
+        (
+            "feed_base_url",
+            "feed_days_back",
+            "feed_days_ahead",
+            "emergency_attach_minutes",
+            "max_hold_minutes",
+        )
+    )
     base_url = section.text("feed_base_url", OnCallConfig.feed_base_url)
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(
@@ -490,6 +503,12 @@ def _oncall(section: _Table) -> OnCallConfig:
         feed_base_url=base_url,
         feed_days_back=section.integer("feed_days_back", OnCallConfig.feed_days_back, 0, 366),
         feed_days_ahead=section.integer("feed_days_ahead", OnCallConfig.feed_days_ahead, 1, 366),
+        emergency_attach_minutes=section.integer(
+            "emergency_attach_minutes", OnCallConfig.emergency_attach_minutes, 0, 7 * 24 * 60
+        ),
+        max_hold_minutes=section.integer(
+            "max_hold_minutes", OnCallConfig.max_hold_minutes, 5, 7 * 24 * 60
+        ),
     )
 
 

@@ -301,41 +301,16 @@ async def open_within(
     if available < due:
         raise InsufficientBalance(request.account_number, available, due)
     balance = account.balance - due
-    incident_id: int = (
-        await connection.execute(
-            _INSERT_INCIDENT,
-            {
-                "account_id": account.id,
-                "level": request.level.value,
-                "chosen_pass": request.pass_.value,
-                "third_party": request.third_party,
-                "emergency": request.emergency,
-                "classification": request.classification.value,
-                "price": None if isinstance(price, OnQuote) else due,
-                "debited": due,
-                "balance_after": balance,
-                "summary": request.summary,
-                "opening_call": request.call,
-                "opened_at": now,
-                "open_key": idempotency_key,
-                "open_fingerprint": request.fingerprint,
-                "refunded_at": None,
-            },
-        )
-    ).scalar_one()
-    if due:
-        await write_movement(
-            connection,
-            account_id=account.id,
-            kind=MovementKind.DEBIT,
-            amount=-due,
-            balance=balance,
-            at=now,
-            reason=f"incident opened: {request.description()}",
-            reference=f"incident {incident_id}",
-            incident_id=incident_id,
-            key=f"{OPEN_KEY_PREFIX}{idempotency_key}",
-        )
+    incident_id = await write_incident(
+        connection,
+        request,
+        account_id=account.id,
+        price=None if isinstance(price, OnQuote) else due,
+        debited=due,
+        balance_after=balance,
+        key=idempotency_key,
+        now=now,
+    )
     return OpenedIncident(incident_id, request.account_number, price, due, balance, replayed=False)
 
 
@@ -360,3 +335,58 @@ async def _opened_by_key(
         balance=row.balance_after,
         replayed=True,
     )
+
+
+async def write_incident(
+    connection: AsyncConnection,
+    request: OpeningRequest,
+    *,
+    account_id: int,
+    price: Points | None,
+    debited: Points,
+    balance_after: Points,
+    key: str,
+    now: datetime,
+    debit_note: str = "",
+) -> int:
+    """Insert the incident under `key` and, when something is debited, its debit movement
+    (on the account already locked and its balance already checked); the incident's id.
+
+    `price` is None for a service on quote; `debit_note` is added to the movement's reason.
+    """
+    incident_id: int = (
+        await connection.execute(
+            _INSERT_INCIDENT,
+            {
+                "account_id": account_id,
+                "level": request.level.value,
+                "chosen_pass": request.pass_.value,
+                "third_party": request.third_party,
+                "emergency": request.emergency,
+                "classification": request.classification.value,
+                "price": price,
+                "debited": debited,
+                "balance_after": balance_after,
+                "summary": request.summary,
+                "opening_call": request.call,
+                "opened_at": now,
+                "open_key": key,
+                "open_fingerprint": request.fingerprint,
+                "refunded_at": None,
+            },
+        )
+    ).scalar_one()
+    if debited:
+        await write_movement(
+            connection,
+            account_id=account_id,
+            kind=MovementKind.DEBIT,
+            amount=-debited,
+            balance=balance_after,
+            at=now,
+            reason=f"incident opened: {request.description()}{debit_note}",
+            reference=f"incident {incident_id}",
+            incident_id=incident_id,
+            key=f"{OPEN_KEY_PREFIX}{key}",
+        )
+    return incident_id

@@ -70,7 +70,7 @@ def movement_page(page: Page[MovementEntry]) -> schemas.MovementPage:
     )
 
 
-def incident_entry(entry: IncidentEntry) -> schemas.IncidentEntry:
+def incident_entry(entry: IncidentEntry | IncidentView) -> schemas.IncidentEntry:
     return schemas.IncidentEntry(
         id=entry.id,
         level=entry.level,
@@ -95,17 +95,8 @@ def incident_page(page: Page[IncidentEntry]) -> schemas.IncidentPage:
 def incident(view: IncidentView) -> schemas.Incident:
     """An incident with its history (further calls, reclassification, refund)."""
     return schemas.Incident(
-        id=view.id,
-        level=view.level,
-        pass_=view.chosen_pass,
-        third_party=view.third_party,
-        emergency=view.emergency,
-        classification=view.classification,
-        price=price(view.price),
-        debited=view.debited,
-        summary=view.summary,
-        opened_at=view.opened_at,
-        refunded_at=view.refunded_at,
+        # The entry's fields as they are (dict() of a model does not serialize them).
+        **dict(incident_entry(view)),
         account_number=view.account_number,
         opening_call=view.opening_call,
         history=[

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrouter.identity.errors import AccountNotFound
 from callrouter.identity.models import Account
+from callrouter.ledger.incidents import incident_fields
 from callrouter.ledger.models import Incident, Movement
-from callrouter.ledger.prices import ON_QUOTE, AssistanceLevel, Classification, Price
+from callrouter.ledger.prices import AssistanceLevel, Classification, Price
 from callrouter.ledger.service import MovementKind
 from callrouter.passes import Pass
 
@@ -115,22 +116,7 @@ class AccountQueries:
                 query = query.where(Incident.id < before_id)
             query = query.order_by(Incident.id.desc()).limit(limit + 1)
             rows = (await session.scalars(query)).all()
-        items = [
-            IncidentEntry(
-                id=row.id,
-                level=AssistanceLevel(row.level),
-                chosen_pass=Pass(row.chosen_pass),
-                third_party=row.third_party,
-                emergency=row.emergency,
-                classification=Classification(row.classification),
-                price=ON_QUOTE if row.price is None else row.price,
-                debited=row.debited,
-                summary=row.summary,
-                opened_at=row.opened_at,
-                refunded_at=row.refunded_at,
-            )
-            for row in rows[:limit]
-        ]
+        items = [IncidentEntry(**incident_fields(row)) for row in rows[:limit]]
         return _paged(items, [row.id for row in rows], limit)
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callrouter.db.writer import write_transaction
@@ -35,6 +36,7 @@ from callrouter.ledger.incident_events import (
     same_incident,
     write_event,
 )
+from callrouter.ledger.models import Incident
 from callrouter.ledger.opening import (
     OpenedIncident,
     OpeningRequest,
@@ -244,19 +246,9 @@ class Incidents:
                 )
             ).all()
         return IncidentView(
-            id=row.id,
+            **incident_fields(row),
             account_number=row.number,
-            level=AssistanceLevel(row.level),
-            chosen_pass=Pass(row.chosen_pass),
-            third_party=row.third_party,
-            emergency=row.emergency,
-            classification=Classification(row.classification),
-            price=ON_QUOTE if row.price is None else row.price,
-            debited=row.debited,
-            summary=row.summary,
             opening_call=row.opening_call,
-            opened_at=row.opened_at,
-            refunded_at=row.refunded_at,
             events=[
                 IncidentEventView(
                     kind=IncidentEventKind(event.kind),
@@ -267,6 +259,24 @@ class Incidents:
                 for event in events
             ],
         )
+
+
+def incident_fields(row: Incident | Row[Any]) -> dict[str, Any]:
+    """What every reader shows of an incidents row (an IncidentView's and an account page's
+    entry's fields), as the domain's types."""
+    return {
+        "id": row.id,
+        "level": AssistanceLevel(row.level),
+        "chosen_pass": Pass(row.chosen_pass),
+        "third_party": row.third_party,
+        "emergency": row.emergency,
+        "classification": Classification(row.classification),
+        "price": ON_QUOTE if row.price is None else row.price,
+        "debited": row.debited,
+        "summary": row.summary,
+        "opened_at": row.opened_at,
+        "refunded_at": row.refunded_at,
+    }
 
 
 async def open_within(

@@ -4,9 +4,10 @@ resource (the shapes are the models of callrouter.accounts.schemas)."""
 from __future__ import annotations
 
 from callrouter.accounts import schemas
-from callrouter.accounts.queries import IncidentEntry, MovementEntry, Page
+from callrouter.accounts.queries import IncidentEntry, Page
 from callrouter.identity.beneficiaries import BeneficiaryView
 from callrouter.identity.service import AccountSummary
+from callrouter.ledger.balances import MovementView
 from callrouter.ledger.prices import OnQuote, Price
 from callrouter.ledger.service import IncidentView
 
@@ -51,7 +52,7 @@ def price(value: Price) -> int | None:
     return None if isinstance(value, OnQuote) else value
 
 
-def movement(entry: MovementEntry) -> schemas.Movement:
+def movement(entry: MovementView) -> schemas.Movement:
     return schemas.Movement(
         id=entry.id,
         kind=entry.kind,
@@ -64,7 +65,7 @@ def movement(entry: MovementEntry) -> schemas.Movement:
     )
 
 
-def movement_page(page: Page[MovementEntry]) -> schemas.MovementPage:
+def movement_page(page: Page[MovementView]) -> schemas.MovementPage:
     return schemas.MovementPage(
         items=[movement(item) for item in page.items], next_cursor=_next(page)
     )
@@ -108,5 +109,5 @@ def incident(view: IncidentView) -> schemas.Incident:
     )
 
 
-def _next(page: Page[MovementEntry] | Page[IncidentEntry]) -> str | None:
+def _next(page: Page[MovementView] | Page[IncidentEntry]) -> str | None:
     return None if page.next_before_id is None else schemas.encode_cursor(page.next_before_id)

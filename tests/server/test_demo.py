@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -21,13 +20,6 @@ from callrouter.server.demo import DEMO_CUSTOMERS, build_demo_app, default_demo_
 from callrouter.server.runtime import Hotline, PBXLink
 
 PARIS = ZoneInfo("Europe/Paris")
-
-
-async def until(condition: Callable[[], bool], what: str, limit: float = 15.0) -> None:
-    async with asyncio.timeout(limit):
-        while not condition():
-            await asyncio.sleep(0.02)
-    assert condition(), what
 
 
 async def test_the_demo_shows_calls_routed_answered_and_abandoned(sqlite_url: str) -> None:

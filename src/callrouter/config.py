@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import structlog
 
+from callrouter.appointments.config import AppointmentsConfig, parse_appointments
 from callrouter.calendar import (
     PARIS,
     CalendarError,
@@ -32,6 +33,7 @@ from callrouter.calendar import (
     default_windows,
 )
 from callrouter.errors import ConfigError
+from callrouter.experts.config import ExpertsConfig, parse_experts
 from callrouter.ledger.config import LedgerConfig, parse_ledger_config
 from callrouter.passes import Pass
 from callrouter.routing.decision import RoutingPolicy
@@ -122,6 +124,11 @@ class OnCallConfig:
     #: Days of past and coming duties in a feed.
     feed_days_back: int = 7
     feed_days_ahead: int = 56
+    #: Minutes after an emergency incident opens during which a further call of the same
+    #: account joins it at no cost; 0: until the on-call stretch closes (08:00 on weekdays).
+    emergency_attach_minutes: int = 0
+    #: A hold pending longer than this is voided, whatever the PBX says (safety net).
+    max_hold_minutes: int = 240
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,8 @@ class Config:
     http: HTTPConfig = field(default_factory=HTTPConfig)
     #: Prices, packs and recharge codes; validated by the ledger's own parser.
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    experts: ExpertsConfig = field(default_factory=ExpertsConfig)
+    appointments: AppointmentsConfig = field(default_factory=AppointmentsConfig)
     oncall: OnCallConfig = field(default_factory=OnCallConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -142,19 +151,13 @@ class Config:
         root = _Table(data, "")
         root.reject_unknown(
             (
-                "calendar",
-                "routing",
-                "ami",
-                "database",
-                "http",
-                "ledger",
-                "oncall",
-                "console",
-                "metrics",
+                *("calendar", "routing", "ami", "database", "http", "ledger"),
+                *("oncall", "console", "metrics", "experts", "appointments"),
             )
         )
+        calendar_settings = _calendar(root.table("calendar"))
         return cls(
-            calendar_settings=_calendar(root.table("calendar")),
+            calendar_settings=calendar_settings,
             routing=_routing(root.table("routing")),
             ami=_ami(root.table("ami")),
             database=DatabaseConfig(url=root.table("database").text("url", DatabaseConfig.url)),
@@ -163,6 +166,8 @@ class Config:
             oncall=_oncall(root.table("oncall")),
             console=_console(root.table("console")),
             metrics=_metrics(root.table("metrics")),
+            experts=parse_experts(root.table("experts"), calendar_settings.windows),
+            appointments=parse_appointments(root.table("appointments"), calendar_settings.windows),
         )
 
     def calendar(self) -> HotlineCalendar:
@@ -474,7 +479,15 @@ def _http(section: _Table) -> HTTPConfig:
 
 
 def _oncall(section: _Table) -> OnCallConfig:
-    section.reject_unknown(("feed_base_url", "feed_days_back", "feed_days_ahead"))
+    section.reject_unknown(
+        (
+            "feed_base_url",
+            "feed_days_back",
+            "feed_days_ahead",
+            "emergency_attach_minutes",
+            "max_hold_minutes",
+        )
+    )
     base_url = section.text("feed_base_url", OnCallConfig.feed_base_url)
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(
@@ -484,6 +497,12 @@ def _oncall(section: _Table) -> OnCallConfig:
         feed_base_url=base_url,
         feed_days_back=section.integer("feed_days_back", OnCallConfig.feed_days_back, 0, 366),
         feed_days_ahead=section.integer("feed_days_ahead", OnCallConfig.feed_days_ahead, 1, 366),
+        emergency_attach_minutes=section.integer(
+            "emergency_attach_minutes", OnCallConfig.emergency_attach_minutes, 0, 7 * 24 * 60
+        ),
+        max_hold_minutes=section.integer(
+            "max_hold_minutes", OnCallConfig.max_hold_minutes, 5, 7 * 24 * 60
+        ),
     )
 
 

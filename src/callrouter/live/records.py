@@ -160,6 +160,7 @@ class Member:
         "calls",
         "calls_taken",
         "interface",
+        "last_call",
         "name",
         "paused",
         "paused_reason",
@@ -174,6 +175,7 @@ class Member:
         self.paused = False
         self.paused_reason = ""
         self.calls_taken = 0
+        self.last_call: datetime | None = None
         # Queue calls connected to this member whose AgentComplete has not come yet: caller
         # uniqueid -> calls taken when it was connected. AgentComplete counts a call only if it
         # closes one of these, so an event a rebuild already reflects is not counted twice.
@@ -181,6 +183,20 @@ class Member:
         # The member's device went idle after the last connect: the caller was redirected out
         # of the bridge and Asterisk defers AgentComplete until the caller hangs up.
         self.released = False
+
+    def close_counted_calls(self) -> int:
+        """Closes the calls that `calls_taken` already counts; returns how many. Asterisk
+        counts a queue call (the member's CallsTaken, the queue's Completed) when its bridge
+        ends, and the member event that follows carries the new total. A caller redirected out
+        of the bridge gets AgentComplete only when they hang up, minutes later: a call whose
+        member has taken more calls since it was connected is over, counted then, once."""
+        ended = 0
+        for uniqueid, taken_before in sorted(self.calls.items(), key=lambda call: call[1]):
+            if taken_before + ended >= self.calls_taken:
+                break
+            del self.calls[uniqueid]
+            ended += 1
+        return ended
 
     @property
     def in_call(self) -> bool:
@@ -199,6 +215,7 @@ class Member:
             paused_reason=self.paused_reason,
             in_call=self.in_call,
             calls_taken=self.calls_taken,
+            last_call=self.last_call,
         )
 
 

@@ -7,7 +7,7 @@ member resynchronisation (sync.py) reuses the member and counter rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from callrouter.ami.message import Message, MessageKind
 from callrouter.live.records import (
@@ -58,6 +58,20 @@ def member_status(member: Member, event: Message) -> None:
     calls_taken = to_int(event.get("CallsTaken"))
     if calls_taken is not None:
         member.calls_taken = calls_taken
+    last_call = to_int(event.get("LastCall"))
+    if last_call is not None:
+        member.last_call = _epoch(last_call)
+
+
+def _epoch(seconds: int) -> datetime | None:
+    """`LastCall`: epoch seconds of the PBX's clock, 0 until the member's first call ends;
+    a mangled value is no time at all rather than a crash of the live view."""
+    if seconds <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def member_row(queue: Queue, item: Message) -> Member | None:
@@ -153,6 +167,10 @@ def link_agents(queues: dict[str, Queue], bridges: Iterable[list[Channel]]) -> N
         for member in queue.members.values():
             members.setdefault(member.interface, []).append(member)
     for bridged in bridges:
+        if any(c.channel.endswith(";2") and interface_of(c.channel) in members for c in bridged):
+            # The `;2` half of a Local member dials the agent's phone: that bridge holds the
+            # member's own leg and the phone, not the caller (who is with the `;1` half).
+            continue
         agents = [members[i] for i in (interface_of(c.channel) for c in bridged) if i in members]
         if not agents:
             continue

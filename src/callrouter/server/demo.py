@@ -17,6 +17,9 @@ import structlog
 from aiohttp import web
 
 from callrouter.accounts.operators import OperatorError, OperatorService
+from callrouter.appointments.demo import seed_demo_appointments
+from callrouter.appointments.queries import AppointmentFilter
+from callrouter.appointments.view import SHOWN, render_appointments
 from callrouter.calendar import Window, is_open
 from callrouter.http.access import Role
 from callrouter.identity.errors import BeneficiaryExists
@@ -29,6 +32,10 @@ from callrouter.server.runtime import HOTLINE, Hotline, PBXLink, build_app
 from callrouter.server.view import render_oncall, render_queues, summary_line
 
 log = structlog.get_logger(__name__)
+
+#: An appointment stays on screen this long after its start: the expert's call is
+#: guaranteed within the quarter hour (seeds/000, Pass RDV).
+APPOINTMENT_GRACE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,10 @@ def simulator_context(
         hotline.pbx = PBXLink(settings.host, simulator.port, settings.username, settings.secret)
         assert hotline.identity is not None and hotline.ledger is not None
         profiles = await seed_customers(hotline.identity, hotline.ledger)
+        assert hotline.experts is not None and hotline.appointments is not None
+        await seed_demo_appointments(
+            hotline.experts, hotline.identity, hotline.appointments, hotline.clock
+        )
         assert hotline.oncall is not None
         zone = hotline.config.calendar_settings.timezone
         await seed_roster(hotline.oncall, hotline.clock.now().astimezone(zone).date())
@@ -265,8 +276,18 @@ async def _screen(
             now = hotline.clock.now()
             assert hotline.oncall is not None
             oncall = render_oncall(await hotline.oncall.roster(), now, zone)
+            assert hotline.appointments is not None
+            upcoming = await hotline.appointments.find(
+                AppointmentFilter(since=now - APPOINTMENT_GRACE, limit=2 * SHOWN)
+            )
             screen = render_queues(
-                queues, now, zone, recent=hotline.recent, oncall=oncall, ami_up=ami_up
+                queues,
+                now,
+                zone,
+                recent=hotline.recent,
+                oncall=oncall,
+                appointments=render_appointments(upcoming, zone),
+                ami_up=ami_up,
             )
             sys.stdout.write("\x1b[H\x1b[2J" + "\n".join([screen, "", *footer]) + "\n")
             sys.stdout.flush()

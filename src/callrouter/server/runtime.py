@@ -12,7 +12,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
 from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
+from callrouter.appointments.api import build_services, setup_appointment_api
+from callrouter.appointments.service import AppointmentService
 from callrouter.calendar import is_open
 from callrouter.calls.reconcile import failsafe_record
 from callrouter.calls.records import CallRecordData, recent_call_records
@@ -33,6 +35,7 @@ from callrouter.console.context import Console, attach_pbx, build_console
 from callrouter.console.routes import setup_console
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
+from callrouter.experts.directory import ExpertDirectory
 from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
@@ -75,6 +78,8 @@ class Hotline:
     sessions: async_sessionmaker[AsyncSession] | None = None
     identity: IdentityService | None = None
     ledger: LedgerService | None = None
+    experts: ExpertDirectory | None = None
+    appointments: AppointmentService | None = None
     ami: AMIClient | None = None
     live: LiveState | None = None
     router: Router | None = None
@@ -96,6 +101,8 @@ class Hotline:
 HOTLINE = web.AppKey("hotline", Hotline)
 ENGINE = web.AppKey("engine", AsyncEngine)
 
+#: How often pending holds are checked against their maximum age between AMI logins.
+_HOLD_SWEEP_INTERVAL_S = 60.0
 #: How many decision lines the demo screen keeps.
 _RECENT_LINES = 8
 
@@ -138,6 +145,22 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         clock=hotline.clock,
         secret=hotline.api_secret,
         ledger_config=hotline.config.ledger,
+    )
+    config = hotline.config
+    hotline.experts, hotline.appointments = build_services(
+        sessions,
+        hotline.clock,
+        config.calendar(),
+        config.experts,
+        config.appointments,
+        config.ledger,
+    )
+    setup_appointment_api(
+        app,
+        directory=hotline.experts,
+        service=hotline.appointments,
+        live=live,
+        clock=hotline.clock,
     )
     hotline.oncall = RosterService(sessions, hotline.clock, hotline.config.calendar().on_call)
     oncall = hotline.config.oncall
@@ -212,19 +235,30 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
     )
     hotline.ami = client
     policy = hotline.config.routing_policy()
+    oncall = hotline.config.oncall
+    calendar = hotline.config.calendar()
     routed_queues = (policy.coordinators_queue, policy.oncall_queue)
     router = Router(
         pbx=client,
         directory=IdentityDirectory(hotline.identity),
-        wallet=LedgerWallet(hotline.ledger),
-        calendar=hotline.config.calendar(),
+        wallet=LedgerWallet(
+            hotline.ledger,
+            calendar.on_call,
+            timedelta(minutes=oncall.emergency_attach_minutes)
+            if oncall.emergency_attach_minutes
+            else None,
+        ),
+        calendar=calendar,
         policy=policy,
         clock=hotline.clock,
         queue_loads=lambda: _queue_loads(live, routed_queues),
         record=lambda routed: _record(hotline, routed),
         record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
+        max_hold_age=timedelta(minutes=oncall.max_hold_minutes),
     )
     hotline.router = router
+    assert router.billing is not None
+    sweeps = asyncio.create_task(router.billing.run_sweeps(_HOLD_SWEEP_INTERVAL_S))
     if hotline.metrics is not None:
         hotline.metrics.watch_ami(lambda: (client.connected, client.stats.reconnects))
     if hotline.console is not None:
@@ -240,9 +274,10 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        first_link.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await first_link
+        for task in (first_link, sweeps):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for undo in unsubscribe:
             undo()
         await sync.close()
@@ -344,13 +379,17 @@ def _record_data(routed: RoutedCall) -> CallRecordData:
 async def _reconcile_records(hotline: Hotline, client: AMIClient, router: Router) -> None:
     """After every login (start-up included): records for the calls the PBX holds that
     have none (fail-safe, or lost when the router died), corrections for Redirects whose
-    answer the link lost."""
+    answer the link lost, and the emergency holds whose events the link may have lost."""
     records, sessions = hotline.records, hotline.require_sessions()
     assert records is not None
 
     async def settle() -> None:
         await router.settle()
         await records.flush()
+
+    # Taken now, right after the login: the holds placed from here on are not judged
+    # against a channel list that may be older than their calls.
+    resolve_holds = None if router.billing is None else router.billing.resolver()
 
     try:
         await reconcile_records(
@@ -360,6 +399,7 @@ async def _reconcile_records(hotline: Hotline, client: AMIClient, router: Router
             window=lambda at: _window(hotline, at),
             policy=hotline.config.routing_policy(),
             settle=settle,
+            resolve_holds=resolve_holds,
         )
     except AMIError:
         raise  # the client logs it: the link dropped again

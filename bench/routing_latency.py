@@ -13,8 +13,9 @@ lowers its priority; on a shared, loaded box a niced simulator cannot deliver th
 
 For each rate it prints the rate asked, the rate the simulator really delivered (calls
 placed per second of wall time, and HotlineCall events the router received per second),
-the simulator's CPU use, the router's CPU per call routed, and p50/p90/p99/max latency. A rate the simulator could not
-deliver is reported as such: its latency is not the latency at the rate asked.
+the simulator's CPU use, the router's CPU per call routed, and p50/p90/p99/max latency.
+A rate the simulator could not deliver is reported as such: its latency is not the latency
+at the rate asked.
 Without --url it uses $CALLROUTER_TEST_POSTGRES_URL and creates (then drops) its own
 database; `--url sqlite` runs on a temporary SQLite file instead.
 Target (issue 7): p99 <= 5 ms at 400 calls/s actually delivered, on PostgreSQL.

@@ -74,7 +74,7 @@ class DatabaseConfig:
     url: str = "sqlite+aiosqlite:///callrouter.db"
     #: PostgreSQL: connections of the small pool kept for the statements every call runs
     #: (callrouter.db.hotpool), besides the engine's pool.
-    hot_pool_size: int = 4
+    hot_pool_size: int = 16
 
 
 @dataclass(frozen=True)

@@ -17,20 +17,30 @@ import contextlib
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from callrouter.calls.pgrecords import insert_call_records
 from callrouter.calls.records import CallRecordData, add_call_records, record_failsafe
+from callrouter.db.hotpool import HotPool
 from callrouter.db.writer import write_transaction
 
 log = structlog.get_logger(__name__)
 
 #: Records kept while the database cannot take them (hours of calls at a busy hotline).
 MAX_PENDING = 100_000
+#: Durable against the router dying (the records are on the server at commit), without an
+#: fsync per batch on the callers' database; a PostgreSQL crash could lose the last ~0.6 s,
+#: which the next start recovers from the PBX for calls still held.
+_NO_SYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit TO OFF"
 
 
 class CallRecordWriter:
-    def __init__(self, engine: AsyncEngine, *, retry_delay: float = 1.0) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, retry_delay: float = 1.0, hot_pool: HotPool | None = None
+    ) -> None:
         # A plain connection, no ORM session: half the CPU of a write (0.45 ms instead of
-        # 0.9 ms on PostgreSQL), which matters when every call is written at once.
+        # 0.9 ms on PostgreSQL), which matters when every call is written at once. On
+        # PostgreSQL, batches of records only go through `hot_pool` once it is open.
         self._engine = engine
+        self._hot_pool = hot_pool
         self._retry_delay = retry_delay
         self._records: list[CallRecordData] = []
         self._failsafes: list[CallRecordData] = []
@@ -89,17 +99,11 @@ class CallRecordWriter:
                 committed.set_result(None)
             return
         try:
-            # On SQLite in the process's writer queue, like every other write.
-            async with write_transaction(self._engine) as connection:
-                if connection.dialect.name == "postgresql":
-                    # Durable against the router dying (the records are on the server at
-                    # commit), without an fsync per batch on the callers' database; a
-                    # PostgreSQL crash could lose the last ~0.6 s, which the next start
-                    # recovers from the PBX for calls still held.
-                    await connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                await add_call_records(connection, records)
-                for failsafe in failsafes:
-                    await record_failsafe(connection, failsafe)
+            hot_pool = self._hot_pool
+            if not failsafes and hot_pool is not None and hot_pool.is_open:
+                await _insert_on_postgres(hot_pool, records)
+            else:
+                await self._write(records, failsafes)
         except asyncio.CancelledError:
             self._restore(records, failsafes, committed)
             raise
@@ -110,6 +114,15 @@ class CallRecordWriter:
             raise
         if committed is not None and not committed.done():
             committed.set_result(None)
+
+    async def _write(self, records: list[CallRecordData], failsafes: list[CallRecordData]) -> None:
+        # On SQLite in the process's writer queue, like every other write.
+        async with write_transaction(self._engine) as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.exec_driver_sql(_NO_SYNCHRONOUS_COMMIT)
+            await add_call_records(connection, records)
+            for failsafe in failsafes:
+                await record_failsafe(connection, failsafe)
 
     def _restore(
         self,
@@ -139,6 +152,13 @@ class CallRecordWriter:
                 # than hammering a database that is away.
                 await asyncio.sleep(self._retry_delay)
                 self._wake.set()
+
+
+async def _insert_on_postgres(hot_pool: HotPool, records: list[CallRecordData]) -> None:
+    """Records alone (no fail-safe), straight to asyncpg: 0.6 ms less CPU per call than Core."""
+    async with hot_pool.connection() as driver, driver.transaction():
+        await driver.execute(_NO_SYNCHRONOUS_COMMIT)
+        await insert_call_records(driver, records)
 
 
 def _settle(future: asyncio.Future[None]) -> None:

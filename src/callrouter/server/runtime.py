@@ -41,7 +41,9 @@ from callrouter.clock import Clock
 from callrouter.config import Config
 from callrouter.console.context import Console, attach_pbx, build_console
 from callrouter.console.routes import setup_console
+from callrouter.db.driver import is_postgres
 from callrouter.db.engine import create_engine, session_factory
+from callrouter.db.hotpool import HotPool
 from callrouter.db.migrate import upgrade_async
 from callrouter.experts.directory import ExpertDirectory
 from callrouter.experts.presence import free_experts
@@ -93,6 +95,8 @@ class Hotline:
     live: LiveState | None = None
     router: Router | None = None
     records: CallRecordWriter | None = None
+    #: PostgreSQL: the pool of the statements every call runs, open with the database.
+    hot_pool: HotPool | None = None
     oncall: RosterService | None = None
     recent: list[str] = field(default_factory=list)
     #: Pass 4H: what supervisors are told, and the callbacks' dispatcher once started.
@@ -135,8 +139,13 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     app[ENGINE] = engine
     sessions = session_factory(engine)
     hotline.sessions = sessions
+    if is_postgres(engine):
+        hotline.hot_pool = HotPool(engine, hotline.config.database.hot_pool_size)
     hotline.identity = IdentityService(
-        sessions, hotline.clock, hasher=CodeHasher(pin_pepper=hotline.pin_pepper)
+        sessions,
+        hotline.clock,
+        hasher=CodeHasher(pin_pepper=hotline.pin_pepper),
+        hot_pool=hotline.hot_pool,
     )
     hotline.ledger = LedgerService(sessions, hotline.clock, hotline.config.ledger)
     app.cleanup_ctx.append(database_context)
@@ -241,7 +250,10 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     hotline, engine = app[HOTLINE], app[ENGINE]
     await upgrade_async(hotline.database_url)
     log.info("database.ready", url=engine.url.render_as_string(hide_password=True))
-    records = CallRecordWriter(engine)
+    hot_pool = hotline.hot_pool
+    if hot_pool is not None:
+        await hot_pool.open()
+    records = CallRecordWriter(engine, hot_pool=hot_pool)
     records.start()
     hotline.records = records
     try:
@@ -250,7 +262,11 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
         try:
             await records.close()
         finally:
-            await engine.dispose()
+            try:
+                if hot_pool is not None:
+                    await hot_pool.close()
+            finally:
+                await engine.dispose()
 
 
 async def pbx_context(app: web.Application) -> AsyncIterator[None]:

@@ -16,9 +16,7 @@ def configure_logging(*, level: str = "info", json: bool = False) -> None:
     # Alembic narrates every migration step; our own "db.upgraded" line says what matters.
     logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if json
-        else _console_renderer(sys.stderr.isatty())
+        structlog.processors.JSONRenderer() if json else _console_renderer(sys.stderr.isatty())
     )
     structlog.configure(
         processors=[

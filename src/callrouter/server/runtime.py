@@ -26,7 +26,7 @@ from callrouter.appointments.api import build_services, setup_appointment_api
 from callrouter.appointments.service import AppointmentService
 from callrouter.calendar import is_open
 from callrouter.calls.reconcile import failsafe_record
-from callrouter.calls.records import CallRecordData, recent_call_records
+from callrouter.calls.records import CallOutcome, CallRecordData, recent_call_records
 from callrouter.calls.recovery import reconcile_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
@@ -244,6 +244,7 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         queue_loads=lambda: _queue_loads(live, routed_queues),
         record=lambda routed: _record(hotline, routed),
         record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
+        store_first=lambda routed: _record_first(hotline, routed),
     )
     hotline.router = router
     if hotline.metrics is not None:
@@ -314,7 +315,24 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
     for observer in hotline.on_routed:
         observer(routed)
     assert hotline.records is not None
-    hotline.records.add(_record_data(routed))
+    if routed.stored:
+        hotline.records.set_outcome(
+            CallOutcome(
+                uniqueid=routed.call.uniqueid,
+                decided_at=routed.decided_at,
+                redirected=routed.redirected,
+                error=routed.error,
+                latency_ms=routed.latency_ms,
+            )
+        )
+    else:
+        hotline.records.add(_record_data(routed))
+
+
+def _record_first(hotline: Hotline, routed: RoutedCall) -> asyncio.Future[None]:
+    """A message's record, before its Redirect; `_record` completes it."""
+    assert hotline.records is not None
+    return hotline.records.add(_record_data(routed))
 
 
 async def _record_failsafe(hotline: Hotline, failsafe: HotlineFailsafe) -> None:

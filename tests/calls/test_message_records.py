@@ -66,10 +66,12 @@ def assert_refusal(record: CallRecordData, channel: str) -> None:
 
 
 async def test_a_message_whose_router_died_after_the_redirect_keeps_its_record(
-    simulator: PBXSimulator, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+    simulator: PBXSimulator, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # On both databases: PostgreSQL's writer commits without waiting for the server's
+    # fsync, which still outlives the router.
     monkeypatch.setattr(runtime, "_record", killed_after_the_redirect)
-    async with hotline_on(sqlite_url, simulator.port) as first:
+    async with hotline_on(database_url, simulator.port) as first:
         channel = simulator.place_call(UNKNOWN)
         await until(lambda: channel not in simulator.snapshot()["channels"], "message over")
         assert first.router is not None
@@ -77,7 +79,7 @@ async def test_a_message_whose_router_died_after_the_redirect_keeps_its_record(
     monkeypatch.undo()
 
     # By the restart the call is gone: nothing on the PBX to recover the record from.
-    async with hotline_on(sqlite_url, simulator.port) as restarted:
+    async with hotline_on(database_url, simulator.port) as restarted:
         record = await one_record(restarted)
 
     assert_refusal(record, channel)

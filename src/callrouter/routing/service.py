@@ -341,8 +341,9 @@ class Router:
             log.exception("routing.record_failed", channel=call.channel)
 
     async def _store_first(self, pending: RoutedCall) -> bool:
-        """Whether the record is with the writer (committed, or queued if the database is
-        slow); a couple of ms before a message nobody waits for in a queue."""
+        """Whether the record is with the writer (committed, or still queued if the
+        database is slow). Costs a message's caller a couple of ms; queued callers never
+        come here."""
         if self._store_first_sink is None:
             return False
         try:

@@ -15,6 +15,7 @@ import pytest
 
 from callrouter.calls.records import CallRecordData
 from callrouter.pbxsim import CallerProfile, PBXSimulator
+from callrouter.routing.decision import RoutingPolicy
 from callrouter.routing.service import UNANSWERED, RoutedCall
 from callrouter.server import runtime
 from callrouter.server.runtime import Hotline
@@ -24,15 +25,16 @@ from .test_recovery import hotline_on, records_of, simulator_settings, until, un
 UNKNOWN = CallerProfile("0699999999", "Inconnu")
 
 
-def message_simulator(message_time: float) -> PBXSimulator:
+def message_simulator(refusal_seconds: float) -> PBXSimulator:
+    """The refusal plays `refusal_seconds` (model time) before the dialplan hangs up."""
     settings = simulator_settings()
-    settings.message_time = message_time
+    settings.prompts = {**settings.prompts, RoutingPolicy().refused_sound: refusal_seconds}
     return PBXSimulator(settings)
 
 
 @pytest.fixture
 async def simulator() -> AsyncIterator[PBXSimulator]:
-    # 4 model seconds of message: 80 ms of real time, then the call is gone.
+    # 4 model seconds of refusal: 80 ms of real time, then the call is gone.
     sim = message_simulator(4.0)
     await sim.start()
     try:

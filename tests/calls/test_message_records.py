@@ -27,7 +27,8 @@ UNKNOWN = CallerProfile("0699999999", "Inconnu")
 
 def message_simulator(refusal_seconds: float) -> PBXSimulator:
     """The refusal plays `refusal_seconds` (model time) before the dialplan hangs up."""
-    settings = simulator_settings()
+    # The fail-safe never fires: 5 model seconds would be 100 ms of a loaded machine.
+    settings = simulator_settings(router_wait=100_000.0)
     settings.prompts = {**settings.prompts, RoutingPolicy().refused_sound: refusal_seconds}
     return PBXSimulator(settings)
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callrouter.callbacks.opening import CallbackOpenings, CallbackRequest
 from callrouter.clock import SystemClock
 from callrouter.config import load_config
 from callrouter.db.cli import service_command
@@ -44,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ledger = subparsers.add_parser("ledger", help="points balances and their movements")
     actions = ledger.add_subparsers(dest="ledger_command", metavar="ACTION", required=True)
     check = actions.add_parser(
-        "check", help="prove every cached balance equals the sum of its movements"
+        "check",
+        help="prove every cached balance equals the sum of its movements, and held points "
+        "their pending holds",
     )
     check.set_defaults(handler=_handler(_check))
     redeem = actions.add_parser("redeem", help="credit an account with a recharge code")
@@ -86,6 +89,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=Classification.EXPERT.value,
     )
     open_.add_argument("--summary", default="", type=option_multiline, help="what the caller needs")
+    open_.add_argument(
+        "--domain", type=option_text, help="Pass 4H (required): the domain of the expert"
+    )
+    open_.add_argument(
+        "--callback-number",
+        type=option_text,
+        help="Pass 4H: the number to call back (default: the caller's number of --call)",
+    )
+    open_.add_argument("--call", type=option_text, help="the call being handled (Uniqueid)")
     _key_option(open_)
     open_.set_defaults(handler=_handler(_open))
     reclassify = incident_actions.add_parser(
@@ -163,9 +175,17 @@ async def _issue(ledger: LedgerService, args: argparse.Namespace) -> int:
 
 async def _check(ledger: LedgerService, args: argparse.Namespace) -> int:
     mismatches = await ledger.check()
+    held = await ledger.check_holds()
+    for wrong in held:
+        print(
+            f"ledger check: account {wrong.account_number} holds {wrong.held} points, its "
+            f"pending holds sum {wrong.pending_sum}, its balance is {wrong.balance}"
+        )
     if not mismatches:
         print("ledger check: every cached balance equals the sum of its movements")
-        return 0
+        if not held:
+            print("ledger check: held points equal the pending holds, within every balance")
+        return 1 if held else 0
     print(f"ledger check: {len(mismatches)} account(s) whose cached balance is wrong:")
     for mismatch in mismatches:
         fractions = (
@@ -210,7 +230,8 @@ async def _redeem(ledger: LedgerService, args: argparse.Namespace) -> int:
 async def _statement(ledger: LedgerService, args: argparse.Namespace) -> int:
     statement = await ledger.statement(args.account)
     zone = _zone(args)
-    print(f"account {statement.account_number}: balance {statement.balance} points")
+    held = f" ({statement.held} held for emergency calls in progress)" if statement.held else ""
+    print(f"account {statement.account_number}: balance {statement.balance} points{held}")
     for movement in statement.movements:
         print(
             f"  {_local(movement.created_at, zone)} {movement.kind:<10} {movement.amount:>+7d} "
@@ -232,7 +253,11 @@ async def _adjust(ledger: LedgerService, args: argparse.Namespace) -> int:
 
 
 async def _open(ledger: LedgerService, args: argparse.Namespace) -> int:
-    opened: OpenedIncident = await ledger.open_incident(
+    config = load_config(getattr(args, "config", None))
+    openings = CallbackOpenings(ledger, config.callbacks, config.calendar_settings.windows)
+    wants_callback = args.domain is not None or args.callback_number is not None
+    # A Pass 4H incident opens with its callback, in the same transaction (issue 8).
+    opening = await openings.open_incident(
         args.account,
         level=AssistanceLevel(args.level),
         pass_=Pass(args.pass_),
@@ -241,12 +266,22 @@ async def _open(ledger: LedgerService, args: argparse.Namespace) -> int:
         classification=Classification(args.classification),
         summary=args.summary,
         idempotency_key=_key(args),
+        callback=CallbackRequest(args.domain or "", args.callback_number)
+        if wants_callback
+        else None,
+        call=args.call,
     )
+    opened: OpenedIncident = opening.opened
     print(
         f"incident {opened.incident_id} opened on account {opened.account_number}: "
         f"price {opened.price}, {opened.debited} points debited, balance {opened.balance}"
         + (" (replayed: nothing changed)" if opened.replayed else "")
     )
+    if opening.callback_id is not None and opening.due_at is not None:
+        print(
+            f"callback {opening.callback_id} due {_local(opening.due_at, _zone(args))} "
+            f"({args.domain})"
+        )
     return 0
 
 

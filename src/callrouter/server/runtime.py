@@ -12,7 +12,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -25,6 +25,14 @@ from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
 from callrouter.appointments.api import build_services, setup_appointment_api
 from callrouter.appointments.service import AppointmentService
 from callrouter.calendar import is_open
+from callrouter.callbacks.alerts import CallbackAlerts
+from callrouter.callbacks.engine import CallbackEngine
+from callrouter.callbacks.gauges import CallbackGauges
+from callrouter.callbacks.opening import CallbackOpenings
+from callrouter.callbacks.placing import AttemptResult, CallPlacer, ResultHandler
+from callrouter.callbacks.queries import CallbackQueries
+from callrouter.callbacks.routes import CallbacksApi, setup_callback_api
+from callrouter.callbacks.service import CallbackDispatcher
 from callrouter.calls.reconcile import failsafe_record
 from callrouter.calls.records import CallOutcome, CallRecordData, recent_call_records
 from callrouter.calls.recovery import reconcile_records
@@ -36,6 +44,7 @@ from callrouter.console.routes import setup_console
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
 from callrouter.experts.directory import ExpertDirectory
+from callrouter.experts.presence import free_experts
 from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
@@ -86,6 +95,13 @@ class Hotline:
     records: CallRecordWriter | None = None
     oncall: RosterService | None = None
     recent: list[str] = field(default_factory=list)
+    #: Pass 4H: what supervisors are told, and the callbacks' dispatcher once started.
+    callback_alerts: CallbackAlerts = field(default_factory=CallbackAlerts)
+    callback_openings: CallbackOpenings | None = None
+    callbacks: CallbackDispatcher | None = None
+    #: Builds the PBX side of callbacks (the AMI Originate and its legs); without it the
+    #: dispatcher dials nobody but still keeps deadlines, warnings and refunds.
+    callback_placer: Callable[[AMIClient, ResultHandler], CallPlacer] | None = None
     console: Console | None = None
     metrics: HotlineMetrics | None = None
     #: Called with every routing decision and every fail-safe (console, metrics).
@@ -101,6 +117,8 @@ class Hotline:
 HOTLINE = web.AppKey("hotline", Hotline)
 ENGINE = web.AppKey("engine", AsyncEngine)
 
+#: How often pending holds are checked against their maximum age between AMI logins.
+_HOLD_SWEEP_INTERVAL_S = 60.0
 #: How many decision lines the demo screen keeps.
 _RECENT_LINES = 8
 
@@ -124,6 +142,7 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.extend(extra_contexts)
     app.cleanup_ctx.append(pbx_context)
+    app.cleanup_ctx.append(callbacks_context)
     live = LiveState(hotline.clock)
     hotline.live = live
     _setup_console_and_metrics(app, hotline, live)
@@ -170,6 +189,22 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
             feed_base_url=oncall.feed_base_url,
             feed_days_back=oncall.feed_days_back,
             feed_days_ahead=oncall.feed_days_ahead,
+        ),
+    )
+    callbacks = hotline.config.callbacks
+    hotline.callback_openings = CallbackOpenings(
+        hotline.ledger,
+        callbacks,
+        hotline.config.calendar_settings.windows,
+        flush_call_records=lambda: _flush_records(hotline),
+        known_domains=lambda: {domain.key for domain in hotline.config.experts.domains},
+    )
+    setup_callback_api(
+        app,
+        CallbacksApi(
+            openings=hotline.callback_openings,
+            queries=CallbackQueries(engine, hotline.clock, callbacks.policy),
+            clock=hotline.clock,
         ),
     )
     return app
@@ -233,20 +268,31 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
     )
     hotline.ami = client
     policy = hotline.config.routing_policy()
+    oncall = hotline.config.oncall
+    calendar = hotline.config.calendar()
     routed_queues = (policy.coordinators_queue, policy.oncall_queue)
     router = Router(
         pbx=client,
         directory=IdentityDirectory(hotline.identity),
-        wallet=LedgerWallet(hotline.ledger),
-        calendar=hotline.config.calendar(),
+        wallet=LedgerWallet(
+            hotline.ledger,
+            calendar.on_call,
+            timedelta(minutes=oncall.emergency_attach_minutes)
+            if oncall.emergency_attach_minutes
+            else None,
+        ),
+        calendar=calendar,
         policy=policy,
         clock=hotline.clock,
         queue_loads=lambda: _queue_loads(live, routed_queues),
         record=lambda routed: _record(hotline, routed),
         record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
+        max_hold_age=timedelta(minutes=oncall.max_hold_minutes),
         store_first=lambda routed: _record_first(hotline, routed),
     )
     hotline.router = router
+    assert router.billing is not None
+    sweeps = asyncio.create_task(router.billing.run_sweeps(_HOLD_SWEEP_INTERVAL_S))
     if hotline.metrics is not None:
         hotline.metrics.watch_ami(lambda: (client.connected, client.stats.reconnects))
     if hotline.console is not None:
@@ -262,14 +308,69 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        first_link.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await first_link
+        for task in (first_link, sweeps):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for undo in unsubscribe:
             undo()
         await sync.close()
         await router.close()
         await client.close()
+
+
+async def callbacks_context(app: web.Application) -> AsyncIterator[None]:
+    """The callbacks' dispatcher: after the PBX link, which it places calls through."""
+    hotline, engine = app[HOTLINE], app[ENGINE]
+    live, openings, directory = hotline.live, hotline.callback_openings, hotline.experts
+    assert live is not None and openings is not None and directory is not None
+    # The experts are the members of their queue; presence comes from the PBX's view.
+    queue = hotline.config.experts.queue
+    config, clock = hotline.config.callbacks, hotline.clock
+    dispatcher: CallbackDispatcher | None = None
+
+    async def on_result(result: AttemptResult) -> None:
+        assert dispatcher is not None
+        await dispatcher.on_result(result)
+
+    placer = None
+    if hotline.callback_placer is not None and hotline.ami is not None:
+        placer = hotline.callback_placer(hotline.ami, on_result)
+    callback_engine = CallbackEngine(
+        engine,
+        clock,
+        config,
+        placer,
+        experts=directory.all,
+        free_experts=lambda experts, now: free_experts(experts, live, now, queue),
+        alerts=hotline.callback_alerts,
+    )
+    dispatcher = CallbackDispatcher(engine, clock, config, callback_engine)
+    hotline.callbacks = dispatcher
+    openings.opened = dispatcher.opened
+    undo = [live.on_change(dispatcher.nudge)]
+    if hotline.ami is not None:
+        undo.append(hotline.ami.on_connected(dispatcher.reconnected))
+    gauges = None
+    if hotline.metrics is not None:
+        queries = CallbackQueries(engine, clock, config.policy)
+        gauges = CallbackGauges(queries, hotline.metrics)
+        gauges.start()
+    dispatcher.start()
+    try:
+        yield
+    finally:
+        for unsubscribe in undo:
+            unsubscribe()
+        openings.opened = lambda callback_id: None
+        await dispatcher.close()
+        if gauges is not None:
+            await gauges.close()
+
+
+async def _flush_records(hotline: Hotline) -> None:
+    if hotline.records is not None:
+        await hotline.records.flush()
 
 
 async def _connect_until_up(client: AMIClient, pbx: PBXLink) -> None:
@@ -383,13 +484,17 @@ def _record_data(routed: RoutedCall) -> CallRecordData:
 async def _reconcile_records(hotline: Hotline, client: AMIClient, router: Router) -> None:
     """After every login (start-up included): records for the calls the PBX holds that
     have none (fail-safe, or lost when the router died), corrections for Redirects whose
-    answer the link lost."""
+    answer the link lost, and the emergency holds whose events the link may have lost."""
     records, sessions = hotline.records, hotline.require_sessions()
     assert records is not None
 
     async def settle() -> None:
         await router.settle()
         await records.flush()
+
+    # Taken now, right after the login: the holds placed from here on are not judged
+    # against a channel list that may be older than their calls.
+    resolve_holds = None if router.billing is None else router.billing.resolver()
 
     try:
         await reconcile_records(
@@ -399,6 +504,7 @@ async def _reconcile_records(hotline: Hotline, client: AMIClient, router: Router
             window=lambda at: _window(hotline, at),
             policy=hotline.config.routing_policy(),
             settle=settle,
+            resolve_holds=resolve_holds,
         )
     except AMIError:
         raise  # the client logs it: the link dropped again

@@ -84,12 +84,13 @@ class CallOutcome:
     """How a decision stored before it was carried out went (a message: see
     `routing/service.py`): the answer to its Redirect, and the latency once it was sent.
 
-    The decision is found by its call and instant: a call's decisions (one per attempt) are
-    made seconds apart, each after the caller keyed their PIN again.
+    The decision is found by its call, instant and target: a call's decisions (one per
+    attempt) are made seconds apart, and a message, which ends the call, is its last.
     """
 
     uniqueid: str
     decided_at: datetime
+    target: str
     redirected: bool
     error: str | None
     latency_ms: float
@@ -99,6 +100,7 @@ _OUTCOME = (
     update(_TABLE)
     .where(_TABLE.c.uniqueid == bindparam("outcome_uniqueid"))
     .where(_TABLE.c.decided_at == bindparam("outcome_decided_at"))
+    .where(_TABLE.c.target == bindparam("outcome_target"))
     .values(
         redirected=bindparam("outcome_redirected"),
         error=bindparam("outcome_error"),
@@ -120,6 +122,7 @@ async def record_outcomes(
             {
                 "outcome_uniqueid": outcome.uniqueid,
                 "outcome_decided_at": outcome.decided_at,
+                "outcome_target": outcome.target,
                 "outcome_redirected": outcome.redirected,
                 "outcome_error": outcome.error,
                 "outcome_latency_ms": outcome.latency_ms,

@@ -421,6 +421,7 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
             CallOutcome(
                 uniqueid=routed.call.uniqueid,
                 decided_at=routed.decided_at,
+                target=routed.decision.target.value,
                 redirected=routed.redirected,
                 error=routed.error,
                 latency_ms=routed.latency_ms,

@@ -20,7 +20,9 @@ from callrouter.routing.service import UNANSWERED, RoutedCall
 from callrouter.server import runtime
 from callrouter.server.runtime import Hotline
 
-from .test_recovery import hotline_on, records_of, simulator_settings, until, until_async
+from ..support.live_hotline import hotline_on
+from ..support.waits import until, until_async
+from .test_recovery import TUESDAY_10H, records_of, simulator_settings
 
 UNKNOWN = CallerProfile("0699999999", "Inconnu")
 
@@ -74,7 +76,7 @@ async def test_a_message_whose_router_died_after_the_redirect_keeps_its_record(
     # On both databases: PostgreSQL's writer commits without waiting for the server's
     # fsync, which still outlives the router.
     monkeypatch.setattr(runtime, "_record", killed_after_the_redirect)
-    async with hotline_on(database_url, simulator.port) as first:
+    async with hotline_on(database_url, simulator.port, TUESDAY_10H) as first:
         channel = simulator.place_call(UNKNOWN)
         await until(lambda: channel not in simulator.snapshot()["channels"], "message over")
         assert first.router is not None
@@ -82,7 +84,7 @@ async def test_a_message_whose_router_died_after_the_redirect_keeps_its_record(
     monkeypatch.undo()
 
     # By the restart the call is gone: nothing on the PBX to recover the record from.
-    async with hotline_on(database_url, simulator.port) as restarted:
+    async with hotline_on(database_url, simulator.port, TUESDAY_10H) as restarted:
         record = await one_record(restarted)
 
     assert_refusal(record, channel)
@@ -100,7 +102,7 @@ async def test_a_message_still_playing_at_the_restart_is_confirmed_from_the_pbx(
     await sim.start()
     try:
         monkeypatch.setattr(runtime, "_record", killed_after_the_redirect)
-        async with hotline_on(sqlite_url, sim.port) as first:
+        async with hotline_on(sqlite_url, sim.port, TUESDAY_10H) as first:
             channel = sim.place_call(UNKNOWN)
             router = first.router
             assert router is not None
@@ -108,7 +110,7 @@ async def test_a_message_still_playing_at_the_restart_is_confirmed_from_the_pbx(
             await router.wait_idle()
         monkeypatch.undo()
 
-        async with hotline_on(sqlite_url, sim.port) as restarted:
+        async with hotline_on(sqlite_url, sim.port, TUESDAY_10H) as restarted:
 
             async def confirmed() -> bool:
                 records = await records_of(restarted)
@@ -128,7 +130,7 @@ async def test_a_message_still_playing_at_the_restart_is_confirmed_from_the_pbx(
 async def test_a_message_record_says_redirected_once_the_pbx_answered(
     simulator: PBXSimulator, sqlite_url: str
 ) -> None:
-    async with hotline_on(sqlite_url, simulator.port) as hotline:
+    async with hotline_on(sqlite_url, simulator.port, TUESDAY_10H) as hotline:
         channel = simulator.place_call(UNKNOWN)
         router = hotline.router
         assert router is not None
@@ -156,7 +158,7 @@ async def test_a_message_record_says_why_when_the_redirect_failed(
         return redirect(channel_name, context)
 
     monkeypatch.setattr(model, "redirect", hung_up_first)
-    async with hotline_on(sqlite_url, simulator.port) as hotline:
+    async with hotline_on(sqlite_url, simulator.port, TUESDAY_10H) as hotline:
         channel = simulator.place_call(UNKNOWN)
         router = hotline.router
         assert router is not None

@@ -5,8 +5,8 @@ router killed right after routing a caller loses at most the records of the writ
 way (and `calls/recovery.py` recovers those from the PBX at the next start). Records that
 arrive during a write go together in the next one: one INSERT per batch, never one
 transaction per call, so a busy hotline costs the database no more than before. A
-fail-safe is applied after the records queued before it, so it finds the decision it
-flags.
+fail-safe, or a decision's outcome (`set_outcome`), is applied after the records queued
+before it, so it finds the decision it flags or completes.
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callrouter.calls.pgrecords import insert_call_records
-from callrouter.calls.records import CallRecordData, add_call_records, record_failsafe
+from callrouter.calls.records import (
+    CallOutcome,
+    CallRecordData,
+    add_call_records,
+    record_failsafe,
+    record_outcomes,
+)
 from callrouter.db.hotpool import HotPool
 from callrouter.db.writer import write_transaction
 
@@ -44,6 +50,7 @@ class CallRecordWriter:
         self._retry_delay = retry_delay
         self._records: list[CallRecordData] = []
         self._failsafes: list[CallRecordData] = []
+        self._outcomes: list[CallOutcome] = []
         # Settled once the records given so far are committed.
         self._committed: asyncio.Future[None] | None = None
         self._wake = asyncio.Event()
@@ -66,6 +73,11 @@ class CallRecordWriter:
     def add_failsafe(self, failsafe: CallRecordData) -> asyncio.Future[None]:
         """Flags the call's latest decision, or stores `failsafe` when it has none."""
         self._failsafes.append(failsafe)
+        return self._queued()
+
+    def set_outcome(self, outcome: CallOutcome) -> asyncio.Future[None]:
+        """Completes a record given earlier with how its decision went."""
+        self._outcomes.append(outcome)
         return self._queued()
 
     def _queued(self) -> asyncio.Future[None]:
@@ -93,34 +105,46 @@ class CallRecordWriter:
     async def _flush(self) -> None:
         records, self._records = self._records, []
         failsafes, self._failsafes = self._failsafes, []
+        outcomes, self._outcomes = self._outcomes, []
         committed, self._committed = self._committed, None
-        if not records and not failsafes:
+        if not records and not failsafes and not outcomes:
             if committed is not None and not committed.done():
                 committed.set_result(None)
             return
         try:
             hot_pool = self._hot_pool
-            if not failsafes and hot_pool is not None and hot_pool.is_open:
+            if not failsafes and not outcomes and hot_pool is not None and hot_pool.is_open:
                 await _insert_on_postgres(hot_pool, records)
             else:
-                await self._write(records, failsafes)
+                await self._write(records, failsafes, outcomes)
         except asyncio.CancelledError:
-            self._restore(records, failsafes, committed)
+            self._restore(records, failsafes, outcomes, committed)
             raise
         except Exception:
             # Keep them for the next round: a database that is briefly away loses nothing.
-            log.exception("calls.write_failed", records=len(records), failsafes=len(failsafes))
-            self._restore(records, failsafes, committed)
+            log.exception(
+                "calls.write_failed",
+                records=len(records),
+                failsafes=len(failsafes),
+                outcomes=len(outcomes),
+            )
+            self._restore(records, failsafes, outcomes, committed)
             raise
         if committed is not None and not committed.done():
             committed.set_result(None)
 
-    async def _write(self, records: list[CallRecordData], failsafes: list[CallRecordData]) -> None:
+    async def _write(
+        self,
+        records: list[CallRecordData],
+        failsafes: list[CallRecordData],
+        outcomes: list[CallOutcome],
+    ) -> None:
         # On SQLite in the process's writer queue, like every other write.
         async with write_transaction(self._engine) as connection:
             if connection.dialect.name == "postgresql":
                 await connection.exec_driver_sql(_NO_SYNCHRONOUS_COMMIT)
             await add_call_records(connection, records)
+            await record_outcomes(connection, outcomes)
             for failsafe in failsafes:
                 await record_failsafe(connection, failsafe)
 
@@ -128,11 +152,13 @@ class CallRecordWriter:
         self,
         records: list[CallRecordData],
         failsafes: list[CallRecordData],
+        outcomes: list[CallOutcome],
         committed: asyncio.Future[None] | None,
     ) -> None:
         """Puts a batch that was not written back in front of what came since."""
         self._records[:0] = records
         self._failsafes[:0] = failsafes
+        self._outcomes[:0] = outcomes
         if committed is None:
             return
         if self._committed is None:

@@ -34,7 +34,7 @@ from callrouter.callbacks.queries import CallbackQueries
 from callrouter.callbacks.routes import CallbacksApi, setup_callback_api
 from callrouter.callbacks.service import CallbackDispatcher
 from callrouter.calls.reconcile import failsafe_record
-from callrouter.calls.records import CallRecordData, recent_call_records
+from callrouter.calls.records import CallOutcome, CallRecordData, recent_call_records
 from callrouter.calls.recovery import reconcile_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
@@ -304,6 +304,7 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         record=lambda routed: _record(hotline, routed),
         record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
         max_hold_age=timedelta(minutes=oncall.max_hold_minutes),
+        store_first=lambda routed: _record_first(hotline, routed),
     )
     hotline.router = router
     assert router.billing is not None
@@ -431,7 +432,25 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
     for observer in hotline.on_routed:
         observer(routed)
     assert hotline.records is not None
-    hotline.records.add(_record_data(routed))
+    if routed.stored:
+        hotline.records.set_outcome(
+            CallOutcome(
+                uniqueid=routed.call.uniqueid,
+                decided_at=routed.decided_at,
+                target=routed.decision.target.value,
+                redirected=routed.redirected,
+                error=routed.error,
+                latency_ms=routed.latency_ms,
+            )
+        )
+    else:
+        hotline.records.add(_record_data(routed))
+
+
+def _record_first(hotline: Hotline, routed: RoutedCall) -> asyncio.Future[None]:
+    """A message's record, before its Redirect; `_record` completes it."""
+    assert hotline.records is not None
+    return hotline.records.add(_record_data(routed))
 
 
 async def _record_failsafe(hotline: Hotline, failsafe: HotlineFailsafe) -> None:

@@ -32,6 +32,8 @@ from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
 from callrouter.config import Config
 from callrouter.console.context import Console, attach_pbx, build_console
+from callrouter.console.panels_appointments import AppointmentsPanel
+from callrouter.console.panels_oncall import OnCallPanel
 from callrouter.console.routes import setup_console
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
@@ -163,6 +165,11 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         clock=hotline.clock,
     )
     hotline.oncall = RosterService(sessions, hotline.clock, hotline.config.calendar().on_call)
+    if hotline.console is not None:
+        hotline.console.register_polled(
+            AppointmentsPanel(hotline.appointments.find, config.calendar_settings.timezone)
+        )
+        hotline.console.register_polled(OnCallPanel(hotline.oncall.roster))
     oncall = hotline.config.oncall
     setup_oncall_routes(
         app,

@@ -1,0 +1,30 @@
+// Who is on call now and next (with the hand-off time as the calendar says it).
+(function (c) {
+  "use strict";
+  var LAYERS = ["primary", "secondary", "manager"];
+  function team(caption, names) {
+    return c.table(caption, [c.t("oncall.layer"), c.t("oncall.who")],
+      LAYERS.map(function (layer) {
+        return { attrs: { "data-layer": layer }, cells: [c.t("oncall." + layer), names[layer]] };
+      }));
+  }
+  c.register("oncall", function (body, data) {
+    if (!data.read) {
+      body.appendChild(c.el("p", { "class": "empty", text: c.t("connecting") }));
+      return;
+    }
+    if (data.now) {
+      body.appendChild(team(c.t("oncall.now"), data.now));
+    } else {
+      body.appendChild(c.el("p", { "class": "empty",
+        text: c.t(data.window_open ? "oncall.nobody" : "oncall.closed") }));
+    }
+    if (data.next) {
+      // The date and time with its offset, as the calendar reads it (e.g. 2026-12-01 18:00+01:00).
+      var at = data.next.at.slice(0, 10) + " " + data.next.at.slice(11, 16) + data.next.at.slice(19);
+      body.appendChild(team(c.t("oncall.next", { at: at }), data.next.team));
+    } else {
+      body.appendChild(c.el("p", { "class": "empty", text: c.t("oncall.no_next") }));
+    }
+  });
+})(window.CallrouterConsole);

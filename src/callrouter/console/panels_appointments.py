@@ -56,7 +56,7 @@ class AppointmentsPanel:
     labels: ClassVar[Labels] = {
         "en": {
             "panel.appointments": "Today's appointments",
-            "appointments.total": "{count} appointments today",
+            "appointments.total": "Appointments today: {count}",
             "appointments.at": "Time",
             "appointments.domain": "Domain",
             "appointments.expert": "Expert",
@@ -71,7 +71,7 @@ class AppointmentsPanel:
         },
         "fr": {
             "panel.appointments": "Rendez-vous du jour",
-            "appointments.total": "{count} rendez-vous aujourd'hui",
+            "appointments.total": "Rendez-vous aujourd'hui : {count}",
             "appointments.at": "Heure",
             "appointments.domain": "Domaine",
             "appointments.expert": "Expert",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -192,3 +193,67 @@ async def test_a_changed_roster_is_announced() -> None:
     rosters.roster = Roster(WINDOW, PEOPLE)
     assert await panel.refresh(now) is True
     assert panel.snapshot(view_for(Role.SUPERVISOR, now))["now"] is None
+
+
+@dataclass(frozen=True)
+class Emergency:
+    """What the escalation tracker holds for an emergency (its `Escalation`'s fields)."""
+
+    caller_id: str
+    started_at: datetime
+    pass_started_at: datetime
+    pass_number: int
+    layer: str
+    state: str
+    technician: str | None
+
+
+async def test_live_escalations_with_their_step_and_waiting_time_masked_but_for_admins() -> None:
+    night = datetime(2025, 3, 3, 22, 0, tzinfo=PARIS)
+    live = [
+        Emergency(
+            "0611223344",
+            night - timedelta(minutes=4),
+            night - timedelta(minutes=1),
+            2,
+            "secondary",
+            "waiting",
+            None,
+        ),
+        Emergency(
+            "0655667788",
+            night - timedelta(minutes=2),
+            night,
+            1,
+            "primary",
+            "confirmed",
+            "0612345678",
+        ),
+    ]
+    panel = OnCallPanel(Rosters(ROSTER).read, lambda: live)
+    await panel.refresh(night)
+    shown = panel.snapshot(view_for(Role.SUPERVISOR, night))["escalations"]
+    assert shown[0] == {
+        "caller": shown[0]["caller"],
+        "since": "2025-03-03T21:56:00+01:00",
+        "pass_since": "2025-03-03T21:59:00+01:00",
+        "pass": 2,
+        "layer": "secondary",
+        "state": "waiting",
+        "technician": None,
+    }
+    assert "1122" not in shown[0]["caller"] and shown[0]["caller"].endswith("44")
+    assert "345" not in str(shown[1]["technician"])
+    admin = panel.snapshot(view_for(Role.ADMIN, night))["escalations"]
+    assert admin[1]["caller"] == "0655667788" and admin[1]["technician"] == "0612345678"
+    # Without an escalation source (no PBX link), the list is empty.
+    quiet = OnCallPanel(Rosters(ROSTER).read)
+    await quiet.refresh(night)
+    assert quiet.snapshot(view_for(Role.SUPERVISOR, night))["escalations"] == []
+
+
+def test_escalation_states_have_words_in_both_languages() -> None:
+    for language in ("fr", "en"):
+        texts = merged(language, [OnCallPanel.labels])
+        for state in ("waiting", "confirmed", "connected", "abandoned", "unanswered"):
+            assert texts[f"escalation.{state}"]

@@ -26,5 +26,20 @@
     } else {
       body.appendChild(c.el("p", { "class": "empty", text: c.t("oncall.no_next") }));
     }
+    if (!data.escalations.length) {
+      body.appendChild(c.el("p", { "class": "empty ok", text: c.t("oncall.no_escalation") }));
+      return;
+    }
+    // Live emergencies: how far up the layers each went, its waiting time ticking.
+    body.appendChild(c.table(c.t("oncall.escalations"),
+      [c.t("oncall.caller"), c.t("oncall.waiting"), c.t("oncall.step"), c.t("oncall.pass"),
+       c.t("oncall.state"), c.t("oncall.technician")],
+      data.escalations.map(function (e) {
+        return { attrs: { "class": "escalation", "data-state": e.state },
+                 cells: [e.caller, c.since(e.since), c.t("oncall." + e.layer), String(e.pass),
+                         c.el("span", { "class": "status escalation-" + e.state,
+                                        text: c.t("escalation." + e.state) }),
+                         e.technician] };
+      })));
   });
 })(window.CallrouterConsole);

@@ -164,6 +164,7 @@ async def test_on_call_now_and_next_with_the_hand_off_time_and_its_offset() -> N
     shown = panel.snapshot(view_for(Role.SUPERVISOR, night))
     assert shown["window_open"] is True
     assert shown["now"] == {"primary": "Emma", "secondary": None, "manager": "Sophie"}
+    assert shown["until"] == "2025-03-04T08:00:00+01:00"  # the on-call hours end
     assert shown["next"] == {
         "at": "2025-03-04T18:00:00+01:00",
         "team": {"primary": "Hugo", "secondary": None, "manager": "Sophie"},
@@ -177,7 +178,7 @@ async def test_by_day_nobody_is_on_call_and_the_hand_off_moves_with_the_clock() 
     day = datetime(2025, 3, 4, 10, 0, tzinfo=PARIS)
     await panel.refresh(day)
     shown = panel.snapshot(view_for(Role.SUPERVISOR, day))
-    assert shown["window_open"] is False and shown["now"] is None
+    assert shown["window_open"] is False and shown["now"] is None and shown["until"] is None
     assert shown["next"]["at"] == "2025-03-04T18:00:00+01:00"
     # The same roster, a tick after the hand-off: no new reading is needed.
     after = panel.snapshot(view_for(Role.SUPERVISOR, datetime(2025, 3, 4, 18, 0, tzinfo=PARIS)))

@@ -12,7 +12,14 @@ from typing import Any, ClassVar, Protocol
 from callrouter.calendar import is_open
 from callrouter.console.panel import LIVE, TICK, Labels, PanelView
 from callrouter.http.access import mask_caller_id, mask_numbers_in
-from callrouter.oncall.roster import Layer, OnCallTeam, Roster, next_on_call, on_call_at
+from callrouter.oncall.roster import (
+    Layer,
+    OnCallTeam,
+    Roster,
+    next_hand_off,
+    next_on_call,
+    on_call_at,
+)
 
 ONCALL = "oncall"
 POLL_SECONDS = 15.0
@@ -58,6 +65,7 @@ class OnCallPanel:
         "en": {
             "panel.oncall": "On call",
             "oncall.now": "On call now",
+            "oncall.now_until": "On call now, until {at}",
             "oncall.next": "Next, from {at}",
             "oncall.layer": "Layer",
             "oncall.who": "Technician",
@@ -84,6 +92,7 @@ class OnCallPanel:
         "fr": {
             "panel.oncall": "D'astreinte",
             "oncall.now": "D'astreinte maintenant",
+            "oncall.now_until": "D'astreinte maintenant, jusqu'à {at}",
             "oncall.next": "Ensuite, à partir de {at}",
             "oncall.layer": "Niveau",
             "oncall.who": "Technicien",
@@ -130,11 +139,14 @@ class OnCallPanel:
             return {"configured": True, "read": False}
         team = on_call_at(roster, view.now)
         upcoming = next_on_call(roster, view.now)
+        change = next_hand_off(roster, view.now)
         return {
             "configured": True,
             "read": True,
             "window_open": is_open(roster.window, view.now),
             "now": None if team.empty else team_names(team),
+            # When the team on call now hands over (or the on-call hours end).
+            "until": None if team.empty or change is None else view.local(change.at),
             "next": None
             if upcoming is None
             else {"at": view.local(upcoming.at), "team": team_names(upcoming.team)},

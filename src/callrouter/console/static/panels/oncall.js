@@ -2,6 +2,8 @@
 (function (c) {
   "use strict";
   var LAYERS = ["primary", "secondary", "manager"];
+  // The date and time with its offset, as the calendar reads it (2026-12-01 18:00+01:00).
+  function when(iso) { return iso.slice(0, 10) + " " + iso.slice(11, 16) + iso.slice(19); }
   function team(caption, names) {
     return c.table(caption, [c.t("oncall.layer"), c.t("oncall.who")],
       LAYERS.map(function (layer) {
@@ -14,15 +16,14 @@
       return;
     }
     if (data.now) {
-      body.appendChild(team(c.t("oncall.now"), data.now));
+      body.appendChild(team(data.until ? c.t("oncall.now_until", { at: when(data.until) })
+                                       : c.t("oncall.now"), data.now));
     } else {
       body.appendChild(c.el("p", { "class": "empty",
         text: c.t(data.window_open ? "oncall.nobody" : "oncall.closed") }));
     }
     if (data.next) {
-      // The date and time with its offset, as the calendar reads it (e.g. 2026-12-01 18:00+01:00).
-      var at = data.next.at.slice(0, 10) + " " + data.next.at.slice(11, 16) + data.next.at.slice(19);
-      body.appendChild(team(c.t("oncall.next", { at: at }), data.next.team));
+      body.appendChild(team(c.t("oncall.next", { at: when(data.next.at) }), data.next.team));
     } else {
       body.appendChild(c.el("p", { "class": "empty", text: c.t("oncall.no_next") }));
     }

@@ -11,6 +11,9 @@ import pytest
 
 from callrouter.ledger.cli import register
 
+#: A Pass 4H incident opens with its callback (issue 8): the domain and the number.
+CALLBACK = ("--domain", "knx", "--callback-number", "06 11 22 33 44")
+
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
@@ -106,7 +109,7 @@ def test_a_key_reused_for_a_different_incident_is_one_clear_line(
     code = _issue_one(url, capsys, "FSACSP200C")
     _run(url, "ledger", "redeem", "new", code, "--holder", "Martin")
     number = re.findall(r"account (\d{8}) opened", capsys.readouterr().out)[0]
-    argv = ("incident", "open", number, "--pass", "4h", "--key", "ticket-9")
+    argv = ("incident", "open", number, "--pass", "4h", *CALLBACK, "--key", "ticket-9")
     assert _run(url, *argv, "--level", "standard") == 0
     capsys.readouterr()
 
@@ -202,7 +205,7 @@ def test_statements_and_incidents_show_times_in_the_calendar_time_zone(
     code = _issue_one(url, capsys)
     _run(url, "ledger", "redeem", "new", code, "--holder", "Roux")
     number = re.findall(r"account (\d{8}) opened", capsys.readouterr().out)[0]
-    _run(url, "incident", "open", number, "--level", "standard", "--pass", "4h")
+    _run(url, "incident", "open", number, "--level", "standard", "--pass", "4h", *CALLBACK)
     with sqlite3.connect(tmp_path / "ledger.db") as database:
         # Stored as naive UTC text on SQLite: 18:00 UTC.
         database.execute("UPDATE ledger_movements SET created_at = '2026-11-24 18:00:00.000000'")

@@ -7,6 +7,7 @@ statement (callrouter.ledger.postgres); elsewhere the same steps run here, one t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,6 +57,10 @@ from callrouter.ledger.tables import ACCOUNTS, EVENTS, INCIDENTS
 from callrouter.passes import Pass
 
 log = structlog.get_logger(__name__)
+
+#: Runs in the opening's transaction, after the debit, with the new incident's id and
+#: opening instant: what must exist with the incident or not at all (a Pass 4H callback).
+OpeningHook = Callable[[AsyncConnection, int, datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -138,12 +143,15 @@ class Incidents:
         classification: Classification = Classification.EXPERT,
         summary: str = "",
         call: str | None = None,
+        then: OpeningHook | None = None,
     ) -> OpenedIncident:
         """Open an incident and debit its price, in one transaction.
 
         Raises EmergencyUnavailable (emergency without a pass that opens it),
         AccountNotFound, or InsufficientBalance (then nothing is opened nor debited).
         The same `idempotency_key` again returns the first result and changes nothing.
+        `then` runs inside that transaction when the incident is new; if it raises, nothing
+        is opened.
         """
         check_key(idempotency_key)
         context = self._context
@@ -173,12 +181,16 @@ class Incidents:
                 return await _opened_by_key(connection, idempotency_key, request)
 
         async def work() -> OpenedIncident:
-            if context.on_postgres:
+            # The one-statement path has no transaction to run `then` in.
+            if context.on_postgres and then is None:
                 return await open_on_postgres(
                     context.engine, request, idempotency_key, price, due, now
                 )
             async with write_transaction(context.engine) as connection:
-                return await open_within(connection, request, idempotency_key, price, due, now)
+                opened = await open_within(connection, request, idempotency_key, price, due, now)
+                if then is not None and not opened.replayed:
+                    await then(connection, opened.incident_id, now)
+                return opened
 
         opened = await idempotent(work, replay)
         if not opened.replayed:

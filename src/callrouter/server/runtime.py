@@ -25,6 +25,14 @@ from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
 from callrouter.appointments.api import build_services, setup_appointment_api
 from callrouter.appointments.service import AppointmentService
 from callrouter.calendar import is_open
+from callrouter.callbacks.alerts import CallbackAlerts
+from callrouter.callbacks.engine import CallbackEngine
+from callrouter.callbacks.gauges import CallbackGauges
+from callrouter.callbacks.opening import CallbackOpenings
+from callrouter.callbacks.placing import AttemptResult, CallPlacer, ResultHandler
+from callrouter.callbacks.queries import CallbackQueries
+from callrouter.callbacks.routes import CallbacksApi, setup_callback_api
+from callrouter.callbacks.service import CallbackDispatcher
 from callrouter.calls.reconcile import failsafe_record
 from callrouter.calls.records import CallRecordData, recent_call_records
 from callrouter.calls.recovery import reconcile_records
@@ -38,6 +46,7 @@ from callrouter.console.routes import setup_console
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
 from callrouter.experts.directory import ExpertDirectory
+from callrouter.experts.presence import free_experts
 from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
@@ -88,6 +97,13 @@ class Hotline:
     records: CallRecordWriter | None = None
     oncall: RosterService | None = None
     recent: list[str] = field(default_factory=list)
+    #: Pass 4H: what supervisors are told, and the callbacks' dispatcher once started.
+    callback_alerts: CallbackAlerts = field(default_factory=CallbackAlerts)
+    callback_openings: CallbackOpenings | None = None
+    callbacks: CallbackDispatcher | None = None
+    #: Builds the PBX side of callbacks (the AMI Originate and its legs); without it the
+    #: dispatcher dials nobody but still keeps deadlines, warnings and refunds.
+    callback_placer: Callable[[AMIClient, ResultHandler], CallPlacer] | None = None
     console: Console | None = None
     metrics: HotlineMetrics | None = None
     #: Called with every routing decision and every fail-safe (console, metrics).
@@ -128,6 +144,7 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.extend(extra_contexts)
     app.cleanup_ctx.append(pbx_context)
+    app.cleanup_ctx.append(callbacks_context)
     live = LiveState(hotline.clock)
     hotline.live = live
     _setup_console_and_metrics(app, hotline, live)
@@ -179,6 +196,22 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
             feed_base_url=oncall.feed_base_url,
             feed_days_back=oncall.feed_days_back,
             feed_days_ahead=oncall.feed_days_ahead,
+        ),
+    )
+    callbacks = hotline.config.callbacks
+    hotline.callback_openings = CallbackOpenings(
+        hotline.ledger,
+        callbacks,
+        hotline.config.calendar_settings.windows,
+        flush_call_records=lambda: _flush_records(hotline),
+        known_domains=lambda: {domain.key for domain in hotline.config.experts.domains},
+    )
+    setup_callback_api(
+        app,
+        CallbacksApi(
+            openings=hotline.callback_openings,
+            queries=CallbackQueries(engine, hotline.clock, callbacks.policy),
+            clock=hotline.clock,
         ),
     )
     return app
@@ -290,6 +323,60 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         await sync.close()
         await router.close()
         await client.close()
+
+
+async def callbacks_context(app: web.Application) -> AsyncIterator[None]:
+    """The callbacks' dispatcher: after the PBX link, which it places calls through."""
+    hotline, engine = app[HOTLINE], app[ENGINE]
+    live, openings, directory = hotline.live, hotline.callback_openings, hotline.experts
+    assert live is not None and openings is not None and directory is not None
+    # The experts are the members of their queue; presence comes from the PBX's view.
+    queue = hotline.config.experts.queue
+    config, clock = hotline.config.callbacks, hotline.clock
+    dispatcher: CallbackDispatcher | None = None
+
+    async def on_result(result: AttemptResult) -> None:
+        assert dispatcher is not None
+        await dispatcher.on_result(result)
+
+    placer = None
+    if hotline.callback_placer is not None and hotline.ami is not None:
+        placer = hotline.callback_placer(hotline.ami, on_result)
+    callback_engine = CallbackEngine(
+        engine,
+        clock,
+        config,
+        placer,
+        experts=directory.all,
+        free_experts=lambda experts, now: free_experts(experts, live, now, queue),
+        alerts=hotline.callback_alerts,
+    )
+    dispatcher = CallbackDispatcher(engine, clock, config, callback_engine)
+    hotline.callbacks = dispatcher
+    openings.opened = dispatcher.opened
+    undo = [live.on_change(dispatcher.nudge)]
+    if hotline.ami is not None:
+        undo.append(hotline.ami.on_connected(dispatcher.reconnected))
+    gauges = None
+    if hotline.metrics is not None:
+        queries = CallbackQueries(engine, clock, config.policy)
+        gauges = CallbackGauges(queries, hotline.metrics)
+        gauges.start()
+    dispatcher.start()
+    try:
+        yield
+    finally:
+        for unsubscribe in undo:
+            unsubscribe()
+        openings.opened = lambda callback_id: None
+        await dispatcher.close()
+        if gauges is not None:
+            await gauges.close()
+
+
+async def _flush_records(hotline: Hotline) -> None:
+    if hotline.records is not None:
+        await hotline.records.flush()
 
 
 async def _connect_until_up(client: AMIClient, pbx: PBXLink) -> None:

@@ -182,17 +182,13 @@ async def test_the_appointments_on_call_and_callbacks_panels_render_and_are_reac
     from datetime import date, time, timedelta
 
     from callrouter.appointments.service import BookingRequest
+    from callrouter.callbacks.opening import CallbackRequest
     from callrouter.clock import FakeClock
-    from callrouter.console.panels_callbacks import (
-        CALLBACKS,
-        CallbacksPanel,
-        CallbacksReading,
-        OwedCallback,
-    )
     from callrouter.ledger.prices import AssistanceLevel
     from callrouter.oncall.roster import Layer
+    from callrouter.passes import Pass
 
-    from .conftest import PARIS, TUESDAY_10H
+    from .conftest import TUESDAY_10H
 
     hotline = running_console.hotline
     assert hotline.experts is not None and hotline.appointments is not None
@@ -223,20 +219,15 @@ async def test_the_appointments_on_call_and_callbacks_panels_render_and_are_reac
         handoff_at=time(18),
         first_handoff=date(2026, 11, 23),
     )
-    # The 4H callbacks panel, over a source owing three callbacks: at risk, on time, late.
-    now = hotline.clock.now()
-    owed = (
-        OwedCallback(7, "knx", "0687654321", now + timedelta(minutes=10), dialling=False),
-        OwedCallback(8, "knx", "0687654322", now + timedelta(hours=2), dialling=True),
-        OwedCallback(6, "alarme", "0687654323", now - timedelta(minutes=5), dialling=False),
+    # A Pass 4H call with a callback owed: due at 14:00 (four business hours from 10:00).
+    assert hotline.callback_openings is not None
+    await hotline.callback_openings.open_incident(
+        account,
+        level=AssistanceLevel.STANDARD,
+        pass_=Pass.FOUR_HOURS,
+        idempotency_key="callback-today",
+        callback=CallbackRequest("knx", "0687654321"),
     )
-
-    async def read(since: object) -> CallbacksReading:
-        return CallbacksReading(owed, met_today=4, breached_today=1, refunded_points_today=60)
-
-    callbacks = CallbacksPanel(read, PARIS)
-    hotline.console.register_polled(callbacks)
-    hotline.console.alerts.add_source(callbacks.alerts, CALLBACKS)
     # The pollers read every few seconds: read now, as their next round would.
     for panel in hotline.console.polled:
         await panel.refresh(hotline.clock.now())
@@ -252,19 +243,14 @@ async def test_the_appointments_on_call_and_callbacks_panels_render_and_are_reac
     # Tuesday 10:00 is daytime: nobody now; Hugo from 18:00 (the calendar's offset shown).
     assert "Outside the on-call hours" in oncall
     assert "Next, from 2026-11-24 18:00+01:00" in oncall and "Hugo Bernard" in oncall
-    rows = await p.query_selector_all("#panel-callbacks tr.callback")  # type: ignore[attr-defined]
-    texts = [await row.inner_text() for row in rows]
-    assert [text.split("\t")[0] for text in texts] == ["09:55", "10:10", "12:00"]
+    row = await p.wait_for_selector("#panel-callbacks tr.callback", timeout=5000)  # type: ignore[attr-defined]
+    text = await row.inner_text()
     # The standing is written, not only coloured; the countdown says how long is left.
-    assert "BREACHED" in texts[0] and "overdue by 5:" in texts[0]
-    assert "AT RISK" in texts[1] and "9:" in texts[1]
-    assert "on time" in texts[2] and "(dialling)" in texts[2]
-    assert "0687654321" not in " ".join(texts)
-    assert "Today: 4 met, 1 breached, 60 points refunded" in await p.inner_text(  # type: ignore[attr-defined]
+    assert "14:00" in text and "on time" in text and "3:59:" in text
+    assert "0687654321" not in text, "the number is masked for a supervisor"
+    assert "Today: 0 met, 0 breached, 0 points refunded" in await p.inner_text(  # type: ignore[attr-defined]
         "#panel-callbacks"
     )
-    await p.wait_for_selector("[data-alert=callback-at-risk]", timeout=5000)  # type: ignore[attr-defined]
-    assert "Critical" in await p.inner_text("[data-alert=callback-breached]")  # type: ignore[attr-defined]
     await shot(p, "08-appointments-and-on-call")
 
     # The panels' links are in the page's jump list and lead the keyboard to them.
@@ -279,5 +265,5 @@ async def test_the_appointments_on_call_and_callbacks_panels_render_and_are_reac
     await p.wait_for_selector("#panel-appointments tr.appointment", timeout=5000)  # type: ignore[attr-defined]
     assert "à venir" in await p.inner_text("#panel-appointments")  # type: ignore[attr-defined]
     assert "Hors des heures d'astreinte" in await p.inner_text("#panel-oncall")  # type: ignore[attr-defined]
-    assert "EN DANGER" in await p.inner_text("#panel-callbacks")  # type: ignore[attr-defined]
+    assert "dans les temps" in await p.inner_text("#panel-callbacks")  # type: ignore[attr-defined]
     await shot(p, "09-appointments-and-on-call-fr")

@@ -41,6 +41,9 @@ from callrouter.clock import Clock
 from callrouter.config import Config
 from callrouter.console.context import Console, attach_pbx, build_console
 from callrouter.console.panels_appointments import AppointmentsPanel
+from callrouter.console.panels_callbacks import CALLBACKS as CALLBACKS_TOPIC
+from callrouter.console.panels_callbacks import CallbacksPanel
+from callrouter.console.panels_callbacks_source import callbacks_source
 from callrouter.console.panels_oncall import OnCallPanel
 from callrouter.console.routes import setup_console
 from callrouter.db.engine import create_engine, session_factory
@@ -214,6 +217,14 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
             clock=hotline.clock,
         ),
     )
+    if hotline.console is not None:
+        callbacks_panel = CallbacksPanel(
+            callbacks_source(engine),
+            config.calendar_settings.timezone,
+            callbacks.policy.warn_before,
+        )
+        hotline.console.register_polled(callbacks_panel)
+        hotline.console.alerts.add_source(callbacks_panel.alerts, CALLBACKS_TOPIC)
     return app
 
 

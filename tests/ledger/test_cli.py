@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 import sqlite3
 from pathlib import Path
@@ -10,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from callrouter.ledger.cli import register
+
+from ..support.cli import run_command
 
 #: A Pass 4H incident opens with its callback (issue 8): the domain and the number.
 CALLBACK = ("--domain", "knx", "--callback-number", "06 11 22 33 44")
@@ -21,15 +22,7 @@ def url(tmp_path: Path) -> str:
 
 
 def _run(url: str, *argv: str, config: Path | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="callrouter")
-    parser.add_argument("--config", type=Path, default=None)
-    parser.add_argument("--database-url", default=None)
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
-        ["--database-url", url, *(["--config", str(config)] if config else []), *argv]
-    )
-    code: int = args.handler(args)
-    return code
+    return run_command(register, url, *argv, config=config)
 
 
 def _codes(output: str) -> list[str]:

@@ -13,7 +13,7 @@ from callrouter.clock import FakeClock
 from callrouter.console.panel import Labels, PanelView
 from callrouter.console.panels_polled import follow
 
-from .conftest import until
+from ..support.waits import until
 
 
 class Flaky:

@@ -23,6 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrouter.logging import configure_logging
 
+# structlog's default output, but plain tracebacks: rich ones (rich comes with the dev tools)
+# cost milliseconds each and starved the event loop of tests where many calls fail at once.
+structlog.configure(
+    processors=[
+        *structlog.get_config()["processors"][:-1],
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+    ]
+)
+
 POSTGRES_ENV = "CALLROUTER_TEST_POSTGRES_URL"
 TRACES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "ami-traces"
 

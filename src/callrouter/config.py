@@ -75,6 +75,9 @@ class AMIConfig:
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str = "sqlite+aiosqlite:///callrouter.db"
+    #: PostgreSQL: connections of the small pool kept for the statements every call runs
+    #: (callrouter.db.hotpool), besides the engine's pool.
+    hot_pool_size: int = 16
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ class Config:
             calendar_settings=calendar_settings,
             routing=_routing(root.table("routing")),
             ami=_ami(root.table("ami")),
-            database=DatabaseConfig(url=root.table("database").text("url", DatabaseConfig.url)),
+            database=_database(root.table("database")),
             http=_http(root.table("http")),
             ledger=_ledger(root.table("ledger")),
             callbacks=_callbacks(root.table("callbacks"), calendar_settings),
@@ -448,6 +451,15 @@ def _routing(section: _Table) -> RoutingPolicy:
 
 
 # Edges ----------------------------------------------------------------------------------
+
+
+def _database(section: _Table) -> DatabaseConfig:
+    section.reject_unknown(("url", "hot_pool_size"))
+    defaults = DatabaseConfig()
+    return DatabaseConfig(
+        url=section.text("url", defaults.url),
+        hot_pool_size=section.integer("hot_pool_size", defaults.hot_pool_size, 1, 64),
+    )
 
 
 def _ami(section: _Table) -> AMIConfig:

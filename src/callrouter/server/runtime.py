@@ -34,7 +34,7 @@ from callrouter.callbacks.queries import CallbackQueries
 from callrouter.callbacks.routes import CallbacksApi, setup_callback_api
 from callrouter.callbacks.service import CallbackDispatcher
 from callrouter.calls.reconcile import failsafe_record
-from callrouter.calls.records import CallRecordData, recent_call_records
+from callrouter.calls.records import CallOutcome, CallRecordData, recent_call_records
 from callrouter.calls.recovery import reconcile_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock
@@ -46,7 +46,9 @@ from callrouter.console.panels_callbacks import CallbacksPanel
 from callrouter.console.panels_callbacks_source import callbacks_source
 from callrouter.console.panels_oncall import OnCallPanel
 from callrouter.console.routes import setup_console
+from callrouter.db.driver import is_postgres
 from callrouter.db.engine import create_engine, session_factory
+from callrouter.db.hotpool import HotPool
 from callrouter.db.migrate import upgrade_async
 from callrouter.experts.directory import ExpertDirectory
 from callrouter.experts.presence import free_experts
@@ -98,6 +100,8 @@ class Hotline:
     live: LiveState | None = None
     router: Router | None = None
     records: CallRecordWriter | None = None
+    #: PostgreSQL: the pool of the statements every call runs, open with the database.
+    hot_pool: HotPool | None = None
     oncall: RosterService | None = None
     recent: list[str] = field(default_factory=list)
     #: Pass 4H: what supervisors are told, and the callbacks' dispatcher once started.
@@ -140,8 +144,13 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     app[ENGINE] = engine
     sessions = session_factory(engine)
     hotline.sessions = sessions
+    if is_postgres(engine):
+        hotline.hot_pool = HotPool(engine, hotline.config.database.hot_pool_size)
     hotline.identity = IdentityService(
-        sessions, hotline.clock, hasher=CodeHasher(pin_pepper=hotline.pin_pepper)
+        sessions,
+        hotline.clock,
+        hasher=CodeHasher(pin_pepper=hotline.pin_pepper),
+        hot_pool=hotline.hot_pool,
     )
     hotline.ledger = LedgerService(sessions, hotline.clock, hotline.config.ledger)
     app.cleanup_ctx.append(database_context)
@@ -259,7 +268,10 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     hotline, engine = app[HOTLINE], app[ENGINE]
     await upgrade_async(hotline.database_url)
     log.info("database.ready", url=engine.url.render_as_string(hide_password=True))
-    records = CallRecordWriter(engine)
+    hot_pool = hotline.hot_pool
+    if hot_pool is not None:
+        await hot_pool.open()
+    records = CallRecordWriter(engine, hot_pool=hot_pool)
     records.start()
     hotline.records = records
     try:
@@ -268,7 +280,11 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
         try:
             await records.close()
         finally:
-            await engine.dispose()
+            try:
+                if hot_pool is not None:
+                    await hot_pool.close()
+            finally:
+                await engine.dispose()
 
 
 async def pbx_context(app: web.Application) -> AsyncIterator[None]:
@@ -306,6 +322,7 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         record=lambda routed: _record(hotline, routed),
         record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
         max_hold_age=timedelta(minutes=oncall.max_hold_minutes),
+        store_first=lambda routed: _record_first(hotline, routed),
     )
     hotline.router = router
     assert router.billing is not None
@@ -433,7 +450,25 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
     for observer in hotline.on_routed:
         observer(routed)
     assert hotline.records is not None
-    hotline.records.add(_record_data(routed))
+    if routed.stored:
+        hotline.records.set_outcome(
+            CallOutcome(
+                uniqueid=routed.call.uniqueid,
+                decided_at=routed.decided_at,
+                target=routed.decision.target.value,
+                redirected=routed.redirected,
+                error=routed.error,
+                latency_ms=routed.latency_ms,
+            )
+        )
+    else:
+        hotline.records.add(_record_data(routed))
+
+
+def _record_first(hotline: Hotline, routed: RoutedCall) -> asyncio.Future[None]:
+    """A message's record, before its Redirect; `_record` completes it."""
+    assert hotline.records is not None
+    return hotline.records.add(_record_data(routed))
 
 
 async def _record_failsafe(hotline: Hotline, failsafe: HotlineFailsafe) -> None:

@@ -83,9 +83,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_callback_attempts")),
     )
-    op.create_index(
-        op.f("ix_callback_attempts_callback_id"), "callback_attempts", ["callback_id"]
-    )
+    op.create_index(op.f("ix_callback_attempts_callback_id"), "callback_attempts", ["callback_id"])
     op.create_index(
         "uq_callback_attempts_one_open",
         "callback_attempts",

@@ -33,6 +33,7 @@ from callrouter.calendar import (
 )
 from callrouter.errors import ConfigError
 from callrouter.ledger.config import LedgerConfig, parse_ledger_config
+from callrouter.oncall.escalation import EscalationPolicy
 from callrouter.passes import Pass
 from callrouter.routing.decision import RoutingPolicy
 
@@ -85,6 +86,12 @@ class OnCallConfig:
     #: Days of past and coming duties in a feed.
     feed_days_back: int = 7
     feed_days_ahead: int = 56
+    #: The escalation chain Asterisk runs (dialplans/queuerules.conf and the dialplan's
+    #: ONCALL_PASS_SECS, ONCALL_PASSES say the same).
+    escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+    #: Longest time between two readings of the roster for the PBX's on-call members:
+    #: hand-offs are programmed on time, this catches the admin's changes.
+    roster_recheck_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -421,7 +428,17 @@ def _http(section: _Table) -> HTTPConfig:
 
 
 def _oncall(section: _Table) -> OnCallConfig:
-    section.reject_unknown(("feed_base_url", "feed_days_back", "feed_days_ahead"))
+    section.reject_unknown(
+        (
+            "feed_base_url",
+            "feed_days_back",
+            "feed_days_ahead",
+            "escalation_delays",
+            "escalation_passes",
+            "escalation_pass_seconds",
+            "roster_recheck_seconds",
+        )
+    )
     base_url = section.text("feed_base_url", OnCallConfig.feed_base_url)
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(
@@ -431,7 +448,33 @@ def _oncall(section: _Table) -> OnCallConfig:
         feed_base_url=base_url,
         feed_days_back=section.integer("feed_days_back", OnCallConfig.feed_days_back, 0, 366),
         feed_days_ahead=section.integer("feed_days_ahead", OnCallConfig.feed_days_ahead, 1, 366),
+        escalation=_escalation(section),
+        roster_recheck_seconds=section.seconds(
+            "roster_recheck_seconds", OnCallConfig.roster_recheck_seconds
+        ),
     )
+
+
+def _escalation(section: _Table) -> EscalationPolicy:
+    default = EscalationPolicy()
+    delays = section.data.get("escalation_delays", list(default.delays))
+    if not isinstance(delays, list) or not all(
+        isinstance(delay, int) and not isinstance(delay, bool) for delay in delays
+    ):
+        raise ConfigError(
+            f"{section.key_path('escalation_delays')}: expected a list of whole seconds, "
+            f"got {delays!r}"
+        )
+    try:
+        return EscalationPolicy(
+            delays=tuple(delays),
+            passes=section.integer("escalation_passes", default.passes, 1, 20),
+            pass_seconds=section.integer(
+                "escalation_pass_seconds", default.pass_seconds, 1, 3600
+            ),
+        )
+    except ValueError as error:
+        raise ConfigError(f"{section.key_path('escalation_delays')}: {error}") from None
 
 
 def _ledger(section: _Table) -> LedgerConfig:

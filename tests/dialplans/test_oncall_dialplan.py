@@ -134,3 +134,10 @@ def test_the_shipped_queue_rules_are_the_default_escalation() -> None:
     shipped = (DIALPLANS / "queuerules.conf").read_text(encoding="utf-8")
 
     assert shipped == queue_rules(EscalationPolicy())
+
+
+def test_the_dialplan_runs_the_default_passes(dialplan: Dialplan) -> None:
+    policy = EscalationPolicy()
+
+    assert dialplan.globals["ONCALL_PASS_SECS"] == str(policy.pass_seconds)
+    assert dialplan.globals["ONCALL_PASSES"] == str(policy.passes)

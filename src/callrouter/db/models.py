@@ -2,6 +2,7 @@
 
 import callrouter.accounts.models
 import callrouter.ledger.models
+import callrouter.oncall.escalation_models
 import callrouter.oncall.models  # noqa: F401
 from callrouter.calls import models as calls_models
 from callrouter.db.base import Base

@@ -469,9 +469,7 @@ def _escalation(section: _Table) -> EscalationPolicy:
         return EscalationPolicy(
             delays=tuple(delays),
             passes=section.integer("escalation_passes", default.passes, 1, 20),
-            pass_seconds=section.integer(
-                "escalation_pass_seconds", default.pass_seconds, 1, 3600
-            ),
+            pass_seconds=section.integer("escalation_pass_seconds", default.pass_seconds, 1, 3600),
         )
     except ValueError as error:
         raise ConfigError(f"{section.key_path('escalation_delays')}: {error}") from None

@@ -83,7 +83,8 @@ def member_actions(queue: str, changes: MemberChanges) -> list[tuple[str, Header
 
 class MemberProgrammer:
     """Keeps the on-call queue's members equal to the roster. `run` is the timer task; its
-    owner cancels it on shutdown. `program` is also awaited after every AMI login."""
+    owner cancels it on shutdown. `program` is also awaited after every AMI login.
+    `on_status` sees each QueueStatus answer read."""
 
     def __init__(
         self,
@@ -94,6 +95,7 @@ class MemberProgrammer:
         queue: str,
         recheck: float,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_status: Callable[[Sequence[Message]], None] | None = None,
     ) -> None:
         self._pbx = pbx
         self._roster = roster
@@ -101,6 +103,7 @@ class MemberProgrammer:
         self._queue = queue
         self._recheck = recheck
         self._sleep = sleep
+        self._on_status = on_status
         self._lock = asyncio.Lock()
         self._members: dict[str, Member] = {}
 
@@ -120,6 +123,9 @@ class MemberProgrammer:
             for name in unreachable:
                 log.error("oncall.contact_not_dialable", technician=name)
             items = await self._pbx.send_list_action("QueueStatus", (("Queue", self._queue),))
+            if self._on_status is not None:
+                # the escalation tracking learns the penalties and who waits
+                self._on_status(items)
             current = queue_members(items, self._queue)
             changes = member_changes(current, wanted)
             if changes:

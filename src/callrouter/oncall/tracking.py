@@ -29,6 +29,16 @@ from callrouter.oncall.escalation import ESCALATION_ORDER, EscalationPolicy, lay
 from callrouter.oncall.roster import Layer
 
 _MEMBER_EVENTS = frozenset({"QueueMemberAdded", "QueueMemberPenalty", "QueueMemberStatus"})
+#: Every event the tracking reads: the others are skipped by name, unparsed (the AMI
+#: reader calls it with every event, at hundreds of calls a second).
+_READ = _MEMBER_EVENTS | {
+    "UserEvent",
+    "Hangup",
+    "QueueCallerJoin",
+    "AgentCalled",
+    "AgentConnect",
+    "QueueCallerAbandon",
+}
 
 
 class EscalationState(enum.StrEnum):
@@ -99,6 +109,8 @@ class EscalationTracker:
 
     def on_event(self, event: Message, now: datetime) -> list[EscalationStep]:
         name = event.name
+        if name not in _READ or (name == "Hangup" and not self._live):
+            return []
         if name in _MEMBER_EVENTS:
             self._learn_penalty(event)
             return []

@@ -24,7 +24,12 @@ from callrouter.oncall.roster import Layer
 from callrouter.oncall.service import RosterService
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
 from callrouter.server.runtime import HOTLINE, Hotline, PBXLink, build_app
-from callrouter.server.view import render_oncall, render_queues, summary_line
+from callrouter.server.view import (
+    render_escalations,
+    render_oncall,
+    render_queues,
+    summary_line,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -225,6 +230,8 @@ async def _screen(hotline: Hotline, *, interactive: bool, refresh: float) -> Non
             now = hotline.clock.now()
             assert hotline.oncall is not None
             oncall = render_oncall(await hotline.oncall.roster(), now, zone)
+            if hotline.escalations is not None:
+                oncall += render_escalations(hotline.escalations.live(), now)
             screen = render_queues(
                 queues, now, zone, recent=hotline.recent, oncall=oncall, ami_up=ami_up
             )

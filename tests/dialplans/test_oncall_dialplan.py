@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from callrouter.oncall.escalation import EscalationPolicy, queue_rules
 
-from .dialplan_model import DIALPLANS, Caller, ConfFile, Dialplan, apps, first, user_event, walk
+from .dialplan_model import (
+    DIALPLANS,
+    Caller,
+    ConfFile,
+    Dialplan,
+    Step,
+    apps,
+    first,
+    user_event,
+    walk,
+)
 
 CALLER = {"UNIQUEID": "1700000000.42", "HOTLINE_CALLER": "0612345678", "HOTLINE_HOLD": "17"}
 
 
-def queued(steps: list) -> list:  # type: ignore[type-arg]
+def queued(steps: list[Step]) -> list[Step]:
     return [step for step in steps if step.app == "Queue"]
 
 
@@ -47,7 +57,7 @@ def test_the_chain_runs_its_passes_then_offers_a_message_and_asks_for_a_callback
     steps = walk(dialplan, "queue-oncall", "s", CALLER | {"QUEUESTATUS": "TIMEOUT"}, until="Record")
 
     assert len(queued(steps)) == int(dialplan.globals["ONCALL_PASSES"]) == 2
-    name, headers, _ = user_event(first(steps, "UserEvent", "OnCallUnanswered"))
+    _, headers, _ = user_event(first(steps, "UserEvent", "OnCallUnanswered"))
     assert headers == {
         "CallerUniqueid": "1700000000.42",
         "Caller": "0612345678",

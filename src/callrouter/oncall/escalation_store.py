@@ -129,7 +129,7 @@ class EscalationStore:
                 self._idle.set()
 
     async def _write(self, batch: Sequence[EscalationStep]) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._sessions.begin() as session:
             for step in batch:
                 escalation = step.escalation
                 session.add(

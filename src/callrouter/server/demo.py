@@ -67,7 +67,8 @@ UNKNOWN_CALLERS: tuple[CallerProfile, ...] = (
 
 DEMO_IDEMPOTENCY_PREFIX = "demo-seed"
 
-#: The demo's staff: four coordinators by day, two experts, one on-call technician at night.
+#: The demo's staff: four coordinators by day, two experts; at night the on-call queue has
+#: the roster's team, which callrouter adds (DEMO_ONCALL_PEOPLE).
 DEMO_QUEUES: dict[str, list[tuple[str, str]]] = {
     "coordinators": [
         ("Local/agent1@agents", "Alice Martin"),
@@ -79,7 +80,7 @@ DEMO_QUEUES: dict[str, list[tuple[str, str]]] = {
         ("Local/agent3@agents", "Chloe Bernard"),
         ("Local/agent4@agents", "David Moreau"),
     ],
-    "oncall": [("Local/agent5@agents", "Emma Laurent")],
+    "oncall": [],
 }
 
 
@@ -116,12 +117,12 @@ async def seed_customers(identity: IdentityService, ledger: LedgerService) -> li
     return [*profiles, *UNKNOWN_CALLERS]
 
 
-#: The demo's on-call roster: the simulator's on-call technician and a colleague take turns
+#: The demo's on-call roster (their mobiles, through the simulated trunk): two technicians take turns
 #: daily at 18:00, each the other's second; a manager above them, weekly from Monday 08:00.
 DEMO_ONCALL_PEOPLE = (
-    ("Emma Laurent", "Local/agent5@agents"),  # the simulator's on-call member
-    ("Hugo Lefevre", "Local/agent8@agents"),
-    ("Sophie Marchand", "Local/agent9@agents"),
+    ("Emma Laurent", "0600000005"),
+    ("Hugo Lefevre", "0600000008"),
+    ("Sophie Marchand", "0600000009"),
 )
 
 

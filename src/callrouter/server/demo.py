@@ -117,8 +117,8 @@ async def seed_customers(identity: IdentityService, ledger: LedgerService) -> li
     return [*profiles, *UNKNOWN_CALLERS]
 
 
-#: The demo's on-call roster (their mobiles, through the simulated trunk): two technicians take turns
-#: daily at 18:00, each the other's second; a manager above them, weekly from Monday 08:00.
+#: The demo's on-call roster (mobiles, through the simulated trunk): two technicians take
+#: turns daily at 18:00, each the other's second; a manager above them, weekly from Monday.
 DEMO_ONCALL_PEOPLE = (
     ("Emma Laurent", "0600000005"),
     ("Hugo Lefevre", "0600000008"),

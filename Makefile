@@ -29,6 +29,8 @@ bench: install
 	$(BIN)/python bench/ami_ingest.py
 	$(BIN)/python bench/routing_latency.py
 	$(BIN)/python bench/ledger_debits.py
+	$(BIN)/python bench/appointments.py
+	$(BIN)/python bench/console_latency.py
 	$(BIN)/python bench/pin_spray.py
 
 # Mutation testing of the pure domain rules ([tool.mutmut] in pyproject.toml): a developer

@@ -17,7 +17,9 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 def _registrars() -> list[Registrar]:
     from callrouter.accounts import cli as accounts_cli
+    from callrouter.appointments import cli as appointments_cli
     from callrouter.db import cli as db_cli
+    from callrouter.experts import cli as experts_cli
     from callrouter.identity import cli as identity_cli
     from callrouter.ledger import cli as ledger_cli
     from callrouter.oncall import cli as oncall_cli
@@ -31,6 +33,8 @@ def _registrars() -> list[Registrar]:
         identity_cli.register,
         ledger_cli.register,
         accounts_cli.register,
+        experts_cli.register,
+        appointments_cli.register,
         oncall_cli.register,
     ]
 

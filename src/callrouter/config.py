@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import structlog
 
+from callrouter.appointments.config import AppointmentsConfig, parse_appointments
 from callrouter.calendar import (
     PARIS,
     CalendarError,
@@ -32,6 +33,7 @@ from callrouter.calendar import (
     default_windows,
 )
 from callrouter.errors import ConfigError
+from callrouter.experts.config import ExpertsConfig, parse_experts
 from callrouter.ledger.config import LedgerConfig, parse_ledger_config
 from callrouter.oncall.escalation import EscalationPolicy
 from callrouter.passes import Pass
@@ -80,6 +82,43 @@ class HTTPConfig:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    """The supervisors' console in the browser (callrouter.console)."""
+
+    enabled: bool = True
+    #: A signed-in console stays open this long, then asks to sign in again (a shift).
+    session_minutes: int = 480
+    #: Mark the session cookie Secure: set it when callrouter is reached over HTTPS.
+    secure_cookie: bool = False
+    #: The sliding window of the queue figures (no reset at midnight).
+    window_minutes: int = 60
+    #: Service level: the share of callers answered within this many seconds.
+    service_level_seconds: int = 20
+    #: The chart: calls per `chart_bucket_minutes` over the last `chart_hours`.
+    chart_hours: int = 12
+    chart_bucket_minutes: int = 15
+    #: Changes are gathered for this long before one update goes to every console.
+    push_interval: float = 0.2
+    #: Consoles connected at once; more are refused (503) so they cannot exhaust the server.
+    max_consoles: int = 500
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Prometheus `/metrics` (callrouter.metrics): on its own listener (`host`, `port`), or,
+    when `token` is set, on the public HTTP port behind `Authorization: Bearer <token>`."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9108
+    token: str = field(default="", repr=False)
+
+
+#: A metrics token shorter than this is refused: it guards the public port.
+METRICS_TOKEN_MIN_LENGTH = 32
+
+
+@dataclass(frozen=True)
 class OnCallConfig:
     #: How technicians reach this server: the start of their iCalendar feed's URL.
     feed_base_url: str = "http://127.0.0.1:8080"
@@ -103,20 +142,34 @@ class Config:
     http: HTTPConfig = field(default_factory=HTTPConfig)
     #: Prices, packs and recharge codes; validated by the ledger's own parser.
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    experts: ExpertsConfig = field(default_factory=ExpertsConfig)
+    appointments: AppointmentsConfig = field(default_factory=AppointmentsConfig)
     oncall: OnCallConfig = field(default_factory=OnCallConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> Config:
         root = _Table(data, "")
-        root.reject_unknown(("calendar", "routing", "ami", "database", "http", "ledger", "oncall"))
+        root.reject_unknown(
+            (
+                *("calendar", "routing", "ami", "database", "http", "ledger"),
+                *("oncall", "console", "metrics", "experts", "appointments"),
+            )
+        )
+        calendar_settings = _calendar(root.table("calendar"))
         return cls(
-            calendar_settings=_calendar(root.table("calendar")),
+            calendar_settings=calendar_settings,
             routing=_routing(root.table("routing")),
             ami=_ami(root.table("ami")),
             database=DatabaseConfig(url=root.table("database").text("url", DatabaseConfig.url)),
             http=_http(root.table("http")),
             ledger=_ledger(root.table("ledger")),
             oncall=_oncall(root.table("oncall")),
+            console=_console(root.table("console")),
+            metrics=_metrics(root.table("metrics")),
+            experts=parse_experts(root.table("experts"), calendar_settings.windows),
+            appointments=parse_appointments(root.table("appointments"), calendar_settings.windows),
         )
 
     def calendar(self) -> HotlineCalendar:
@@ -477,3 +530,63 @@ def _escalation(section: _Table) -> EscalationPolicy:
 
 def _ledger(section: _Table) -> LedgerConfig:
     return parse_ledger_config(section.data)
+
+
+def _console(section: _Table) -> ConsoleConfig:
+    defaults = ConsoleConfig()
+    section.reject_unknown(
+        (
+            "enabled",
+            "session_minutes",
+            "secure_cookie",
+            "window_minutes",
+            "service_level_seconds",
+            "chart_hours",
+            "chart_bucket_minutes",
+            "push_interval",
+            "max_consoles",
+        )
+    )
+    push_interval = section.seconds("push_interval", defaults.push_interval)
+    if push_interval > 1.0:
+        raise ConfigError(
+            f"{section.key_path('push_interval')}: {push_interval} is more than 1 second: "
+            "updates must reach the consoles within a second"
+        )
+    chart_hours = section.integer("chart_hours", defaults.chart_hours, 1, 48)
+    bucket = section.integer("chart_bucket_minutes", defaults.chart_bucket_minutes, 1, 120)
+    if (chart_hours * 60) % bucket:
+        raise ConfigError(
+            f"{section.key_path('chart_bucket_minutes')}: {bucket} does not divide "
+            f"{chart_hours} hours into whole buckets"
+        )
+    return ConsoleConfig(
+        enabled=section.flag("enabled", defaults.enabled),
+        session_minutes=section.integer("session_minutes", defaults.session_minutes, 1, 24 * 60),
+        secure_cookie=section.flag("secure_cookie", defaults.secure_cookie),
+        window_minutes=section.integer("window_minutes", defaults.window_minutes, 1, 24 * 60),
+        service_level_seconds=section.integer(
+            "service_level_seconds", defaults.service_level_seconds, 1, 3600
+        ),
+        chart_hours=chart_hours,
+        chart_bucket_minutes=bucket,
+        push_interval=push_interval,
+        max_consoles=section.integer("max_consoles", defaults.max_consoles, 1, 100_000),
+    )
+
+
+def _metrics(section: _Table) -> MetricsConfig:
+    defaults = MetricsConfig()
+    section.reject_unknown(("enabled", "host", "port", "token"))
+    token = section.text("token", defaults.token, empty_ok=True)
+    if token and len(token) < METRICS_TOKEN_MIN_LENGTH:
+        raise ConfigError(
+            f"{section.key_path('token')}: at least {METRICS_TOKEN_MIN_LENGTH} characters "
+            "(it guards /metrics on the public port)"
+        )
+    return MetricsConfig(
+        enabled=section.flag("enabled", defaults.enabled),
+        host=section.text("host", defaults.host),
+        port=section.integer("port", defaults.port, 0, 65535),
+        token=token,
+    )

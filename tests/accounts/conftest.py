@@ -15,10 +15,13 @@ from argon2 import PasswordHasher
 
 from callrouter.accounts.api import setup_account_api
 from callrouter.accounts.operators import OperatorService
+from callrouter.appointments.api import build_services, setup_appointment_api
+from callrouter.appointments.config import AppointmentsConfig
 from callrouter.calendar.hotline import HotlineCalendar
 from callrouter.calendar.windows import PARIS
 from callrouter.clock import FakeClock
 from callrouter.db.engine import create_engine, session_factory
+from callrouter.experts.config import ExpertsConfig
 from callrouter.http.access import Role
 from callrouter.http.api import setup_http_api
 from callrouter.http.ops import OpsContext, setup_ops_routes
@@ -111,6 +114,10 @@ async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
             recent_decisions=recent_decisions,
         ),
     )
+    directory, appointments = build_services(
+        sessions, clock, HotlineCalendar.default(), ExpertsConfig(), AppointmentsConfig(), config
+    )
+    setup_appointment_api(app, directory=directory, service=appointments, live=live, clock=clock)
     setup_oncall_routes(
         app,
         OnCallApi(

@@ -58,6 +58,18 @@ async def _seeded(world: World) -> dict[str, dict[str, str]]:
     await world.json(
         "POST", "/api/account/beneficiaries", holder, {"name": "Zoé", "caller_id": "0611223344"}
     )
+    admin = await world.staff(Role.ADMIN)
+    new_expert = {"name": "Léa", "interface": "PJSIP/expert7", "domains": ["knx"]}
+    assert (await world.json("POST", "/api/experts", admin, new_expert))[0] == 201
+    booking = {
+        "account_number": number,
+        "domain": "knx",
+        "level": "standard",
+        "start": "2025-03-10T10:00:00+01:00",
+        "number_to_call": "0611223344",
+        "idempotency_key": "f2",
+    }
+    assert (await world.json("POST", "/api/appointments", coordinator, booking))[0] == 201
     world.live.apply(
         Message.event(
             "QueueCallerJoin",
@@ -91,7 +103,6 @@ async def _seeded(world: World) -> dict[str, dict[str, str]]:
             "failsafe": False,
         }
     )
-    admin = await world.staff(Role.ADMIN)
     # An on-call roster, so the on-call routes answer with people in them.
     for name, contact in (("Emma", "0611223344"), ("Hugo", "PJSIP/hugo")):
         await world.json("POST", "/api/oncall/people", admin, {"name": name, "contact": contact})

@@ -76,3 +76,24 @@ def test_the_refusal_names_the_number_as_presented() -> None:
     with pytest.raises(InvalidCallerId) as caught:
         normalise_caller_id(" anonymous ")
     assert caught.value.raw == " anonymous "
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            "anonymous",
+            "invalid caller id 'anonymous': "
+            "only digits, spaces, dots, dashes and a leading + are allowed",
+        ),
+        ("12", "invalid caller id '12': a phone number has 3 to 20 digits"),
+    ],
+)
+def test_the_refusal_says_what_is_wrong_with_the_number_as_presented(
+    raw: str, message: str
+) -> None:
+    # Staff registering a beneficiary read this message as it is.
+    with pytest.raises(InvalidCallerId) as caught:
+        normalise_caller_id(raw)
+    assert str(caught.value) == message
+    assert caught.value.raw == raw

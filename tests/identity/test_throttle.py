@@ -132,7 +132,8 @@ def test_a_counter_is_blocked_strictly_before_its_end() -> None:
 def test_nonsense_policies_are_refused(
     fields: tuple[int, timedelta, timedelta, timedelta], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=f"throttle {message}"):
+    # The whole message: it names the field and the rule a policy's author broke.
+    with pytest.raises(ValueError, match=f"^throttle {message}$"):
         ThrottlePolicy(*fields)
 
 

@@ -1,6 +1,8 @@
 """Imports every model module, so Base.metadata (Alembic, fixtures) sees every table."""
 
 import callrouter.accounts.models
+import callrouter.appointments.models
+import callrouter.experts.models
 import callrouter.ledger.models
 import callrouter.oncall.escalation_models
 import callrouter.oncall.models  # noqa: F401

@@ -30,13 +30,15 @@ _ERROR_CODES = {
     401: "Missing, malformed, forged, expired or revoked credentials (WWW-Authenticate).",
     402: "The account's balance cannot pay the incident's price: nothing was debited.",
     403: "Valid credentials of a role this route is not for, or another holder's data.",
-    404: "No such account, incident, beneficiary, recharge code, on-call person, rotation or "
-    "override; or a path naming nothing.",
+    404: "No such account, incident, beneficiary, recharge code, on-call person, rotation, "
+    "override, expert or appointment; or a path naming nothing.",
     409: "Conflict: beneficiary already registered, recharge code already used, an "
-    "idempotency key already used for a different request, or an on-call person already on "
-    "the roster or still in a rotation.",
+    "idempotency key already used for a different request, an on-call person already on "
+    "the roster or still in a rotation, an expert already registered, no expert free for "
+    "the slot (slot-full), or an appointment that can no longer change.",
     410: "The recharge code has expired.",
-    422: "Refused by the offer's rules (emergency assistance without Pass Prioritaire).",
+    422: "Refused by the offer's rules: emergency assistance without Pass Prioritaire, a "
+    "slot outside the appointments' hours, too soon or too far ahead, an unknown domain.",
     429: "Sign-in locked after repeated failures; Retry-After gives the seconds to wait.",
     500: "Unexpected server error; details are logged server-side, never returned.",
     503: "The PBX link is down; callrouter is reconnecting by itself.",

@@ -177,57 +177,7 @@ class Incidents:
                     context.engine, request, idempotency_key, price, due, now
                 )
             async with write_transaction(context.engine) as connection:
-                account = (
-                    await connection.execute(
-                        _LOCK_ACCOUNT_FOR_OPENING,
-                        {"number": account_number, "key": idempotency_key},
-                    )
-                ).first()
-                if account is None:
-                    raise AccountNotFound(account_number)
-                if account.earlier is not None:
-                    earlier = await _opened_by_key(connection, idempotency_key, request)
-                    if earlier is not None:
-                        return earlier
-                if account.balance < due:
-                    raise InsufficientBalance(account_number, account.balance, due)
-                balance = account.balance - due
-                incident_id: int = (
-                    await connection.execute(
-                        _INSERT_INCIDENT,
-                        {
-                            "account_id": account.id,
-                            "level": level.value,
-                            "chosen_pass": pass_.value,
-                            "third_party": third_party,
-                            "emergency": emergency,
-                            "classification": classification.value,
-                            "price": None if isinstance(price, OnQuote) else due,
-                            "debited": due,
-                            "balance_after": balance,
-                            "summary": summary,
-                            "opening_call": request.call,
-                            "opened_at": now,
-                            "open_key": idempotency_key,
-                            "open_fingerprint": request.fingerprint,
-                            "refunded_at": None,
-                        },
-                    )
-                ).scalar_one()
-                if due:
-                    await write_movement(
-                        connection,
-                        account_id=account.id,
-                        kind=MovementKind.DEBIT,
-                        amount=-due,
-                        balance=balance,
-                        at=now,
-                        reason=f"incident opened: {request.description()}",
-                        reference=f"incident {incident_id}",
-                        incident_id=incident_id,
-                        key=f"{OPEN_KEY_PREFIX}{idempotency_key}",
-                    )
-            return OpenedIncident(incident_id, account_number, price, due, balance, replayed=False)
+                return await open_within(connection, request, idempotency_key, price, due, now)
 
         opened = await idempotent(work, replay)
         if not opened.replayed:
@@ -316,6 +266,74 @@ class Incidents:
                 for event in events
             ],
         )
+
+
+async def open_within(
+    connection: AsyncConnection,
+    request: OpeningRequest,
+    idempotency_key: str,
+    price: Price,
+    due: Points,
+    now: datetime,
+) -> OpenedIncident:
+    """Open the incident and debit `due` in the caller's transaction (the portable path).
+
+    A use case that opens an incident together with rows of its own (an appointment and its
+    reserved expert) calls this inside its transaction: both commit or neither does. An
+    incident already under `idempotency_key` is returned as replayed (IdempotencyKeyReused
+    for another request). Raises AccountNotFound or InsufficientBalance.
+    """
+    account = (
+        await connection.execute(
+            _LOCK_ACCOUNT_FOR_OPENING,
+            {"number": request.account_number, "key": idempotency_key},
+        )
+    ).first()
+    if account is None:
+        raise AccountNotFound(request.account_number)
+    if account.earlier is not None:
+        earlier = await _opened_by_key(connection, idempotency_key, request)
+        if earlier is not None:
+            return earlier
+    if account.balance < due:
+        raise InsufficientBalance(request.account_number, account.balance, due)
+    balance = account.balance - due
+    incident_id: int = (
+        await connection.execute(
+            _INSERT_INCIDENT,
+            {
+                "account_id": account.id,
+                "level": request.level.value,
+                "chosen_pass": request.pass_.value,
+                "third_party": request.third_party,
+                "emergency": request.emergency,
+                "classification": request.classification.value,
+                "price": None if isinstance(price, OnQuote) else due,
+                "debited": due,
+                "balance_after": balance,
+                "summary": request.summary,
+                "opening_call": request.call,
+                "opened_at": now,
+                "open_key": idempotency_key,
+                "open_fingerprint": request.fingerprint,
+                "refunded_at": None,
+            },
+        )
+    ).scalar_one()
+    if due:
+        await write_movement(
+            connection,
+            account_id=account.id,
+            kind=MovementKind.DEBIT,
+            amount=-due,
+            balance=balance,
+            at=now,
+            reason=f"incident opened: {request.description()}",
+            reference=f"incident {incident_id}",
+            incident_id=incident_id,
+            key=f"{OPEN_KEY_PREFIX}{idempotency_key}",
+        )
+    return OpenedIncident(incident_id, request.account_number, price, due, balance, replayed=False)
 
 
 async def _opened_by_key(

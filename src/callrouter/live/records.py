@@ -160,6 +160,7 @@ class Member:
         "calls",
         "calls_taken",
         "interface",
+        "last_call",
         "name",
         "paused",
         "paused_reason",
@@ -174,6 +175,7 @@ class Member:
         self.paused = False
         self.paused_reason = ""
         self.calls_taken = 0
+        self.last_call: datetime | None = None
         # Queue calls connected to this member whose AgentComplete has not come yet: caller
         # uniqueid -> calls taken when it was connected. AgentComplete counts a call only if it
         # closes one of these, so an event a rebuild already reflects is not counted twice.
@@ -199,6 +201,7 @@ class Member:
             paused_reason=self.paused_reason,
             in_call=self.in_call,
             calls_taken=self.calls_taken,
+            last_call=self.last_call,
         )
 
 

@@ -7,7 +7,7 @@ member resynchronisation (sync.py) reuses the member and counter rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from callrouter.ami.message import Message, MessageKind
 from callrouter.live.records import (
@@ -58,6 +58,20 @@ def member_status(member: Member, event: Message) -> None:
     calls_taken = to_int(event.get("CallsTaken"))
     if calls_taken is not None:
         member.calls_taken = calls_taken
+    last_call = to_int(event.get("LastCall"))
+    if last_call is not None:
+        member.last_call = _epoch(last_call)
+
+
+def _epoch(seconds: int) -> datetime | None:
+    """`LastCall`: epoch seconds of the PBX's clock, 0 until the member's first call ends;
+    a mangled value is no time at all rather than a crash of the live view."""
+    if seconds <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def member_row(queue: Queue, item: Message) -> Member | None:

@@ -86,6 +86,8 @@ class QueueMember:
     paused_reason: str
     in_call: bool
     calls_taken: int
+    #: When the member's last queue call ended (the PBX's `LastCall`); None if never.
+    last_call: datetime | None = None
 
     @property
     def available(self) -> bool:

@@ -7,6 +7,7 @@ import asyncio
 import os
 import secrets
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import structlog
 from aiohttp import web
 
 from callrouter.clock import Clock, SimulatedClock, SystemClock
-from callrouter.config import Config, load_config
+from callrouter.config import Config, MetricsConfig, load_config
 from callrouter.errors import CallrouterError
 from callrouter.identity.pepper import demo_pin_pepper, pin_pepper
 from callrouter.pbxsim import SimulatorSettings
@@ -112,6 +113,11 @@ def _api_secret() -> bytes:
 
 def demo_command(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if not config.metrics.enabled:
+        # The demo serves its metrics on its HTTP port, behind a token made for this run.
+        config = replace(
+            config, metrics=MetricsConfig(enabled=True, token=secrets.token_urlsafe(32))
+        )
     clock = _demo_clock(config, args.start, args.speed)
     interactive = sys.stdout.isatty()
     if interactive:
@@ -135,8 +141,23 @@ def demo_command(args: argparse.Namespace) -> int:
         clock=clock,
         pin_pepper=demo_pin_pepper(os.environ),
     )
-    app = build_demo_app(hotline, settings, args.rate, interactive=interactive)
     host, port = args.host or config.http.host, args.port or config.http.port
+    metrics = (
+        [
+            f"Metrics: curl -H 'Authorization: Bearer {config.metrics.token}' "
+            f"http://{host}:{port}/metrics"
+        ]
+        if config.metrics.token
+        else []
+    )
+    app = build_demo_app(
+        hotline,
+        settings,
+        args.rate,
+        interactive=interactive,
+        console_url=f"http://{host}:{port}/console/",
+        footer=metrics,
+    )
     start = clock.now().astimezone(config.calendar_settings.timezone)
     print(
         f"callrouter demo: simulated clock from {start:%A %d %B %Y %H:%M} at {args.speed:g}x,"
@@ -145,6 +166,8 @@ def demo_command(args: argparse.Namespace) -> int:
         + ". Ctrl-C stops.",
         flush=True,
     )
+    for line in metrics:
+        print(line, flush=True)
     return _run(app, host, port)
 
 

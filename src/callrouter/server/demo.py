@@ -9,14 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import structlog
 from aiohttp import web
 
+from callrouter.accounts.operators import OperatorError, OperatorService
+from callrouter.appointments.demo import seed_demo_appointments
+from callrouter.appointments.queries import AppointmentFilter
+from callrouter.appointments.view import SHOWN, render_appointments
 from callrouter.calendar import Window, is_open
+from callrouter.http.access import Role
 from callrouter.identity.errors import BeneficiaryExists
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
@@ -32,6 +37,10 @@ from callrouter.server.view import (
 )
 
 log = structlog.get_logger(__name__)
+
+#: An appointment stays on screen this long after its start: the expert's call is
+#: guaranteed within the quarter hour (seeds/000, Pass RDV).
+APPOINTMENT_GRACE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,12 @@ UNKNOWN_CALLERS: tuple[CallerProfile, ...] = (
 )
 
 DEMO_IDEMPOTENCY_PREFIX = "demo-seed"
+
+#: The demo's supervisor, who signs in to the console (a new key each run).
+DEMO_SUPERVISOR = "Sam Superviseur"
+#: Lines shown under the live screen: how to open the console (once the demo supervisor's
+#: key is issued) and the metrics.
+SCREEN_FOOTER = web.AppKey("screen_footer", list[str])
 
 #: The demo's staff: four coordinators by day, two experts; at night the on-call queue has
 #: the roster's team, which callrouter adds (DEMO_ONCALL_PEOPLE).
@@ -162,9 +177,14 @@ def build_demo_app(
     *,
     interactive: bool,
     screen: bool = True,
+    console_url: str | None = None,
+    footer: Sequence[str] = (),
 ) -> web.Application:
     """The hotline app around a simulator with traffic from the seeded customers."""
     app = build_app(hotline, extra_contexts=[simulator_context(settings, calls_per_second)])
+    app[SCREEN_FOOTER] = list(footer)
+    if console_url is not None and hotline.console is not None:
+        app.cleanup_ctx.append(demo_supervisor_context(console_url))
     if screen:
         app.cleanup_ctx.append(screen_context(interactive=interactive))
     return app
@@ -181,6 +201,10 @@ def simulator_context(
         hotline.pbx = PBXLink(settings.host, simulator.port, settings.username, settings.secret)
         assert hotline.identity is not None and hotline.ledger is not None
         profiles = await seed_customers(hotline.identity, hotline.ledger)
+        assert hotline.experts is not None and hotline.appointments is not None
+        await seed_demo_appointments(
+            hotline.experts, hotline.identity, hotline.appointments, hotline.clock
+        )
         assert hotline.oncall is not None
         zone = hotline.config.calendar_settings.timezone
         await seed_roster(hotline.oncall, hotline.clock.now().astimezone(zone).date())
@@ -200,11 +224,36 @@ def simulator_context(
     return context
 
 
+async def issue_demo_supervisor(operators: OperatorService) -> str:
+    """A fresh API key for the demo supervisor (the previous run's key is revoked)."""
+    with contextlib.suppress(OperatorError):
+        await operators.revoke(DEMO_SUPERVISOR)
+    return (await operators.create(DEMO_SUPERVISOR, Role.SUPERVISOR)).api_key
+
+
+def demo_supervisor_context(url: str) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        hotline = app[HOTLINE]
+        api_key = await issue_demo_supervisor(
+            OperatorService(hotline.require_sessions(), hotline.clock)
+        )
+        hint = [
+            f"Console: {url}  (sign in as {DEMO_SUPERVISOR!r} with the API key {api_key})",
+        ]
+        app[SCREEN_FOOTER].extend(hint)
+        print(hint[0], flush=True)
+        yield
+
+    return context
+
+
 def screen_context(
     *, interactive: bool, refresh: float = 0.5
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(_screen(app[HOTLINE], interactive=interactive, refresh=refresh))
+        task = asyncio.create_task(
+            _screen(app[HOTLINE], app[SCREEN_FOOTER], interactive=interactive, refresh=refresh)
+        )
         try:
             yield
         finally:
@@ -215,7 +264,9 @@ def screen_context(
     return context
 
 
-async def _screen(hotline: Hotline, *, interactive: bool, refresh: float) -> None:
+async def _screen(
+    hotline: Hotline, footer: list[str], *, interactive: bool, refresh: float
+) -> None:
     zone = hotline.config.calendar_settings.timezone
     assert hotline.live is not None
     every = 1 if interactive else max(1, int(10 / refresh))
@@ -233,10 +284,20 @@ async def _screen(hotline: Hotline, *, interactive: bool, refresh: float) -> Non
             oncall = render_oncall(await hotline.oncall.roster(), now, zone)
             if hotline.escalations is not None:
                 oncall += render_escalations(hotline.escalations.live(), now)
-            screen = render_queues(
-                queues, now, zone, recent=hotline.recent, oncall=oncall, ami_up=ami_up
+            assert hotline.appointments is not None
+            upcoming = await hotline.appointments.find(
+                AppointmentFilter(since=now - APPOINTMENT_GRACE, limit=2 * SHOWN)
             )
-            sys.stdout.write("\x1b[H\x1b[2J" + screen + "\n")
+            screen = render_queues(
+                queues,
+                now,
+                zone,
+                recent=hotline.recent,
+                oncall=oncall,
+                appointments=render_appointments(upcoming, zone),
+                ami_up=ami_up,
+            )
+            sys.stdout.write("\x1b[H\x1b[2J" + "\n".join([screen, "", *footer]) + "\n")
             sys.stdout.flush()
         else:
             local = hotline.clock.now().astimezone(zone)

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
 from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
+from callrouter.appointments.api import build_services, setup_appointment_api
+from callrouter.appointments.service import AppointmentService
 from callrouter.calendar import is_open
 from callrouter.calls.reconcile import failsafe_record
 from callrouter.calls.records import CallRecordData, recent_call_records
@@ -29,8 +31,11 @@ from callrouter.calls.recovery import reconcile_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock, SimulatedClock
 from callrouter.config import Config
+from callrouter.console.context import Console, attach_pbx, build_console
+from callrouter.console.routes import setup_console
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
+from callrouter.experts.directory import ExpertDirectory
 from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
@@ -39,6 +44,8 @@ from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
 from callrouter.live.state import LiveState
 from callrouter.live.sync import LiveSync
+from callrouter.metrics.http import setup_metrics
+from callrouter.metrics.registry import HotlineMetrics
 from callrouter.oncall.context import OnCallApi
 from callrouter.oncall.escalation_store import EscalationStore
 from callrouter.oncall.programming import MemberProgrammer
@@ -74,6 +81,8 @@ class Hotline:
     sessions: async_sessionmaker[AsyncSession] | None = None
     identity: IdentityService | None = None
     ledger: LedgerService | None = None
+    experts: ExpertDirectory | None = None
+    appointments: AppointmentService | None = None
     ami: AMIClient | None = None
     live: LiveState | None = None
     router: Router | None = None
@@ -82,6 +91,11 @@ class Hotline:
     escalations: EscalationTracker | None = None
     escalation_store: EscalationStore | None = None
     recent: list[str] = field(default_factory=list)
+    console: Console | None = None
+    metrics: HotlineMetrics | None = None
+    #: Called with every routing decision and every fail-safe (console, metrics).
+    on_routed: list[Callable[[RoutedCall], None]] = field(default_factory=list)
+    on_failsafe: list[Callable[[str], None]] = field(default_factory=list)
 
     def require_sessions(self) -> async_sessionmaker[AsyncSession]:
         if self.sessions is None:
@@ -119,6 +133,7 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     app.cleanup_ctx.append(pbx_context)
     live = LiveState(hotline.clock)
     hotline.live = live
+    _setup_console_and_metrics(app, hotline, live)
     setup_ops_routes(
         app,
         OpsContext(
@@ -135,6 +150,22 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         clock=hotline.clock,
         secret=hotline.api_secret,
         ledger_config=hotline.config.ledger,
+    )
+    config = hotline.config
+    hotline.experts, hotline.appointments = build_services(
+        sessions,
+        hotline.clock,
+        config.calendar(),
+        config.experts,
+        config.appointments,
+        config.ledger,
+    )
+    setup_appointment_api(
+        app,
+        directory=hotline.experts,
+        service=hotline.appointments,
+        live=live,
+        clock=hotline.clock,
     )
     hotline.oncall = RosterService(sessions, hotline.clock, hotline.config.calendar().on_call)
     oncall = hotline.config.oncall
@@ -154,6 +185,33 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         ),
     )
     return app
+
+
+def _setup_console_and_metrics(app: web.Application, hotline: Hotline, live: LiveState) -> None:
+    """The supervisors' console and /metrics, fed by the hooks below; both start after the
+    PBX link's context and stop before it."""
+    config, sessions = hotline.config, hotline.require_sessions()
+    if config.metrics.enabled:
+        metrics = HotlineMetrics()
+        hotline.metrics = metrics
+        hotline.on_routed.append(metrics.on_routed)
+        hotline.on_failsafe.append(metrics.on_failsafe)
+        metrics.watch_waiting(
+            lambda: [(name, live.queue_load(name)[2]) for name in live.queue_names()]
+        )
+        setup_metrics(app, metrics, config.metrics, sessions)
+    if config.console.enabled:
+        console = build_console(
+            config.console,
+            live=live,
+            clock=hotline.clock,
+            timezone=config.calendar_settings.timezone,
+            database=sessions,
+        )
+        hotline.console = console
+        hotline.on_routed.append(console.watch.routed)
+        hotline.on_failsafe.append(console.watch.failsafe)
+        setup_console(app, console)
 
 
 async def database_context(app: web.Application) -> AsyncIterator[None]:
@@ -200,6 +258,10 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
     )
     hotline.router = router
+    if hotline.metrics is not None:
+        hotline.metrics.watch_ami(lambda: (client.connected, client.stats.reconnects))
+    if hotline.console is not None:
+        attach_pbx(hotline.console, client)
     sync = LiveSync(client, live, resync_interval=ami_settings.queue_resync_interval)
     tracker, store = hotline.escalations, hotline.escalation_store
     assert tracker is not None and store is not None and hotline.oncall is not None
@@ -296,11 +358,15 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
         f"{' (' + decision.reason + ')' if decision.reason else ''}"
     )
     del hotline.recent[:-_RECENT_LINES]
+    for observer in hotline.on_routed:
+        observer(routed)
     assert hotline.records is not None
     hotline.records.add(_record_data(routed))
 
 
 async def _record_failsafe(hotline: Hotline, failsafe: HotlineFailsafe) -> None:
+    for observer in hotline.on_failsafe:
+        observer(failsafe.uniqueid)
     assert hotline.records is not None
     now = hotline.clock.now()
     hotline.records.add_failsafe(

@@ -18,11 +18,12 @@ def render_queues(
     *,
     recent: Sequence[str] = (),
     oncall: Sequence[str] = (),
+    appointments: Sequence[str] = (),
     ami_up: bool = True,
     max_callers: int = 8,
 ) -> str:
-    """The whole screen as text: who is on call, one block per queue, then the latest
-    decisions."""
+    """The whole screen as text: who is on call, one block per queue, the next
+    appointments, then the latest decisions."""
     local = now.astimezone(zone)
     lines = [
         f"callrouter — {local:%A %d %B %Y %H:%M:%S} ({zone.key})"
@@ -49,6 +50,8 @@ def render_queues(
         if hidden > 0:
             lines.append(f"    ... and {hidden} more waiting")
         lines.append("")
+    if appointments:
+        lines.extend([*appointments, ""])
     if recent:
         lines.append("Latest routing decisions:")
         lines.extend(f"    {line}" for line in recent)

@@ -1,0 +1,217 @@
+"""Pass RDV: availability query time and bookings per second, on PostgreSQL.
+
+    python bench/appointments.py [--url postgresql+asyncpg://...] [--bookings 2000]
+
+Sets up 10 domains and 50 experts (each covering 2 domains, so 10 per domain, with one
+absence each), then books with 20 concurrent clients (each booking = incident opened and
+debited + appointment + the expert's quarter hours, one transaction; clients that share a
+domain compete for its experts), then times `AppointmentService.availability` over the whole
+8-week horizon of one domain (40 working days x 35 slots x 10 experts, database reads
+included), round-robin over the domains. Without --url it uses $CALLROUTER_TEST_POSTGRES_URL
+and creates (then drops) its own database; `--url sqlite` runs on a temporary SQLite file.
+Targets (issue "Pass RDV"): availability p99 <= 20 ms; bookings/s reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import structlog
+from sqlalchemy import insert
+
+from callrouter.appointments.api import build_services
+from callrouter.appointments.config import AppointmentsConfig
+from callrouter.appointments.errors import SlotFull
+from callrouter.appointments.queries import booked_quarters
+from callrouter.appointments.rules import availability, slot_starts
+from callrouter.appointments.service import AppointmentService, BookingRequest
+from callrouter.calendar import PARIS, HotlineCalendar
+from callrouter.clock import FakeClock
+from callrouter.db.engine import create_engine, session_factory
+from callrouter.db.migrate import upgrade_async
+from callrouter.experts.config import ExpertsConfig
+from callrouter.experts.directory import ExpertDirectory
+from callrouter.experts.rules import Domain
+from callrouter.identity.models import Account
+from callrouter.ledger.config import LedgerConfig
+from callrouter.ledger.prices import AssistanceLevel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pg import temporary_postgres_database
+
+DOMAINS = 10
+EXPERTS = 50
+CLIENTS = 20
+QUERIES = 200
+NOW = datetime(2025, 3, 3, 9, 0, tzinfo=PARIS).astimezone(UTC)
+
+
+@contextmanager
+def database(url: str | None) -> Iterator[str]:
+    if url == "sqlite":
+        with tempfile.TemporaryDirectory() as directory:
+            yield f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
+        return
+    server = url or os.environ.get("CALLROUTER_TEST_POSTGRES_URL")
+    if not server:
+        raise SystemExit("give --url, or set CALLROUTER_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    with temporary_postgres_database(server) as temporary:
+        yield temporary
+
+
+async def _accounts(engine: object, count: int) -> list[str]:
+    numbers = [f"{90000000 + index}" for index in range(count)]
+    sessions = session_factory(engine)  # type: ignore[arg-type]
+    async with sessions.begin() as session:
+        await session.execute(
+            insert(Account),
+            [
+                {
+                    "number": number,
+                    "holder_name": f"Client {number}",
+                    "pin_hash": "x",
+                    "web_code_hash": "x",
+                    "balance": 1_000_000,
+                    "created_at": NOW,
+                }
+                for number in numbers
+            ],
+        )
+    return numbers
+
+
+async def _book_all(
+    service: AppointmentService, accounts: list[str], bookings: int, starts: list[datetime]
+) -> tuple[int, int, float]:
+    booked = full = 0
+
+    async def client(index: int) -> None:
+        nonlocal booked, full
+        domain = f"d{index % DOMAINS}"
+        for turn in range(bookings // CLIENTS):
+            start = starts[(turn * 7 + index) % len(starts)]
+            try:
+                await service.book(
+                    BookingRequest(
+                        account_number=accounts[index],
+                        domain=domain,
+                        level=AssistanceLevel.STANDARD,
+                        start=start,
+                        number_to_call="0612345678",
+                        summary="bench",
+                        idempotency_key=f"bench-{index}-{turn}",
+                        booked_by="bench",
+                    )
+                )
+                booked += 1
+            except SlotFull:
+                full += 1
+
+    began, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(client(index) for index in range(CLIENTS)))
+    seconds = time.perf_counter() - began
+    print(f"  process CPU per booking: {(time.process_time() - cpu) / bookings * 1000:.2f} ms")
+    return booked, full, seconds
+
+
+async def run(url: str, bookings: int) -> None:
+    await upgrade_async(url)
+    engine = create_engine(url)
+    clock = FakeClock(NOW)
+    config = AppointmentsConfig()
+    experts_config = ExpertsConfig(
+        domains=tuple(Domain(f"d{index}", f"Domain {index}") for index in range(DOMAINS))
+    )
+    try:
+        directory, service = build_services(
+            session_factory(engine),
+            clock,
+            HotlineCalendar.default(),
+            experts_config,
+            config,
+            LedgerConfig(),
+        )
+        for index in range(EXPERTS):
+            name = f"Expert {index:02d}"
+            await directory.add(
+                name, f"PJSIP/expert{index}", [f"d{index % DOMAINS}", f"d{(index + 3) % DOMAINS}"]
+            )
+            away = NOW + timedelta(days=8 + index % 40, hours=1)
+            await directory.absent(name, away, away + timedelta(hours=3), "bench")
+        accounts = await _accounts(engine, CLIENTS)
+        window = service.window
+        start, end = NOW, NOW + timedelta(weeks=8, days=1)
+        starts = slot_starts(config.policy, window, start, end, NOW)
+        booked, full, seconds = await _book_all(service, accounts, bookings, starts)
+        print(
+            f"bookings, {CLIENTS} clients: {booked} booked + {full} refused full "
+            f"in {seconds:.2f} s = {(booked + full) / seconds:,.0f} requests/s "
+            f"({booked / seconds:,.0f} bookings/s)"
+        )
+        durations: list[float] = []
+        slots = 0
+        for query in range(QUERIES):
+            began = time.perf_counter()
+            found = await service.availability(f"d{query % DOMAINS}", start, end)
+            durations.append((time.perf_counter() - began) * 1000)
+            slots = len(found)
+        durations.sort()
+        p99 = durations[int(len(durations) * 0.99) - 1]
+        print(
+            f"availability, 8 weeks of one domain ({slots} slots, 10 experts each, "
+            f"{EXPERTS} experts, {DOMAINS} domains): p50 {statistics.median(durations):.1f} ms, "
+            f"p99 {p99:.1f} ms, max {durations[-1]:.1f} ms over {QUERIES} queries "
+            "(target p99 <= 20)"
+        )
+        await _rules_alone(service, directory, start, end)
+    finally:
+        await engine.dispose()
+
+
+async def _rules_alone(
+    service: AppointmentService, directory: ExpertDirectory, start: datetime, end: datetime
+) -> None:
+    """The same answer without the database: what the pure rules cost on their own."""
+    entries = await directory.entries("d0")
+    async with service.engine.connect() as connection:
+        booked = await booked_quarters(connection, "d0", start, end)
+    by_name = {entry.expert.name: booked.get(entry.id, set()) for entry in entries}
+    experts = [entry.expert for entry in entries]
+    durations: list[float] = []
+    for _ in range(QUERIES):
+        began = time.perf_counter()
+        availability(service.policy, service.window, experts, by_name, start, end, NOW)
+        durations.append((time.perf_counter() - began) * 1000)
+    durations.sort()
+    print(
+        f"  of which the pure rules: p50 {statistics.median(durations):.1f} ms, "
+        f"p99 {durations[int(len(durations) * 0.99) - 1]:.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--url", help="database URL, 'sqlite', or $CALLROUTER_TEST_POSTGRES_URL")
+    parser.add_argument("--bookings", type=int, default=2000)
+    args = parser.parse_args()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    with database(args.url) as url:
+        asyncio.run(run(url, args.bookings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+"""Console latency: AMI event to console update, and what 100 consoles cost the routing.
+
+    python bench/console_latency.py [--url postgresql+asyncpg://...|sqlite] [--rate 100]
+                                    [--seconds 20] [--consoles 100]
+
+Runs the real hotline against the simulator's traffic (its own process, as in
+bench/routing_latency.py) twice: without any console, then with `--consoles` consoles
+signed in and streaming (their SSE clients in a third process, as browsers would be on
+other machines). Prints routing latency p99 for both runs, and the event-to-update
+latency p99 measured at the SSE clients.
+
+How the update latency is measured: a probe panel (the console's own panel contract)
+shows the earliest queue join the router received since the previous push; the bench
+stamps each QueueCallerJoin when the router's AMI reader hands it out (wall clock) and each
+client stamps the first delta carrying that join. The earliest join of a push waited
+longest for it, so this is each push's worst case. Targets: p99 <= 1 s; routing p99 with
+the consoles within 20 % of without. The router process's CPU share of each run is printed
+too: on a shared machine it says more about the consoles' cost than a p99 does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import re
+import secrets
+import sys
+import tempfile
+import time
+from datetime import datetime
+from multiprocessing.synchronize import Event as EventType
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import structlog
+from aiohttp import web
+from yarl import URL
+
+from callrouter.accounts.operators import OperatorService
+from callrouter.ami.message import Message
+from callrouter.clock import SimulatedClock
+from callrouter.config import Config
+from callrouter.console.panel import LIVE, Labels, PanelView
+from callrouter.http.access import Role
+from callrouter.pbxsim import CallerProfile
+from callrouter.server.runtime import Hotline, PBXLink, build_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pg import temporary_postgres_database
+from routing_latency import percentile, seed, simulator_process
+
+PARIS = ZoneInfo("Europe/Paris")
+_PROBE = re.compile(r'"probe":\{"join":"([^"]*)"')
+
+
+class ProbePanel:
+    """The earliest queue join received since the last push (see the module doc)."""
+
+    key = "probe"
+    topics = frozenset({LIVE})
+    labels: ClassVar[Labels] = {}
+
+    def __init__(self) -> None:
+        self.arrivals: dict[str, float] = {}
+        self._pending: list[str] = []
+        self._shown = ""
+
+    def on_event(self, event: Message) -> None:
+        if event.name == "QueueCallerJoin":
+            uniqueid = event.get("Uniqueid") or ""
+            self.arrivals[uniqueid] = time.time()
+            self._pending.append(uniqueid)
+
+    def snapshot(self, view: PanelView) -> dict[str, Any]:
+        if self._pending:
+            self._shown, self._pending = self._pending[0], []
+        return {"join": self._shown}
+
+
+def consoles_process(
+    base_url: str,
+    cookie: str,
+    count: int,
+    ready: multiprocessing.Queue[int],
+    results: multiprocessing.Queue[list[tuple[str, float]]],
+    done: EventType,
+) -> None:
+    """`count` SSE clients; each reports when it first saw each probe value. Niced like
+    the simulator: browsers would run on other machines."""
+    os.nice(10)
+
+    async def client(seen: list[tuple[str, float]], connected: list[int]) -> None:
+        jar = aiohttp.CookieJar(unsafe=True)
+        jar.update_cookies({"callrouter_console": cookie}, response_url=URL(base_url))
+        async with (
+            aiohttp.ClientSession(cookie_jar=jar) as http,
+            http.get(
+                base_url + "/console/stream", timeout=aiohttp.ClientTimeout(total=None)
+            ) as response,
+        ):
+            assert response.status == 200, response.status
+            connected.append(1)
+            last = ""
+            async for line in response.content:
+                found = _PROBE.search(line.decode(errors="replace"))
+                if found and found.group(1) != last:
+                    last = found.group(1)
+                    seen.append((last, time.time()))
+
+    async def main() -> None:
+        seen: list[tuple[str, float]] = []
+        connected: list[int] = []
+        tasks = [asyncio.create_task(client(seen, connected)) for _ in range(count)]
+        while len(connected) < count:
+            await asyncio.sleep(0.05)
+        ready.put(count)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, done.wait)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        results.put(seen)
+
+    asyncio.run(main())
+
+
+async def sign_in(base_url: str, hotline: Hotline) -> str:
+    operators = OperatorService(hotline.require_sessions(), hotline.clock)
+    name = f"Bench {secrets.token_hex(3)}"
+    key = (await operators.create(name, Role.SUPERVISOR)).api_key
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with (
+        aiohttp.ClientSession(cookie_jar=jar) as http,
+        http.post(
+            base_url + "/console/sign-in",
+            data={"name": name, "api_key": key},
+            allow_redirects=False,
+        ) as response,
+    ):
+        assert response.status == 303, response.status
+        return response.cookies["callrouter_console"].value
+
+
+async def one_run(
+    url: str, profiles: list[CallerProfile], rate: float, seconds: float, consoles: int
+) -> tuple[list[float], list[float]]:
+    """(routing latencies ms, update latencies ms) of one run."""
+    context = multiprocessing.get_context("spawn")
+    secret = secrets.token_urlsafe(12)
+    ports: multiprocessing.Queue[int] = context.Queue()
+    go, done = context.Event(), context.Event()
+    pbx = context.Process(
+        target=simulator_process, args=(secret, profiles, rate, seconds, ports, go, done)
+    )
+    pbx.start()
+    loop = asyncio.get_running_loop()
+    port = await loop.run_in_executor(None, ports.get)
+    hotline = Hotline(
+        config=Config(),
+        database_url=url,
+        pbx=PBXLink("127.0.0.1", port, "callrouter", secret),
+        clock=SimulatedClock(datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)),
+    )
+    app = build_app(hotline)
+    probe = ProbePanel()
+    assert hotline.console is not None
+    hotline.console.register(probe)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    clients = None
+    results: multiprocessing.Queue[list[tuple[str, float]]] = context.Queue()
+    client_done = context.Event()
+    try:
+        while hotline.ami is None or not hotline.ami.connected:
+            await asyncio.sleep(0.05)
+        unsubscribe = hotline.ami.subscribe(probe.on_event)
+        if consoles:
+            cookie = await sign_in(base_url, hotline)
+            ready: multiprocessing.Queue[int] = context.Queue()
+            clients = context.Process(
+                target=consoles_process,
+                args=(base_url, cookie, consoles, ready, results, client_done),
+            )
+            clients.start()
+            await loop.run_in_executor(None, ready.get)
+            print(f"  {hotline.console.hub.consoles} consoles connected")
+        assert hotline.router is not None
+        go.set()
+        cpu_started, started = time.process_time(), time.perf_counter()
+        await asyncio.sleep(seconds)
+        await hotline.router.wait_idle()
+        cpu = (time.process_time() - cpu_started) / (time.perf_counter() - started)
+        routing = list(hotline.router.latencies_ms)
+        unsubscribe()
+        updates: list[float] = []
+        if clients is not None:
+            client_done.set()
+            seen = await loop.run_in_executor(None, results.get)
+            updates = [
+                (at - probe.arrivals[join]) * 1000 for join, at in seen if join in probe.arrivals
+            ]
+        print(
+            f"  routed {len(routing)} calls, {hotline.console.hub.flushes} console pushes, "
+            f"{len(probe.arrivals)} queue joins; router process CPU {cpu * 100:.0f}% of one core"
+        )
+        return routing, updates
+    finally:
+        done.set()
+        client_done.set()
+        await runner.cleanup()
+        await loop.run_in_executor(None, pbx.join)
+        if clients is not None:
+            await loop.run_in_executor(None, clients.join)
+
+
+async def run(url: str, rate: float, seconds: float, consoles: int) -> None:
+    print("seeding accounts ...")
+    profiles = await seed(url)
+    load = os.getloadavg()[0]
+    print(f"load average before: {load:.1f} on {os.cpu_count()} cores")
+    print(f"run 1: {rate:g} calls/s for {seconds:g} s, no console")
+    alone, _ = await one_run(url, profiles, rate, seconds, 0)
+    print(f"run 2: {rate:g} calls/s for {seconds:g} s, {consoles} consoles")
+    watched, updates = await one_run(url, profiles, rate, seconds, consoles)
+    p99_alone, p99_watched = percentile(alone, 0.99), percentile(watched, 0.99)
+    print(f"routing latency p99: {p99_alone:.2f} ms without consoles, {p99_watched:.2f} ms with")
+    change = (p99_watched - p99_alone) / p99_alone * 100
+    print(f"  change {change:+.0f} % (target: at most +20 %) {'met' if change <= 20 else 'MISSED'}")
+    if updates:
+        p50, p99 = percentile(updates, 0.5), percentile(updates, 0.99)
+        print(
+            f"AMI event -> console update ({len(updates)} updates seen by the clients): "
+            f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {max(updates):.0f} ms "
+            f"(target p99 <= 1000 ms: {'met' if p99 <= 1000 else 'MISSED'})"
+        )
+    print(f"load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", default=os.environ.get("CALLROUTER_TEST_POSTGRES_URL"))
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--consoles", type=int, default=100)
+    args = parser.parse_args()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
+    if not args.url:
+        sys.exit("set CALLROUTER_TEST_POSTGRES_URL or pass --url (or --url sqlite)")
+    if args.url == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite+aiosqlite:///{folder}/bench.db"
+            print(f"database: SQLite ({url})")
+            asyncio.run(run(url, args.rate, args.seconds, args.consoles))
+        return
+    with temporary_postgres_database(args.url) as url:
+        print("database: PostgreSQL (temporary database)")
+        asyncio.run(run(url, args.rate, args.seconds, args.consoles))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pass RDV: appointment slots, bookings that reserve an expert, cancel and reschedule."""

@@ -1,0 +1,149 @@
+"""Reading appointments: as staff list them, as a holder sees theirs, and the booked quarter
+hours the availability is computed from."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from callrouter.appointments.models import AppointmentQuarterRow, AppointmentRow
+from callrouter.experts.directory import DOMAINS, EXPERTS
+from callrouter.ledger.prices import AssistanceLevel
+from callrouter.ledger.tables import ACCOUNTS, INCIDENTS
+
+
+def _table(model: type[Any]) -> Table:
+    table: Table = model.metadata.tables[model.__tablename__]
+    return table
+
+
+APPOINTMENTS = _table(AppointmentRow)
+QUARTERS = _table(AppointmentQuarterRow)
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    id: int
+    account_number: str
+    incident_id: int
+    domain: str
+    expert_id: int
+    expert_name: str
+    expert_interface: str
+    start: datetime
+    end: datetime
+    number_to_call: str
+    summary: str
+    level: AssistanceLevel
+    third_party: bool
+    state: str
+    booked_by: str
+    booked_at: datetime
+    cancelled_at: datetime | None
+    cancel_refunded: bool | None
+    #: What the incident took when it opened, and the balance right after (a replay's figures).
+    debited: int
+    balance_after: int
+    refunded_at: datetime | None
+
+
+_VIEW = (
+    select(
+        APPOINTMENTS,
+        ACCOUNTS.c.number,
+        EXPERTS.c.name.label("expert_name"),
+        EXPERTS.c.interface.label("expert_interface"),
+        INCIDENTS.c.debited,
+        INCIDENTS.c.balance_after,
+        INCIDENTS.c.refunded_at,
+    )
+    .join_from(APPOINTMENTS, ACCOUNTS, APPOINTMENTS.c.account_id == ACCOUNTS.c.id)
+    .join(EXPERTS, APPOINTMENTS.c.expert_id == EXPERTS.c.id)
+    .join(INCIDENTS, APPOINTMENTS.c.incident_id == INCIDENTS.c.id)
+)
+
+
+async def read_views(
+    connection: AsyncConnection, *where: ColumnElement[bool], limit: int | None = None
+) -> list[AppointmentView]:
+    """Appointments matching `where`, by slot start then id."""
+    query = _VIEW.where(*where).order_by(APPOINTMENTS.c.slot_start, APPOINTMENTS.c.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        AppointmentView(
+            id=row.id,
+            account_number=row.number,
+            incident_id=row.incident_id,
+            domain=row.domain,
+            expert_id=row.expert_id,
+            expert_name=row.expert_name,
+            expert_interface=row.expert_interface,
+            start=row.slot_start,
+            end=row.slot_end,
+            number_to_call=row.number_to_call,
+            summary=row.summary,
+            level=AssistanceLevel(row.level),
+            third_party=row.third_party,
+            state=row.state,
+            booked_by=row.booked_by,
+            booked_at=row.booked_at,
+            cancelled_at=row.cancelled_at,
+            cancel_refunded=row.cancel_refunded,
+            debited=row.debited,
+            balance_after=row.balance_after,
+            refunded_at=row.refunded_at,
+        )
+        for row in await connection.execute(query)
+    ]
+
+
+@dataclass(frozen=True)
+class AppointmentFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    domain: str | None = None
+    expert_id: int | None = None
+    state: str | None = None
+    account_number: str | None = None
+    limit: int = 200
+
+
+async def find(connection: AsyncConnection, where: AppointmentFilter) -> list[AppointmentView]:
+    conditions: list[ColumnElement[bool]] = []
+    if where.since is not None:
+        conditions.append(APPOINTMENTS.c.slot_start >= where.since)
+    if where.until is not None:
+        conditions.append(APPOINTMENTS.c.slot_start < where.until)
+    if where.domain is not None:
+        conditions.append(APPOINTMENTS.c.domain == where.domain)
+    if where.expert_id is not None:
+        conditions.append(APPOINTMENTS.c.expert_id == where.expert_id)
+    if where.state is not None:
+        conditions.append(APPOINTMENTS.c.state == where.state)
+    if where.account_number is not None:
+        conditions.append(ACCOUNTS.c.number == where.account_number)
+    return await read_views(connection, *conditions, limit=where.limit)
+
+
+async def booked_quarters(
+    connection: AsyncConnection, domain: str, start: datetime, end: datetime
+) -> dict[int, set[datetime]]:
+    """The quarter hours in [start, end) already reserved for experts of `domain`, by
+    expert id."""
+    booked: dict[int, set[datetime]] = defaultdict(set)
+    rows = await connection.execute(
+        select(QUARTERS.c.expert_id, QUARTERS.c.quarter_start).where(
+            QUARTERS.c.expert_id.in_(select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == domain)),
+            QUARTERS.c.quarter_start >= start,
+            QUARTERS.c.quarter_start < end,
+        )
+    )
+    for expert_id, quarter in rows:
+        booked[expert_id].add(quarter)
+    return booked

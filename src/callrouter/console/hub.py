@@ -1,0 +1,256 @@
+"""The console hub: one computation of the panels, shared by every connected console.
+
+Sources announce changes with `changed(topic)` (cheap and synchronous: it runs on the AMI
+reader's path for every event that changes the live view). The hub's task gathers what was
+announced during `push_interval`, recomputes only the panels that depend on it, once per
+visibility (masked for supervisors, whole for admins) whatever the number of consoles, and
+queues the same message text to every console: a full snapshot to a console that has just
+connected (or fell behind, or after a PBX reconnection), else a delta of the panels whose
+JSON changed. So the cost of the consoles grows neither with the AMI traffic nor (beyond
+putting a string in a queue) with their number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from callrouter.clock import Clock
+from callrouter.console.panel import TICK, Panel, PanelView
+from callrouter.http.access import Visibility
+
+log = structlog.get_logger(__name__)
+
+#: Messages a console may have waiting before it is considered behind (it then gets a fresh
+#: snapshot instead of the backlog).
+_BACKLOG = 32
+#: Seconds between two "tick" recomputations when nothing else happens.
+TICK_SECONDS = 5.0
+#: The browser waits this long (ms) before reconnecting a dropped stream.
+RETRY_MS = 1000
+
+
+@dataclass(frozen=True)
+class Message:
+    """One server-sent event: `kind` is snapshot, delta or signed-out; `data` is JSON on
+    one line (JSON escapes line breaks inside strings)."""
+
+    kind: str
+    data: str
+
+    @cached_property
+    def frame(self) -> bytes:
+        """The event as sent: encoded once, however many consoles it goes to."""
+        return f"event: {self.kind}\r\ndata: {self.data}\r\nretry: {RETRY_MS}\r\n\r\n".encode()
+
+
+SIGNED_OUT = Message("signed-out", "{}")
+#: Ends a stream without a word: the server is stopping (the browser will reconnect).
+CLOSING = Message("closing", "{}")
+
+
+@dataclass(eq=False)
+class Subscription:
+    seen: Visibility
+    session: str
+    messages: asyncio.Queue[Message] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=_BACKLOG)
+    )
+    ended: bool = False
+
+
+class ConsoleHub:
+    def __init__(
+        self,
+        clock: Clock,
+        timezone: ZoneInfo,
+        *,
+        push_interval: float,
+        max_consoles: int,
+        clock_rate: float = 1.0,
+        tick_seconds: float = TICK_SECONDS,
+    ) -> None:
+        self._clock = clock
+        self._timezone = timezone
+        self._push_interval = push_interval
+        self._max_consoles = max_consoles
+        self._clock_rate = clock_rate
+        self._tick_seconds = tick_seconds
+        self._panels: list[Panel] = []
+        self._before_flush: list[Callable[[set[str]], None]] = []
+        self._subscriptions: set[Subscription] = set()
+        # Per visibility: panel key -> the JSON text every console of it was last sent.
+        self._sent: dict[Visibility, dict[str, str]] = {}
+        self._dirty: set[str] = set()
+        self._resync = False
+        self._wake = asyncio.Event()
+        self.flushes = 0
+
+    # -- building ---------------------------------------------------------------------------
+
+    def register(self, panel: Panel) -> None:
+        if any(existing.key == panel.key for existing in self._panels):
+            raise ValueError(f"a console panel is already named {panel.key!r}")
+        self._panels.append(panel)
+
+    @property
+    def panels(self) -> tuple[Panel, ...]:
+        return tuple(self._panels)
+
+    def before_flush(self, hook: Callable[[set[str]], None]) -> None:
+        """`hook(topics)` runs once before each recomputation (e.g. to sample a count)."""
+        self._before_flush.append(hook)
+
+    # -- sources ----------------------------------------------------------------------------
+
+    def changed(self, topic: str) -> None:
+        self._dirty.add(topic)
+        self._wake.set()
+
+    def resync(self) -> None:
+        """Every console gets a full snapshot at the next push (after a PBX reconnection)."""
+        self._resync = True
+        self._wake.set()
+
+    # -- consoles ---------------------------------------------------------------------------
+
+    @property
+    def consoles(self) -> int:
+        return len(self._subscriptions)
+
+    def subscribe(self, seen: Visibility, session: str) -> Subscription | None:
+        """A new console, its first message (the full snapshot) already queued; None when
+        `max_consoles` are connected."""
+        if len(self._subscriptions) >= self._max_consoles:
+            return None
+        subscription = Subscription(seen, session)
+        self._subscriptions.add(subscription)
+        subscription.messages.put_nowait(self._snapshot(seen))
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscriptions.discard(subscription)
+        if not any(other.seen == subscription.seen for other in self._subscriptions):
+            # Nobody to keep it for: the next console of this kind computes afresh.
+            self._sent.pop(subscription.seen, None)
+
+    def end_session(self, session: str) -> None:
+        """A console session signed out: its open streams end now."""
+        for subscription in list(self._subscriptions):
+            if subscription.session == session:
+                self._end(subscription)
+
+    def close_all(self) -> None:
+        """The server is stopping: every stream ends now, so that shutdown does not wait."""
+        for subscription in list(self._subscriptions):
+            self._end(subscription, CLOSING)
+
+    def _end(self, subscription: Subscription, last: Message = SIGNED_OUT) -> None:
+        subscription.ended = True
+        _drain(subscription.messages)
+        subscription.messages.put_nowait(last)
+
+    # -- computing --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """The hub's task (owned by the console's cleanup context)."""
+        while True:
+            try:
+                async with asyncio.timeout(self._tick_seconds):
+                    await self._wake.wait()
+            except TimeoutError:
+                self._dirty.add(TICK)
+            # Gather the burst of changes that woke us into one push.
+            await asyncio.sleep(self._push_interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:
+                # The consoles must keep being served after a bad round (a failing hook).
+                log.exception("console.flush_failed")
+
+    def flush(self) -> None:
+        topics, self._dirty = self._dirty, set()
+        resync, self._resync = self._resync, False
+        for hook in self._before_flush:
+            hook(topics)
+        self.flushes += 1
+        for seen in {subscription.seen for subscription in self._subscriptions}:
+            group = [s for s in self._subscriptions if s.seen == seen and not s.ended]
+            if resync:
+                snapshot = self._snapshot(seen, fresh=True)
+                for subscription in group:
+                    self._deliver(subscription, snapshot)
+                continue
+            changed = self._recompute(seen, topics)
+            if not changed:
+                continue
+            delta = self._message("delta", changed)
+            for subscription in group:
+                self._deliver(subscription, delta)
+
+    def _recompute(self, seen: Visibility, topics: set[str]) -> dict[str, str]:
+        sent = self._sent.setdefault(seen, {})
+        view = self._view(seen)
+        changed: dict[str, str] = {}
+        for panel in self._panels:
+            if panel.key in sent and not panel.topics & topics:
+                continue
+            text = _computed(panel, view)
+            if text is not None and sent.get(panel.key) != text:
+                sent[panel.key] = changed[panel.key] = text
+        return changed
+
+    def _snapshot(self, seen: Visibility, *, fresh: bool = False) -> Message:
+        """Every panel: as the other consoles of this visibility were last sent it (the
+        next delta brings them all up to date together), or computed now when `fresh` or
+        when no console of this visibility is connected."""
+        sent = self._sent.get(seen)
+        if fresh or sent is None:
+            view = self._view(seen)
+            computed = {panel.key: _computed(panel, view) for panel in self._panels}
+            sent = self._sent[seen] = {
+                key: text for key, text in computed.items() if text is not None
+            }
+        return self._message("snapshot", dict(sent))
+
+    def _view(self, seen: Visibility) -> PanelView:
+        return PanelView(now=self._clock.now(), timezone=self._timezone, seen=seen)
+
+    def _message(self, kind: str, panels: dict[str, str]) -> Message:
+        head: dict[str, Any] = {
+            "at": self._clock.now().astimezone(self._timezone).isoformat(),
+            "clock_rate": self._clock_rate,
+        }
+        body = ",".join(f"{json.dumps(key)}:{text}" for key, text in panels.items())
+        return Message(kind, json.dumps(head)[:-1] + f',"panels":{{{body}}}}}')
+
+    def _deliver(self, subscription: Subscription, message: Message) -> None:
+        try:
+            subscription.messages.put_nowait(message)
+        except asyncio.QueueFull:
+            # A console that does not read fast enough skips to the present.
+            _drain(subscription.messages)
+            subscription.messages.put_nowait(self._snapshot(subscription.seen))
+
+
+def _drain(messages: asyncio.Queue[Message]) -> None:
+    while not messages.empty():
+        messages.get_nowait()
+
+
+def _computed(panel: Panel, view: PanelView) -> str | None:
+    """A panel's JSON, or None when it failed: a broken panel must not stop the others (its
+    consoles keep what they were last sent)."""
+    try:
+        return json.dumps(panel.snapshot(view), separators=(",", ":"), ensure_ascii=False)
+    except Exception:
+        log.exception("console.panel_failed", panel=panel.key)
+        return None

@@ -1,0 +1,308 @@
+"""The queue panels: callers waiting and agents, figures over the window, the history chart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from callrouter.console.chart import history_svg
+from callrouter.console.figures import QueueFigures, QueueStatistics
+from callrouter.console.panel import DECISIONS, FIGURES, LIVE, TICK, Labels, PanelView
+from callrouter.console.watch import Watch
+from callrouter.http.access import Visibility, mask_caller_id, mask_numbers_in
+from callrouter.live.state import LiveState
+from callrouter.live.views import QueueMember, WaitingCaller
+
+#: Callers listed per queue (the count says how many wait in all).
+CALLERS_SHOWN = 50
+#: Calls in progress listed.
+IN_CALL_SHOWN = 50
+#: Live channels looked through (oldest first) for the calls in progress: bounds the cost of
+#: a push however many calls the PBX carries.
+_CHANNELS_READ = 2000
+
+
+def caller_label(caller_id: str, caller_name: str, seen: Visibility) -> str:
+    """Who a caller is, as this visibility may see them: the name as stored and the number
+    for those who see names, else the masked number only."""
+    number = caller_id if seen.full_caller_ids else mask_caller_id(caller_id)
+    if seen.caller_names and caller_name:
+        return f"{caller_name} ({number})" if number else caller_name
+    return number or "?"
+
+
+def member_status(member: QueueMember) -> str:
+    """One word for what an agent is doing (the page shows it as text, not only colour)."""
+    if member.paused:
+        return "paused"
+    if member.in_call:
+        return "in-call"
+    if member.state in ("ringing", "ringing-in-use"):
+        return "ringing"
+    if member.state == "idle":
+        return "free"
+    if member.state in ("in-use", "busy", "on-hold"):
+        return "busy"
+    return "unavailable"
+
+
+class QueuesPanel:
+    """Callers waiting (position, who, pass, priority, since when), calls in progress and
+    agents, per queue."""
+
+    key = "queues"
+    topics = frozenset({LIVE, DECISIONS})
+    labels: ClassVar[Labels] = {
+        "en": {
+            "panel.queues": "Queues",
+            "queues.waiting": "waiting",
+            "queues.position": "Position",
+            "queues.caller": "Caller",
+            "queues.pass": "Pass",
+            "queues.priority": "Priority",
+            "queues.waited": "Waiting for",
+            "queues.agents": "Agents",
+            "queues.agent": "Agent",
+            "queues.status": "Status",
+            "queues.calls_taken": "Calls taken",
+            "queues.nobody": "Nobody is waiting.",
+            "queues.in_call": "In call",
+            "queues.talking": "In call for",
+            "queues.none_in_call": "No call in progress.",
+            "queues.no_queue": "No queue yet: the PBX link has not listed any.",
+            "status.free": "free",
+            "status.ringing": "ringing",
+            "status.in-call": "in call",
+            "status.busy": "busy",
+            "status.paused": "paused",
+            "status.unavailable": "unavailable",
+            "queues.paused_for": "for",
+        },
+        "fr": {
+            "panel.queues": "Files d'attente",
+            "queues.waiting": "en attente",
+            "queues.position": "Position",
+            "queues.caller": "Appelant",
+            "queues.pass": "Pass",
+            "queues.priority": "Priorité",
+            "queues.waited": "Attend depuis",
+            "queues.agents": "Agents",
+            "queues.agent": "Agent",
+            "queues.status": "État",
+            "queues.calls_taken": "Appels pris",
+            "queues.nobody": "Personne n'attend.",
+            "queues.in_call": "En communication",
+            "queues.talking": "En ligne depuis",
+            "queues.none_in_call": "Aucun appel en cours.",
+            "queues.no_queue": "Pas encore de file : le lien PBX n'en a listé aucune.",
+            "status.free": "libre",
+            "status.ringing": "sonne",
+            "status.in-call": "en communication",
+            "status.busy": "occupé",
+            "status.paused": "en pause",
+            "status.unavailable": "indisponible",
+            "queues.paused_for": "depuis",
+        },
+    }
+
+    def __init__(
+        self,
+        live: LiveState,
+        watch: Watch,
+        connected_at: Callable[[str], datetime | None],
+    ) -> None:
+        self.live = live
+        self.watch = watch
+        self.connected_at = connected_at
+        self._paused_since: dict[tuple[str, str], datetime] = {}
+
+    def snapshot(self, view: PanelView) -> dict[str, Any]:
+        queues = self.live.queues(limit=CALLERS_SHOWN)
+        paused: set[tuple[str, str]] = set()
+        shown = []
+        for queue in queues:
+            members = []
+            for member in queue.members:
+                since = None
+                if member.paused:
+                    key = (queue.name, member.interface)
+                    paused.add(key)
+                    since = self._paused_since.setdefault(key, view.now)
+                members.append(
+                    {
+                        "name": member.name,
+                        "status": member_status(member),
+                        "paused_reason": member.paused_reason,
+                        "paused_since": None if since is None else view.local(since),
+                        "calls_taken": member.calls_taken,
+                    }
+                )
+            shown.append(
+                {
+                    "name": queue.name,
+                    "waiting": queue.waiting,
+                    "callers": [self._caller(caller, view) for caller in queue.callers],
+                    "members": members,
+                }
+            )
+        # A pause seen to end is forgotten: the next one starts its own clock.
+        for key in set(self._paused_since) - paused:
+            del self._paused_since[key]
+        return {"configured": True, "queues": shown, "in_call": self._in_call(view)}
+
+    def _caller(self, caller: WaitingCaller, view: PanelView) -> dict[str, Any]:
+        return {
+            "id": caller.uniqueid,
+            "position": caller.position,
+            "who": caller_label(caller.caller_id, caller.caller_name, view.seen),
+            "pass": self.watch.pass_of(caller.uniqueid),
+            "priority": caller.priority,
+            "since": view.local(caller.joined_at),
+        }
+
+    def _in_call(self, view: PanelView) -> list[dict[str, Any]]:
+        calls = []
+        for call in self.live.calls(limit=_CHANNELS_READ).calls:
+            if call.agent is None:
+                continue
+            calls.append(
+                {
+                    "id": call.uniqueid,
+                    "who": caller_label(call.caller_id, call.caller_name, view.seen),
+                    "agent": call.agent
+                    if view.seen.full_caller_ids
+                    else mask_numbers_in(call.agent),
+                    "pass": self.watch.pass_of(call.uniqueid),
+                    # Since the agent answered; the call's start when that was not seen
+                    # (callrouter connected to the PBX during the call).
+                    "since": view.local(self.connected_at(call.uniqueid) or call.started_at),
+                }
+            )
+            if len(calls) == IN_CALL_SHOWN:
+                break
+        return calls
+
+
+def _figures(figures: QueueFigures) -> dict[str, Any]:
+    def rounded(value: float | None, digits: int) -> float | None:
+        return None if value is None else round(value, digits)
+
+    return {
+        "answered": figures.answered,
+        "abandoned": figures.abandoned,
+        "abandon_rate": rounded(figures.abandon_rate, 3),
+        "service_level": rounded(figures.service_level, 3),
+        "average_wait": rounded(figures.average_wait, 1),
+        "longest_wait": rounded(figures.longest_wait, 1),
+    }
+
+
+class FiguresPanel:
+    """Per queue over the sliding window: answered, abandoned, rates, waits."""
+
+    key = "figures"
+    topics = frozenset({FIGURES, TICK, LIVE})
+    labels: ClassVar[Labels] = {
+        "en": {
+            "panel.figures": "Figures",
+            "figures.window": "over the last {minutes} min",
+            "figures.queue": "Queue",
+            "figures.answered": "Answered",
+            "figures.abandoned": "Abandoned",
+            "figures.abandon_rate": "Abandon rate",
+            "figures.service_level": "Answered within {seconds} s",
+            "figures.average_wait": "Average wait",
+            "figures.longest_wait": "Longest wait",
+            "figures.longest_now": "Waiting longest now",
+        },
+        "fr": {
+            "panel.figures": "Chiffres",
+            "figures.window": "sur les {minutes} dernières minutes",
+            "figures.queue": "File",
+            "figures.answered": "Décrochés",
+            "figures.abandoned": "Abandonnés",
+            "figures.abandon_rate": "Taux d'abandon",
+            "figures.service_level": "Décrochés en {seconds} s",
+            "figures.average_wait": "Attente moyenne",
+            "figures.longest_wait": "Attente la plus longue",
+            "figures.longest_now": "Attend le plus depuis",
+        },
+    }
+
+    def __init__(self, live: LiveState, statistics: QueueStatistics) -> None:
+        self.live = live
+        self.statistics = statistics
+
+    def snapshot(self, view: PanelView) -> dict[str, Any]:
+        settings = self.statistics.settings
+        queues = []
+        for name in self.live.queue_names():
+            longest = self.live.queue(name, limit=0)
+            queues.append(
+                {
+                    "name": name,
+                    **_figures(self.statistics.figures(name, view.now)),
+                    "longest_waiting_since": None
+                    if longest is None or longest.longest_waiting_since is None
+                    else view.local(longest.longest_waiting_since),
+                }
+            )
+        return {
+            "configured": True,
+            "window_minutes": round(settings.window.total_seconds() / 60),
+            "service_level_seconds": round(settings.service_level_within.total_seconds()),
+            "queues": queues,
+        }
+
+
+class HistoryPanel:
+    """Calls answered and abandoned per bucket, and the most callers waiting (SVG)."""
+
+    key = "history"
+    topics = frozenset({FIGURES, TICK})
+    labels: ClassVar[Labels] = {
+        "en": {
+            "panel.history": "Last hours",
+            "history.title": "Calls answered and abandoned, and most callers waiting",
+            "history.start": "From",
+            "history.answered": "Answered",
+            "history.abandoned": "Abandoned",
+            "history.waiting": "Most waiting",
+            "history.legend": "Bars: answered (solid) and abandoned (hatched); line: most "
+            "callers waiting",
+        },
+        "fr": {
+            "panel.history": "Dernières heures",
+            "history.title": "Appels décrochés et abandonnés, et maximum d'appelants en attente",
+            "history.start": "Début",
+            "history.answered": "Décrochés",
+            "history.abandoned": "Abandonnés",
+            "history.waiting": "Maximum en attente",
+            "history.legend": "Barres : décrochés (pleines) et abandonnés (hachurées) ; "
+            "ligne : maximum d'appelants en attente",
+        },
+    }
+
+    def __init__(self, statistics: QueueStatistics) -> None:
+        self.statistics = statistics
+
+    def snapshot(self, view: PanelView) -> dict[str, Any]:
+        buckets = self.statistics.history(view.now)
+        return {
+            "configured": True,
+            "bucket_minutes": round(self.statistics.settings.bucket.total_seconds() / 60),
+            "svg": {
+                language: history_svg(buckets, view.timezone, texts["history.title"])
+                for language, texts in self.labels.items()
+            },
+            "buckets": [
+                {
+                    "start": view.local(bucket.start),
+                    "answered": bucket.answered,
+                    "abandoned": bucket.abandoned,
+                    "peak_waiting": bucket.peak_waiting,
+                }
+                for bucket in buckets
+            ],
+        }

@@ -1,0 +1,1 @@
+"""Prometheus metrics of the running hotline (see README, "Metrics")."""

@@ -34,8 +34,9 @@ def test_an_emergency_is_queued_to_the_primary_alone_with_the_escalation_rule(
     # Queue(name,options,URL,announceoverride,timeout,AGI,gosub,rule)
     assert queue[4] == dialplan.globals["ONCALL_PASS_SECS"]
     assert queue[7] == "oncall-escalation"
-    # app_queue widens a caller's penalty only when the caller has one
-    assert steps[-2].app == "UserEvent" and steps[-3].data == "QUEUE_MAX_PENALTY=0"
+    # app_queue widens a caller's penalties only when the caller has them
+    assert steps[-2].app == "UserEvent"
+    assert [s.data for s in steps[-4:-2]] == ["QUEUE_MAX_PENALTY=0", "QUEUE_RAISE_PENALTY=0"]
     # the technicians' legs inherit who is calling and the hold their confirmation posts
     assert first(steps, "Set", "__ONCALL_CALLER").data == "__ONCALL_CALLER=1700000000.42"
     assert first(steps, "Set", "__ONCALL_HOLD").data == "__ONCALL_HOLD=17"

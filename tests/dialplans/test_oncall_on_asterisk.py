@@ -136,12 +136,11 @@ async def call(eyes: AMIClient, caller: str) -> Watch:
         await eyes.send_action(
             "Originate",
             (
-                ("Channel", "Local/s@queue-oncall"),
-                ("Context", "oncall-test-caller"),
-                ("Exten", "wait"),
+                ("Channel", "Local/wait@oncall-test-caller"),
+                ("Context", "queue-oncall"),
+                ("Exten", "s"),
                 ("Priority", "1"),
                 ("CallerID", f"<{caller}>"),
-                ("Variable", "TEST_STAY=200"),
                 ("Variable", "HOTLINE_HOLD=hold-" + caller),
                 ("Variable", "HOTLINE_CALLER=" + caller),
                 ("Async", "true"),
@@ -193,7 +192,7 @@ async def test_with_callrouter_running_the_escalation_is_tracked_step_by_step(
     assert (StepKind.DECLINED, "secondary") in steps
     assert (StepKind.ESCALATED, "manager") in steps
     assert steps[-2:] == [(StepKind.CONFIRMED, "manager"), (StepKind.CONNECTED, "manager")]
-    await eyes.send_action("Hangup", (("Channel", "/^Local\\/s@queue-oncall/"),))
+    await eyes.send_action("Hangup", (("Channel", "/^Local\\/wait@oncall-test-caller/"),))
 
 
 async def test_with_callrouter_stopped_asterisk_escalates_alone(eyes: AMIClient) -> None:
@@ -204,7 +203,7 @@ async def test_with_callrouter_stopped_asterisk_escalates_alone(eyes: AMIClient)
     assert_escalated_to_the_manager(watch)
     confirmed = next(e for _, e in watch.seen if e.get("UserEvent") == "OnCallConfirmed")
     assert confirmed.get("Hold") == "hold-0611000002"
-    await eyes.send_action("Hangup", (("Channel", "/^Local\\/s@queue-oncall/"),))
+    await eyes.send_action("Hangup", (("Channel", "/^Local\\/wait@oncall-test-caller/"),))
 
 
 async def test_an_empty_rota_offers_the_message_at_once(eyes: AMIClient) -> None:
@@ -213,4 +212,4 @@ async def test_an_empty_rota_offers_the_message_at_once(eyes: AMIClient) -> None
     watch = await call(eyes, "0611000003")
 
     assert watch.first("OnCallUnanswered", Status="JOINEMPTY") < 2
-    await eyes.send_action("Hangup", (("Channel", "/^Local\\/s@queue-oncall/"),))
+    await eyes.send_action("Hangup", (("Channel", "/^Local\\/wait@oncall-test-caller/"),))

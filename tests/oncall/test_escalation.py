@@ -82,7 +82,9 @@ def test_a_wait_reaches_the_layer_the_rule_allows(waited: float, layer: Layer) -
 def test_the_queue_rule_widens_one_layer_per_delay() -> None:
     rules = queue_rules(EscalationPolicy(delays=(20, 45), pass_seconds=60))
 
-    assert "[oncall-escalation]\npenaltychange => 20,1\npenaltychange => 45,2\n" in rules
+    # each step also raises the layers before it: ringall rings the lowest penalty first
+    # and the next only once those legs are gone
+    assert "[oncall-escalation]\npenaltychange => 20,1,,1\npenaltychange => 45,2,,2\n" in rules
 
 
 @pytest.mark.parametrize(

@@ -80,4 +80,4 @@ def test_queuerules_prints_the_rule_of_the_configuration(
     status = args.handler(args)
 
     assert status == 0
-    assert "penaltychange => 20,1\npenaltychange => 45,2\n" in capsys.readouterr().out
+    assert "penaltychange => 20,1,,1\npenaltychange => 45,2,,2\n" in capsys.readouterr().out

@@ -66,14 +66,17 @@ def queue_rules(policy: EscalationPolicy) -> str:
     lines = [
         "; callrouter on-call escalation (app_queue rules). Made by `callrouter oncall",
         "; queuerules` from [oncall] escalation_delays of callrouter.toml: keep the two equal.",
-        "; The dialplan queues emergencies with QUEUE_MAX_PENALTY=0 (the primary alone); each",
-        "; line lets app_queue ring one more layer once that many seconds have passed (it",
-        "; checks at the start of each ring round: timeout + retry of queues.conf).",
+        "; The dialplan queues emergencies with QUEUE_MAX_PENALTY=0 and QUEUE_RAISE_PENALTY=0",
+        "; (the primary alone). Each line lets app_queue ring one more layer once that many",
+        "; seconds have passed (checked at the start of each ring round: timeout + retry of",
+        "; queues.conf), and raises the layers before it to the same penalty: ringall rings",
+        "; the lowest penalty first and the next only once those legs are gone, so without the",
+        "; raise an unanswered primary, ringing to the round's end, would hide the others.",
         "",
         f"[{ESCALATION_RULE}]",
     ]
     lines += [
-        f"penaltychange => {delay},{penalty}"
+        f"penaltychange => {delay},{penalty},,{penalty}"
         for penalty, delay in enumerate(policy.delays, start=1)
     ]
     return "\n".join(lines) + "\n"

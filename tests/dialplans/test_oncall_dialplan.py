@@ -99,7 +99,7 @@ def test_a_technician_on_a_mobile_is_dialled_through_the_trunk_with_the_confirma
     steps = walk(dialplan, "oncall-technician", "0600000005", until="Dial")
 
     assert steps[-1].data == (
-        "PJSIP/0600000005@hotline-trunk,,U(oncall-confirm^s^1^Local/0600000005@oncall-technician)"
+        "PJSIP/0600000005@hotline-trunk,,U(oncall-confirm^Local/0600000005@oncall-technician)"
     )
 
 

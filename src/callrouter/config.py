@@ -131,6 +131,11 @@ class OnCallConfig:
     #: Longest time between two readings of the roster for the PBX's on-call members:
     #: hand-offs are programmed on time, this catches the admin's changes.
     roster_recheck_seconds: float = 60.0
+    #: Minutes after an emergency incident opens during which a further call of the same
+    #: account joins it at no cost; 0: until the on-call stretch closes (08:00 on weekdays).
+    emergency_attach_minutes: int = 0
+    #: A hold pending longer than this is voided, whatever the PBX says (safety net).
+    max_hold_minutes: int = 240
 
 
 @dataclass(frozen=True)
@@ -490,6 +495,8 @@ def _oncall(section: _Table) -> OnCallConfig:
             "escalation_passes",
             "escalation_pass_seconds",
             "roster_recheck_seconds",
+            "emergency_attach_minutes",
+            "max_hold_minutes",
         )
     )
     base_url = section.text("feed_base_url", OnCallConfig.feed_base_url)
@@ -504,6 +511,12 @@ def _oncall(section: _Table) -> OnCallConfig:
         escalation=_escalation(section),
         roster_recheck_seconds=section.seconds(
             "roster_recheck_seconds", OnCallConfig.roster_recheck_seconds
+        ),
+        emergency_attach_minutes=section.integer(
+            "emergency_attach_minutes", OnCallConfig.emergency_attach_minutes, 0, 7 * 24 * 60
+        ),
+        max_hold_minutes=section.integer(
+            "max_hold_minutes", OnCallConfig.max_hold_minutes, 5, 7 * 24 * 60
         ),
     )
 

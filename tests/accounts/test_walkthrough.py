@@ -20,7 +20,7 @@ async def test_a_new_holder_recharges_adds_a_beneficiary_and_sees_the_incident_d
     holder = await world.sign_in(number, web_code)
     assert await world.json("GET", "/api/account", holder) == (
         200,
-        {"number": number, "holder": "Durand SA", "balance": 0},
+        {"number": number, "holder": "Durand SA", "balance": 0, "held": 0, "available": 0},
     )
 
     status, recharged = await world.json("POST", "/api/account/recharge", holder, {"code": card})

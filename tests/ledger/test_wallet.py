@@ -1,5 +1,5 @@
-"""The router's wallet on the real ledger: a night emergency opens its incident keyed by the
-call, and a key that served a different request is refused, not replayed."""
+"""The router's wallet on the real ledger: a night emergency holds its price once per call,
+and a key an operator once typed for the call does not stop its incident from opening."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ async def _route_night_prioritaire_call(ledger: LedgerService, account: str) -> 
     router = Router(
         pbx=_PBX(),
         directory=_Directory(account, await ledger.balance(account)),
-        wallet=LedgerWallet(ledger),
+        wallet=LedgerWallet(ledger, HotlineCalendar.default().on_call),
         calendar=HotlineCalendar.default(),
         policy=RoutingPolicy(),
         clock=FakeClock(TUESDAY_22H),
@@ -83,7 +83,7 @@ async def _route_night_prioritaire_call(ledger: LedgerService, account: str) -> 
     return routed
 
 
-async def test_a_night_emergency_is_debited_once_per_call(
+async def test_a_night_emergency_holds_once_per_call(
     ledger: LedgerService, make_account: MakeAccount
 ) -> None:
     account = await make_account(300)
@@ -93,10 +93,12 @@ async def test_a_night_emergency_is_debited_once_per_call(
 
     assert first.decision.target is Target.ONCALL_QUEUE
     assert (first.error, again.error) == (None, None)
-    assert await ledger.balance(account) == 200
+    [pending] = await ledger.holds.pending()
+    assert (pending.call, pending.amount) == (UNIQUEID, 100)
+    assert await ledger.balance(account) == 300
 
 
-async def test_a_call_whose_key_served_a_different_request_still_reaches_on_call(
+async def test_a_call_whose_key_served_a_different_request_still_opens_its_emergency(
     ledger: LedgerService, make_account: MakeAccount
 ) -> None:
     account = await make_account(300)
@@ -109,10 +111,11 @@ async def test_a_call_whose_key_served_a_different_request_still_reaches_on_call
     )
 
     routed = await _route_night_prioritaire_call(ledger, account)
+    posted = await ledger.holds.post(UNIQUEID, detail="technician confirmed")
 
-    # The caller is not left alone: the technician takes the call, the record says why no
-    # incident was opened, and the operator's incident is not passed off as the emergency.
-    assert routed.decision.target is Target.ONCALL_QUEUE
-    assert routed.redirected
-    assert routed.error is not None and "different request" in routed.error
-    assert await ledger.balance(account) == 300 - 35
+    # The operator's incident is not passed off as the emergency: its own opens, keyed by
+    # the hold.
+    assert routed.decision.target is Target.ONCALL_QUEUE and routed.error is None
+    assert posted.moved and posted.incident_id is not None
+    assert (await ledger.incident(posted.incident_id)).emergency
+    assert await ledger.balance(account) == 300 - 35 - 100

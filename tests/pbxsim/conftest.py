@@ -104,7 +104,6 @@ def settings() -> SimulatorSettings:
         secret="hotline-secret",
         time_scale=0.01,
         router_wait=1000.0,
-        ivr_time=0.5,
         answer_delay=(2.0, 2.0),
         login_failure_delay=0.01,
         seed=7,

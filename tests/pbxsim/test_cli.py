@@ -49,3 +49,11 @@ def test_a_port_in_use_is_reported_without_a_traceback(capsys: pytest.CaptureFix
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err
     assert "Traceback" not in err
+
+
+def test_a_missing_queues_conf_is_reported(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = parse(["--queues-conf", "/nonexistent/queues.conf"])
+    assert args.handler(args) == 2
+    assert "cannot read /nonexistent/queues.conf" in capsys.readouterr().err

@@ -4,52 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from callrouter.ami import Message
 from callrouter.errors import ConfigError
-from callrouter.pbxsim import CallerProfile, PBXModel, SimulatorSettings
-from callrouter.pbxsim.scheduler import ManualScheduler
+from callrouter.pbxsim import SimulatorSettings
 
-EPOCH = 1_795_433_938.0
-ANNE = CallerProfile(
-    "0611111111", "Anne Client", account="100200", pins=("1111", "2222"), pass_digit="1"
-)
-BERNARD = CallerProfile(
-    "0622222222", "Bernard VIP", account="300400", pins=("9999",), pass_digit="3"
-)
-
-
-class Harness:
-    def __init__(self, **overrides: object) -> None:
-        values: dict[str, object] = {
-            "router_wait": 5.0,
-            "ivr_time": 1.0,
-            "answer_delay": (2.0, 2.0),
-            "talk_time": (30.0, 30.0),
-            "patience": (600.0, 600.0),
-            "seed": 3,
-        }
-        values.update(overrides)
-        self.clock = ManualScheduler(EPOCH)
-        self.model = PBXModel(SimulatorSettings(**values), self.clock)  # type: ignore[arg-type]
-        self.events: list[Message] = []
-        self.model.subscribe(self.events.append)
-
-    def named(self, name: str, **headers: str) -> list[Message]:
-        return [
-            e
-            for e in self.events
-            if e.name == name and all(e.get(k) == v for k, v in headers.items())
-        ]
-
-    def announced(self, profile: CallerProfile) -> str:
-        """Place a call and let the dialplan announce it; returns the `;2` channel."""
-        leg = self.model.place_call(profile)
-        self.clock.advance(1.0)
-        return leg
-
-    def route(self, leg: str, queue: str, priority: int = 0) -> None:
-        assert self.model.setvar(leg, "QUEUE_PRIO", str(priority)) is None
-        assert self.model.redirect(leg, f"queue-{queue}") is None
+from .harness import ANNE, BERNARD, EPOCH, Harness
 
 
 def test_the_call_is_announced_with_the_contract_headers() -> None:
@@ -69,7 +27,9 @@ def test_the_call_is_announced_with_the_contract_headers() -> None:
         ("Pass", "1"),
         ("Attempt", "1"),
     ]
-    assert leg.startswith("Local/0611111111@hotline-00000000;2")
+    # Production traffic enters through the trunk, for the hotline's number.
+    assert leg == "Local/0800100200@from-trunk-00000000;2"
+    assert event["Context"] == "hotline-hold"
 
 
 def test_a_prio_10_caller_is_served_before_an_earlier_prio_0_caller() -> None:
@@ -104,8 +64,16 @@ def test_a_caller_out_of_patience_abandons_the_queue() -> None:
     sim.clock.advance(19.0)
     assert not sim.named("QueueCallerAbandon")
     sim.clock.advance(2.0)
-    tail = [e.name for e in sim.events[-4:]]
-    assert tail == ["Hangup", "QueueCallerAbandon", "QueueCallerLeave", "Hangup"]
+    tail = [e.name for e in sim.events[-7:]]
+    assert tail == [
+        "HangupRequest",
+        "Hangup",
+        "QueueCallerAbandon",
+        "MusicOnHoldStop",
+        "QueueCallerLeave",
+        "SoftHangupRequest",
+        "Hangup",
+    ]
     [abandon] = sim.named("QueueCallerAbandon")
     assert (abandon["Channel"], abandon["Position"], abandon["HoldTime"]) == (leg, "1", "20")
     view = sim.model.snapshot()
@@ -121,10 +89,11 @@ def test_without_a_redirect_the_failsafe_queues_the_caller_to_coordinators() -> 
     assert not sim.named("UserEvent", UserEvent="HotlineFailsafe")
     sim.clock.advance(0.2)
     [failsafe] = sim.named("UserEvent", UserEvent="HotlineFailsafe")
+    # $[${EPOCH} - ${HOTLINE_HELD_AT}]: seconds on hold, the IVR not counted.
     assert (failsafe["Channel"], failsafe["Caller"], failsafe["Waited"]) == (
         leg,
         ANNE.caller_id,
-        "6",
+        "5",
     )
     [join] = sim.named("QueueCallerJoin")
     assert (join["Channel"], join["Queue"]) == (leg, "coordinators")
@@ -141,17 +110,18 @@ def test_a_redirect_cancels_the_failsafe() -> None:
     assert [e["Queue"] for e in sim.named("QueueCallerJoin")] == ["experts"]
 
 
-def test_hotline_message_plays_the_sound_then_hangs_up() -> None:
-    sim = Harness(message_time=4.0)
+def test_hotline_message_plays_the_sound_and_the_reopening_then_hangs_up() -> None:
+    sim = Harness()
     leg = sim.announced(ANNE)
     sim.model.setvar(leg, "HOTLINE_MESSAGE", "callrouter/closed-hours")
     sim.model.setvar(leg, "HOTLINE_OPENS_AT", "1795500000")
     assert sim.model.redirect(leg, "hotline-message") is None
     [playback] = sim.named("Newexten", Channel=leg, Context="hotline-message")
     assert (playback["Application"], playback["AppData"]) == ("Playback", "callrouter/closed-hours")
-    sim.clock.advance(3.9)
+    # closed-hours (2.5 s), reouverture (1.74 s), then SayUnixTime (3 s).
+    sim.clock.advance(7.2)
     assert leg in sim.model.channels
-    sim.clock.advance(0.2)
+    sim.clock.advance(0.1)
     assert sim.named("Hangup", Channel=leg)
     assert sim.model.snapshot()["channels"] == []
 
@@ -161,9 +131,9 @@ def test_pin_retry_announces_the_next_attempt_then_refuses_after_three() -> None
     leg = sim.announced(ANNE)
     for attempt, pin in ((2, "2222"), (3, "")):
         assert sim.model.redirect(leg, "hotline-pin-retry") is None
-        sim.clock.advance(1.0)
-        latest = sim.named("UserEvent", UserEvent="HotlineCall")[-1]
-        assert (latest["Attempt"], latest["Pin"], latest["Channel"]) == (str(attempt), pin, leg)
+        latest = sim.until("UserEvent", UserEvent="HotlineCall", Attempt=str(attempt))
+        # The pass digit keyed on the first attempt is kept.
+        assert (latest["Pin"], latest["Channel"], latest["Pass"]) == (pin, leg, "1")
     assert sim.model.redirect(leg, "hotline-pin-retry") is None
     sim.clock.advance(10.0)
     assert len(sim.named("UserEvent", UserEvent="HotlineCall")) == 3
@@ -228,7 +198,8 @@ def test_a_member_who_never_answers_rings_out_and_the_caller_is_offered_again() 
 
 def test_ringall_rings_every_free_member_and_cancels_the_others() -> None:
     sim = Harness(
-        queues={"oncall": [("Local/agent5@agents", "Emma"), ("Local/agent6@agents", "Fred")]}
+        queues={"oncall": [("Local/agent5@agents", "Emma"), ("Local/agent6@agents", "Fred")]},
+        strategies={"oncall": "ringall"},
     )
     leg = sim.announced(ANNE)
     sim.route(leg, "oncall")

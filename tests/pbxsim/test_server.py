@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from callrouter.ami import MessageKind
@@ -75,10 +77,10 @@ async def test_events_off_sends_responses_only(
     simulator.place_call(JEAN)
     pong = await client.action("Ping", [("ActionID", "2")])
     assert pong["Ping"] == "Pong"
-    await client.action("Events", [("ActionID", "3"), ("EventMask", "on")])
+    events_on = await client.action("Events", [("ActionID", "3"), ("EventMask", "on")])
     await client.wait_for(event_named("UserEvent", UserEvent="HotlineCall"))
-    first_event = next(m for m in client.received if m.kind is MessageKind.EVENT)
-    assert first_event.name == "UserEvent"
+    first_event = next(i for i, m in enumerate(client.received) if m.kind is MessageKind.EVENT)
+    assert first_event > client.received.index(events_on)
 
 
 async def test_core_show_channels_lists_live_channels(
@@ -105,3 +107,53 @@ async def test_stop_closes_the_clients(settings: SimulatorSettings) -> None:
     assert client.closed
     with pytest.raises(SimulatorNotRunning):
         simulator.place_call(JEAN)
+
+
+async def test_stop_with_clients_connected_reports_no_error(settings: SimulatorSettings) -> None:
+    """Stopping closes the sessions: no `Exception in callback ... CancelledError` printed."""
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    try:
+        simulator = PBXSimulator(settings)
+        await simulator.start()
+        clients = [await AMITestClient.connect(simulator.port) for _ in range(2)]
+        await clients[0].action("Login", [("ActionID", "1"), *LOGIN])
+        await simulator.stop()
+        for client in clients:
+            await client.wait_closed()
+            await client.close()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert reported == []
+
+
+@pytest.mark.parametrize(
+    ("read_classes", "dialplan_events"),
+    [(None, True), (frozenset({"call", "agent", "user", "system"}), False)],
+)
+async def test_the_ami_user_reads_only_its_classes(
+    settings: SimulatorSettings, read_classes: frozenset[str] | None, dialplan_events: bool
+) -> None:
+    """dialplans/manager.conf gives the router `read = call,agent,user,system`: Asterisk
+    sends it no VarSet, Newexten or DTMF events, so neither does the simulator."""
+    settings.read_classes = read_classes
+    simulator = PBXSimulator(settings)
+    await simulator.start()
+    client = await AMITestClient.connect(simulator.port)
+    try:
+        await client.action("Login", [("ActionID", "1"), *LOGIN])
+        leg = simulator.place_call(JEAN)
+        await client.action(
+            "Setvar",
+            [("ActionID", "2"), ("Channel", leg), ("Variable", "QUEUE_PRIO"), ("Value", "3")],
+        )
+        await client.wait_for(event_named("UserEvent", UserEvent="HotlineCall"))
+    finally:
+        await client.close()
+        await simulator.stop()
+    names = {m.name for m in client.events()}
+    assert {"UserEvent", "Newchannel", "FullyBooted"} <= names
+    assert bool(names & {"VarSet", "Newexten", "DTMFBegin", "DTMFEnd"}) is dialplan_events

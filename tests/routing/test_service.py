@@ -14,6 +14,7 @@ from callrouter.calendar import HotlineCalendar
 from callrouter.clock import FakeClock
 from callrouter.errors import CallrouterError
 from callrouter.passes import Pass
+from callrouter.routing.billing import ChargeKind, EmergencyCharge, PendingCallHold
 from callrouter.routing.decision import Caller, CallerStatus, QueueLoad, RoutingPolicy, Target
 from callrouter.routing.service import (
     HotlineFailsafe,
@@ -105,11 +106,15 @@ class FakeDirectory:
 
 
 class FakeWallet:
-    """Prices as in the SPEC: 4H 35, Prioritaire 75, emergency 100 (Prioritaire only)."""
+    """Prices as in the SPEC: 4H 35, Prioritaire 75, emergency 100 (Prioritaire only);
+    emergency holds kept in memory against the balance."""
 
-    def __init__(self) -> None:
+    def __init__(self, balance: int) -> None:
+        self.balance = balance
         self.checks: list[tuple[Pass, bool]] = []
-        self.emergencies: list[tuple[str, str]] = []
+        self.held: dict[str, int] = {}
+        self.posted: list[str] = []
+        self.voided: list[str] = []
 
     def price(self, chosen_pass: Pass, emergency: bool) -> int | None:
         self.checks.append((chosen_pass, emergency))
@@ -117,8 +122,29 @@ class FakeWallet:
             return 100 if chosen_pass is Pass.PRIORITY else None
         return {Pass.FOUR_HOURS: 35, Pass.APPOINTMENT: 50, Pass.PRIORITY: 75}[chosen_pass]
 
-    async def open_emergency_incident(self, account_number: str, call_uniqueid: str) -> None:
-        self.emergencies.append((account_number, call_uniqueid))
+    async def hold_emergency(self, account_number: str, call: str) -> EmergencyCharge:
+        price = self.price(Pass.PRIORITY, emergency=True)
+        assert price is not None
+        if self.balance - sum(self.held.values()) < price:
+            return EmergencyCharge(ChargeKind.INSUFFICIENT)
+        self.held[call] = price
+        return EmergencyCharge(ChargeKind.HELD, hold_id=len(self.held))
+
+    async def post_hold(self, call: str, detail: str) -> bool:
+        if call not in self.held:
+            return False
+        self.balance -= self.held.pop(call)
+        self.posted.append(call)
+        return True
+
+    async def void_hold(self, call: str, reason: str) -> bool:
+        if self.held.pop(call, None) is None:
+            return False
+        self.voided.append(call)
+        return True
+
+    async def pending_holds(self) -> Sequence[PendingCallHold]:
+        return []
 
 
 JEAN = Caller(status=CallerStatus.RECOGNISED, account_number="40000001", beneficiary="Jean Dupont")
@@ -135,7 +161,7 @@ class Harness:
     ) -> None:
         self.pbx = pbx or FakePBX()
         self.directory = FakeDirectory({"0612345678": JEAN}, balance=balance, broken=directory_down)
-        self.wallet = FakeWallet()
+        self.wallet = FakeWallet(balance)
         self.records: list[RoutedCall] = []
         self.failsafes: list[HotlineFailsafe] = []
         self.router = Router(
@@ -194,13 +220,17 @@ async def test_prioritaire_caller_gets_the_highest_priority() -> None:
     assert int(variables["QUEUE_PRIO"]) > 0
 
 
-async def test_night_prioritaire_goes_on_call_and_opens_the_emergency_incident_once() -> None:
+async def test_night_prioritaire_goes_on_call_with_the_emergency_price_held() -> None:
     harness = Harness(at=TUESDAY_22H)
     [routed] = await harness.route(hotline_call(pass_digit="3"))
     assert routed.decision.target is Target.ONCALL_QUEUE
     assert harness.pbx.actions[-1][1]["Context"] == "queue-oncall"
     assert harness.wallet.checks == [(Pass.PRIORITY, True)]
-    assert harness.wallet.emergencies == [("40000001", "1795433938.1")]
+    # Held, not debited: the incident opens when a technician confirms.
+    assert harness.wallet.held == {"1795433938.1": 100}
+    assert harness.wallet.balance == 500
+    variables = {h["Variable"]: h["Value"] for n, h in harness.pbx.actions if n == "Setvar"}
+    assert variables["HOTLINE_HOLD"] == "1"
 
 
 async def test_night_prioritaire_who_cannot_pay_hears_the_balance_message() -> None:
@@ -208,7 +238,7 @@ async def test_night_prioritaire_who_cannot_pay_hears_the_balance_message() -> N
     [routed] = await harness.route(hotline_call(pass_digit="3"))
     assert routed.decision.target is Target.INSUFFICIENT_BALANCE_MESSAGE
     assert routed.caller.can_pay is False
-    assert harness.wallet.emergencies == []
+    assert harness.wallet.held == {}
     assert harness.pbx.actions[-1][1]["Context"] == "hotline-message"
 
 

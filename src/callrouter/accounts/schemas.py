@@ -171,6 +171,13 @@ class Account(BaseModel):
     number: str
     holder: str
     balance: int = Field(ge=0, description="Points.")
+    held: int = Field(
+        ge=0,
+        description="Points held for an emergency call under way: still the holder's, "
+        "not spendable until the technician confirms (then debited) or the call ends "
+        "unserved (then released).",
+    )
+    available: int = Field(ge=0, description="Points that can be spent now: balance - held.")
 
 
 class Beneficiary(BaseModel):

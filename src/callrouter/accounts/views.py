@@ -13,7 +13,11 @@ from callrouter.ledger.service import IncidentView
 
 def account(summary: AccountSummary) -> schemas.Account:
     return schemas.Account(
-        number=summary.number, holder=summary.holder_name, balance=summary.balance
+        number=summary.number,
+        holder=summary.holder_name,
+        balance=summary.balance,
+        held=summary.held,
+        available=summary.balance - summary.held,
     )
 
 
@@ -25,6 +29,8 @@ def staff_account(
         number=summary.number,
         holder=summary.holder_name,
         balance=summary.balance,
+        held=summary.held,
+        available=summary.balance - summary.held,
         created_at=summary.created_at,
         beneficiaries=[beneficiary(item) for item in beneficiaries],
     )

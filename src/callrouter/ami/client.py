@@ -598,8 +598,13 @@ class AMIClient:
     def _dispatch(self, link: _Link, message: Message) -> None:
         kind = message.kind
         if kind is MessageKind.EVENT:
-            # Looking up the ActionID parses every header: only pay for it while a list waits.
-            if link.pending and self._collect_list_item(link, message):
+            # Looking up the ActionID parses every header: only pay for it while a list waits
+            # (not for every Setvar/Redirect in flight: at 200 calls/s one always is).
+            if (
+                link.pending
+                and any(isinstance(entry, _PendingList) for entry in link.pending.values())
+                and self._collect_list_item(link, message)
+            ):
                 return
             self._stats.events += 1
             for handler in self._subscribers:

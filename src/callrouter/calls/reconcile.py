@@ -1,8 +1,8 @@
 """What the call records must say, given where the PBX holds the hotline's calls.
 
 Plain synchronous functions, no I/O (`calls/recovery.py` reads the PBX and the database).
-After every AMI login the router compares the calls the PBX holds in a queue or hearing a
-message with their latest records:
+After every AMI login the router compares the calls the PBX holds in a queue, hearing a
+message or told their PIN was wrong with their latest records:
 
 - no record, and the dialplan's fail-safe queued the caller (HOTLINE_ROUTE empty or
   `failsafe`): the call was never routed by us (the router was down): a fail-safe record;
@@ -25,6 +25,7 @@ from callrouter.calls.records import CallRecordData, LatestRecord
 from callrouter.passes import Pass
 from callrouter.routing.decision import (
     MESSAGE_CONTEXT,
+    PIN_RETRY_CONTEXT,
     QUEUE_CONTEXT_PREFIX,
     RoutingPolicy,
     Target,
@@ -87,7 +88,8 @@ Fix = CreateRecord | ConfirmRedirect | FlagFailsafe
 
 
 def placed_channel(item: Message) -> PlacedChannel | None:
-    """A CoreShowChannel item, if the channel is in a queue or hearing a message."""
+    """A CoreShowChannel item, if the channel is in a queue, hearing a message or told its
+    PIN was wrong."""
     context = item.get("Context") or ""
     if context.startswith(QUEUE_CONTEXT_PREFIX):
         queue: str | None = context.removeprefix(QUEUE_CONTEXT_PREFIX)
@@ -96,7 +98,10 @@ def placed_channel(item: Message) -> PlacedChannel | None:
             return None  # between the priorities before Queue(): missed until the next login
         # Queue(<name>,,,,<timeout>) in [hotline-queue].
         queue = (item.get("ApplicationData") or "").split(",", 1)[0]
-    elif context == MESSAGE_CONTEXT:
+    elif context in (MESSAGE_CONTEXT, PIN_RETRY_CONTEXT):
+        # A message, or "code incorrect" before the account and PIN are asked again (about
+        # 3 s, ample for a reconnect; once the caller keys again the Gosub'd contexts are
+        # not looked at).
         queue = None
     else:
         return None

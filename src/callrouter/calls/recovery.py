@@ -75,14 +75,20 @@ async def reconcile_records(
     window: Callable[[datetime], str],
     policy: RoutingPolicy,
     settle: Callable[[], Awaitable[None]],
+    resolve_holds: Callable[[Sequence[Message]], Awaitable[None]] | None = None,
 ) -> Reconciled:
-    """`settle` lets the decisions under way finish and flushes the record writer."""
-    placed = [
-        channel
-        for item in await pbx.send_list_action("CoreShowChannels")
-        if (channel := placed_channel(item)) is not None
-    ]
+    """`settle` lets the decisions under way finish and flushes the record writer;
+    `resolve_holds` gets the same channel list (routing/billing.py), once they are settled."""
+    channels = await pbx.send_list_action("CoreShowChannels")
+    placed = [channel for item in channels if (channel := placed_channel(item)) is not None]
     await settle()
+    if resolve_holds is not None:
+        try:
+            await resolve_holds(channels)
+        except Exception:
+            # The database is away: the holds wait for the next login (or their maximum
+            # age); the records are still worth reconciling.
+            log.exception("billing.resolve_failed")
     async with sessions() as session:
         latest = await latest_call_records(session, [channel.uniqueid for channel in placed])
     wanted = [channel for channel in placed if needs_variables(latest.get(channel.uniqueid))]

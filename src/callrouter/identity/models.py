@@ -16,10 +16,17 @@ ACCOUNT_NUMBER_LENGTH = 8
 
 
 class Account(Base):
-    """A points account. `balance` is written by the ledger only, under a row lock."""
+    """A points account. `balance` is written by the ledger only, under a row lock.
+
+    `held` is the sum of the account's pending holds (callrouter.ledger.holds), written
+    under the same lock: what can be spent is `balance - held`, never below zero.
+    """
 
     __tablename__ = "accounts"
-    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        CheckConstraint("held >= 0 AND held <= balance", name="held_within_balance"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(ACCOUNT_NUMBER_LENGTH), unique=True)
@@ -27,6 +34,7 @@ class Account(Base):
     pin_hash: Mapped[str] = mapped_column(String(255))
     web_code_hash: Mapped[str] = mapped_column(String(255))
     balance: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    held: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     beneficiaries: Mapped[list[Beneficiary]] = relationship(

@@ -100,6 +100,8 @@ class AccountSummary:
     holder_name: str
     balance: int
     created_at: datetime
+    #: Points held for emergencies under way (issue 10): owned, not spendable.
+    held: int = 0
 
 
 _BY_CALLER_ID = (
@@ -444,6 +446,7 @@ class IdentityService:
             holder_name=account.holder_name,
             balance=account.balance,
             created_at=account.created_at,
+            held=account.held,
         )
 
 

@@ -35,6 +35,9 @@ class Statement:
     account_number: str
     balance: Points
     movements: list[MovementView]
+    #: Points held for emergency calls in progress (callrouter.ledger.holds): part of the
+    #: balance, not spendable until their calls end.
+    held: Points = 0
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class Balances:
         async with self._context.sessions() as session:
             account = (
                 await session.execute(
-                    select(ACCOUNTS.c.id, ACCOUNTS.c.balance).where(
+                    select(ACCOUNTS.c.id, ACCOUNTS.c.balance, ACCOUNTS.c.held).where(
                         ACCOUNTS.c.number == account_number
                     )
                 )
@@ -97,6 +100,7 @@ class Balances:
                 )
                 for row in rows
             ],
+            held=account.held,
         )
 
     async def check(self) -> list[BalanceMismatch]:

@@ -44,7 +44,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ledger = subparsers.add_parser("ledger", help="points balances and their movements")
     actions = ledger.add_subparsers(dest="ledger_command", metavar="ACTION", required=True)
     check = actions.add_parser(
-        "check", help="prove every cached balance equals the sum of its movements"
+        "check",
+        help="prove every cached balance equals the sum of its movements, and held points "
+        "their pending holds",
     )
     check.set_defaults(handler=_handler(_check))
     redeem = actions.add_parser("redeem", help="credit an account with a recharge code")
@@ -163,9 +165,17 @@ async def _issue(ledger: LedgerService, args: argparse.Namespace) -> int:
 
 async def _check(ledger: LedgerService, args: argparse.Namespace) -> int:
     mismatches = await ledger.check()
+    held = await ledger.check_holds()
+    for wrong in held:
+        print(
+            f"ledger check: account {wrong.account_number} holds {wrong.held} points, its "
+            f"pending holds sum {wrong.pending_sum}, its balance is {wrong.balance}"
+        )
     if not mismatches:
         print("ledger check: every cached balance equals the sum of its movements")
-        return 0
+        if not held:
+            print("ledger check: held points equal the pending holds, within every balance")
+        return 1 if held else 0
     print(f"ledger check: {len(mismatches)} account(s) whose cached balance is wrong:")
     for mismatch in mismatches:
         fractions = (
@@ -210,7 +220,8 @@ async def _redeem(ledger: LedgerService, args: argparse.Namespace) -> int:
 async def _statement(ledger: LedgerService, args: argparse.Namespace) -> int:
     statement = await ledger.statement(args.account)
     zone = _zone(args)
-    print(f"account {statement.account_number}: balance {statement.balance} points")
+    held = f" ({statement.held} held for emergency calls in progress)" if statement.held else ""
+    print(f"account {statement.account_number}: balance {statement.balance} points{held}")
     for movement in statement.movements:
         print(
             f"  {_local(movement.created_at, zone)} {movement.kind:<10} {movement.amount:>+7d} "

@@ -78,8 +78,11 @@ class Credits:
                 if account is None:
                     raise AccountNotFound(account_number)
                 balance = account.balance + amount
-                if balance < 0:
-                    raise InsufficientBalance(account_number, account.balance, -amount)
+                if balance < account.held:
+                    # Held points are promised to an emergency call: not spendable.
+                    raise InsufficientBalance(
+                        account_number, account.balance - account.held, -amount
+                    )
                 movement_id = await write_movement(
                     connection,
                     account_id=account.id,

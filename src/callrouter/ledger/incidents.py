@@ -110,6 +110,7 @@ _LOCK_ACCOUNT_FOR_OPENING = (
     select(
         ACCOUNTS.c.id,
         ACCOUNTS.c.balance,
+        ACCOUNTS.c.held,
         select(INCIDENTS.c.id)
         .where(INCIDENTS.c.open_key == bindparam("key"))
         .scalar_subquery()
@@ -295,8 +296,10 @@ async def open_within(
         earlier = await _opened_by_key(connection, idempotency_key, request)
         if earlier is not None:
             return earlier
-    if account.balance < due:
-        raise InsufficientBalance(request.account_number, account.balance, due)
+    # Points held for emergency calls (callrouter.ledger.holds) are not spendable.
+    available = account.balance - account.held
+    if available < due:
+        raise InsufficientBalance(request.account_number, available, due)
     balance = account.balance - due
     incident_id: int = (
         await connection.execute(

@@ -118,3 +118,33 @@ class IncidentEvent(Base):
     detail: Mapped[str] = mapped_column(Text)
     call: Mapped[str | None] = mapped_column(String(CALL_REFERENCE_LENGTH))
     idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_LENGTH), unique=True)
+
+
+class Hold(Base):
+    """Points set aside for an emergency call until a technician confirms it (`posted`:
+    the incident opens and the movement is written) or the caller leaves unserved
+    (`voided`). Held points are not movements: `accounts.held` is the sum of the pending
+    holds. One hold per call (`call`, the caller's channel Uniqueid), so replays of the
+    routing, the confirmation or the hang-up change nothing."""
+
+    __tablename__ = "ledger_holds"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("state IN ('pending', 'posted', 'voided')", name="state_known"),
+        CheckConstraint("(state = 'pending') = (resolved_at IS NULL)", name="resolved_when_done"),
+        CheckConstraint(
+            "(state = 'posted') = (incident_id IS NOT NULL)", name="posted_with_incident"
+        ),
+        Index("ix_ledger_holds_state_placed_at", "state", "placed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    call: Mapped[str] = mapped_column(String(CALL_REFERENCE_LENGTH), unique=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(8))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Why it was posted or voided (technician's confirmation, hang-up, restart...).
+    outcome: Mapped[str] = mapped_column(Text, default="", server_default="")
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))

@@ -26,10 +26,11 @@ from callrouter.ledger.prices import ON_QUOTE, OnQuote, Points, Price
 # statement's snapshot, so a request with the same key committed while we waited for the
 # lock is caught by the unique key instead, as on the portable path. Every data-modifying
 # CTE runs whether or not the final SELECT reads it; each inserts nothing unless an
-# incident was opened.
+# incident was opened. Points held for emergency calls (callrouter.ledger.holds) are not
+# spendable: the opening needs `balance - held`.
 _OPEN_ON_POSTGRES = """
 WITH account AS (
-    SELECT id, balance FROM accounts WHERE number = $1 FOR UPDATE
+    SELECT id, balance, held FROM accounts WHERE number = $1 FOR UPDATE
 ), earlier AS (
     SELECT incidents.id, incidents.price, incidents.debited, incidents.balance_after,
         incidents.open_fingerprint, accounts.number
@@ -42,7 +43,7 @@ WITH account AS (
     SELECT id, $4, $5, $6, $7, $8, $9, $3::integer, balance - $3::integer, $10, $11, $12,
         $2, $15, NULL
     FROM account
-    WHERE balance >= $3::integer AND NOT EXISTS (SELECT FROM earlier)
+    WHERE balance - held >= $3::integer AND NOT EXISTS (SELECT FROM earlier)
     RETURNING id, account_id, balance_after
 ), movement AS (
     INSERT INTO ledger_movements (account_id, kind, amount, balance_after, created_at, reason,
@@ -56,7 +57,7 @@ WITH account AS (
     FROM incident
     WHERE accounts.id = incident.account_id AND $3::integer > 0
 )
-SELECT account.balance, incident.id AS incident_id, earlier.id AS earlier_id,
+SELECT account.balance, account.held, incident.id AS incident_id, earlier.id AS earlier_id,
     earlier.price AS earlier_price, earlier.debited AS earlier_debited,
     earlier.balance_after AS earlier_balance, earlier.number AS earlier_number,
     earlier.open_fingerprint AS earlier_fingerprint
@@ -121,7 +122,7 @@ async def open_on_postgres(
             replayed=True,
         )
     if row["incident_id"] is None:
-        raise InsufficientBalance(account_number, row["balance"], due)
+        raise InsufficientBalance(account_number, row["balance"] - row["held"], due)
     return OpenedIncident(
         row["incident_id"], account_number, price, due, row["balance"] - due, replayed=False
     )

@@ -8,7 +8,9 @@ does it inside its own transaction with these statements, in this order:
   changes it before we commit: a write is a `sessions.begin()` block or `write_transaction`;
 - the movement is appended with its idempotency key (unique: a replay cannot insert twice);
 - the account's cached balance is written, in the same transaction.
-The database refuses a negative balance (CHECK constraints) even if the code were wrong.
+A debit may spend only what is not held (`balance - held`, callrouter.ledger.holds): the
+database refuses a negative balance, or one below the points held (CHECK constraints),
+even if the code were wrong.
 """
 
 from __future__ import annotations
@@ -45,12 +47,12 @@ class Posting:
 
 # Prepared statements: built once, so each call only binds parameters.
 LOCK_ACCOUNT_BY_NUMBER = (
-    select(ACCOUNTS.c.id, ACCOUNTS.c.balance)
+    select(ACCOUNTS.c.id, ACCOUNTS.c.balance, ACCOUNTS.c.held)
     .where(ACCOUNTS.c.number == bindparam("number"))
     .with_for_update()
 )
 LOCK_ACCOUNT_BY_ID = (
-    select(ACCOUNTS.c.number, ACCOUNTS.c.balance)
+    select(ACCOUNTS.c.number, ACCOUNTS.c.balance, ACCOUNTS.c.held)
     .where(ACCOUNTS.c.id == bindparam("account_id"))
     .with_for_update()
 )

@@ -9,6 +9,8 @@ Each use case has its module, found by name:
   is the same opening in one statement on PostgreSQL, `opening` what both share;
 - `refunds` gives an incident's points back, once (`refund_within` for any new reason);
 - `recharge` issues and redeems recharge codes; `credits` credits and adjusts directly;
+- `holds` sets an emergency's price aside at routing and posts it (opening the incident)
+  when a technician confirms, or voids it; `hold_rules` is its life without I/O;
 - `balances` reads balances and statements and checks them against the movements;
 - `postings` is the one write path of money (lock, movement, cached balance) they all use,
   `idempotency` how a replayed request finds its first result, `incident_events` the
@@ -35,6 +37,7 @@ from callrouter.ledger.balances import (
 from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.context import LedgerContext
 from callrouter.ledger.credits import Credits
+from callrouter.ledger.holds import HeldMismatch, Holds
 from callrouter.ledger.idempotency import MAX_KEY_LENGTH
 from callrouter.ledger.incident_events import IncidentEventKind
 from callrouter.ledger.incidents import AttachedCall, IncidentEventView, Incidents, IncidentView
@@ -51,6 +54,7 @@ __all__ = [
     "MAX_KEY_LENGTH",
     "AttachedCall",
     "BalanceMismatch",
+    "HeldMismatch",
     "IncidentEventKind",
     "IncidentEventView",
     "IncidentView",
@@ -77,6 +81,7 @@ class LedgerService:
         self.refunds = Refunds(context)
         self.recharges = Recharges(context)
         self.credits = Credits(context)
+        self.holds = Holds(context)
 
     @property
     def config(self) -> LedgerConfig:
@@ -96,6 +101,9 @@ class LedgerService:
 
     async def check(self) -> list[BalanceMismatch]:
         return await self.balances.check()
+
+    async def check_holds(self) -> list[HeldMismatch]:
+        return await self.holds.check()
 
     async def incident(self, incident_id: int) -> IncidentView:
         return await self.incidents.view(incident_id)

@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 from sqlalchemy import Row, Table
 
 from callrouter.identity.models import Account
-from callrouter.ledger.models import Incident, IncidentEvent, Movement, RechargeCode
+from callrouter.ledger.models import Hold, Incident, IncidentEvent, Movement, RechargeCode
 
 #: A row of a Core select: columns are read by name.
 LedgerRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -27,3 +27,4 @@ MOVEMENTS = _table(Movement)
 CODES = _table(RechargeCode)
 INCIDENTS = _table(Incident)
 EVENTS = _table(IncidentEvent)
+HOLDS = _table(Hold)

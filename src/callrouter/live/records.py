@@ -184,6 +184,20 @@ class Member:
         # of the bridge and Asterisk defers AgentComplete until the caller hangs up.
         self.released = False
 
+    def close_counted_calls(self) -> int:
+        """Closes the calls that `calls_taken` already counts; returns how many. Asterisk
+        counts a queue call (the member's CallsTaken, the queue's Completed) when its bridge
+        ends, and the member event that follows carries the new total. A caller redirected out
+        of the bridge gets AgentComplete only when they hang up, minutes later: a call whose
+        member has taken more calls since it was connected is over, counted then, once."""
+        ended = 0
+        for uniqueid, taken_before in sorted(self.calls.items(), key=lambda call: call[1]):
+            if taken_before + ended >= self.calls_taken:
+                break
+            del self.calls[uniqueid]
+            ended += 1
+        return ended
+
     @property
     def in_call(self) -> bool:
         return bool(self.calls) and not self.released

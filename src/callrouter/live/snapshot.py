@@ -167,6 +167,10 @@ def link_agents(queues: dict[str, Queue], bridges: Iterable[list[Channel]]) -> N
         for member in queue.members.values():
             members.setdefault(member.interface, []).append(member)
     for bridged in bridges:
+        if any(c.channel.endswith(";2") and interface_of(c.channel) in members for c in bridged):
+            # The `;2` half of a Local member dials the agent's phone: that bridge holds the
+            # member's own leg and the phone, not the caller (who is with the `;1` half).
+            continue
         agents = [members[i] for i in (interface_of(c.channel) for c in bridged) if i in members]
         if not agents:
             continue

@@ -474,7 +474,8 @@ class LiveState:
         if call is not None and changed:
             call.agent = None
         if taken_before is None:
-            # Not a call we saw connected: a rebuild already counted it.
+            # Not a call we saw connected, or one already counted: by a rebuild, or by the
+            # member event that brought the new total (`Member.close_counted_calls`).
             return changed
         # QueueMemberStatus may have brought the new total first.
         member.calls_taken = max(member.calls_taken, taken_before + 1)
@@ -487,10 +488,11 @@ class LiveState:
         found = self._known_member(event)
         if found is None:
             return False
-        member = found[1]
+        queue, member = found
         if event.get("MemberName"):
             member.name = event["MemberName"]
         member_status(member, event)
+        queue.completed += member.close_counted_calls()
         # Member events say `InCall: 0` even mid-call; an idle device after the connect
         # means the caller left the bridge (a Redirect) before its AgentComplete.
         if member.state == _IDLE and member.calls:

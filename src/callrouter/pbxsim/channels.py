@@ -64,6 +64,30 @@ class Channel:
     bridge_id: str = ""
     variables: dict[str, str] = field(default_factory=dict)
 
+    #: The latest snapshot lines per prefix, with the field values they were made from.
+    _kept: dict[str, tuple[tuple[object, ...], list[str]]] = field(default_factory=dict, repr=False)
+
+    def snapshot_lines(self, prefix: str = "") -> list[str]:
+        """The snapshot as `Key: Value` lines, made again only when a field changed: most
+        events of a call repeat the same snapshot, and building it was the simulator's
+        main cost."""
+        values = (
+            self.state,
+            self.priority,
+            self.context,
+            self.exten,
+            self.caller_num,
+            self.caller_name,
+            self.connected_num,
+            self.connected_name,
+        )
+        kept = self._kept.get(prefix)
+        if kept is not None and kept[0] == values:
+            return kept[1]
+        lines = [f"{key}: {value}" for key, value in self.snapshot(prefix)]
+        self._kept[prefix] = (values, lines)
+        return lines
+
     def snapshot(self, prefix: str = "") -> list[tuple[str, str]]:
         """The channel snapshot fields, in Asterisk's order."""
         return [

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
+from pathlib import Path
 
 import structlog
 
 from callrouter.errors import ConfigError
+from callrouter.pbxsim.queues_conf import parse_queues_conf
 from callrouter.pbxsim.server import PBXSimulator
 from callrouter.pbxsim.settings import SimulatorSettings
 
@@ -45,6 +48,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=5.0,
         help="model seconds before the dialplan's fail-safe queues an unrouted call",
     )
+    parser.add_argument(
+        "--queues-conf",
+        type=Path,
+        default=None,
+        help="ring the queues, members and strategies of this queues.conf, as app_queue "
+        "really applies them (e.g. dialplans/queues.conf)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -62,6 +72,14 @@ def run(args: argparse.Namespace) -> int:
             router_wait=args.router_wait,
             login_failure_delay=1.0,
         )
+        if args.queues_conf is not None:
+            try:
+                conf = parse_queues_conf(args.queues_conf.read_text(encoding="utf-8"))
+            except OSError as error:
+                raise ConfigError(f"cannot read {args.queues_conf}: {error.strerror}") from error
+            settings = dataclasses.replace(
+                settings, queues=conf.members, strategies=conf.strategies
+            )
     except ConfigError as error:
         print(f"callrouter pbxsim: {error}", file=sys.stderr)
         return 2

@@ -14,6 +14,12 @@ AGENT = "agent,all"
 DIALPLAN = "dialplan,all"
 USER = "user,all"
 SYSTEM = "system,all"
+DTMF = "dtmf,all"
+
+#: What NewCallerid says about presentation for every caller of the lab (02).
+_PRESENTATION = "0 (Presentation Allowed, Not Screened)"
+#: SendDTMF's default tone length (the kit's `SendDTMF(${TEST_DTMF},250)` sets the gap only).
+DTMF_DURATION_MS = 100
 
 
 def event(name: str, privilege: str, headers: Headers = ()) -> Message:
@@ -21,21 +27,67 @@ def event(name: str, privilege: str, headers: Headers = ()) -> Message:
 
 
 def channel_event(name: str, privilege: str, channel: Channel, extra: Headers = ()) -> Message:
-    return event(name, privilege, [*channel.snapshot(), *extra])
+    return Message(
+        [
+            f"Event: {name}",
+            f"Privilege: {privilege}",
+            *channel.snapshot_lines(),
+            *[f"{key}: {value}" for key, value in extra],
+        ]
+    )
 
 
 def dial_event(
-    name: str, privilege: str, source: Channel | None, dest: Channel, extra: Headers = ()
+    name: str, privilege: str, source: Channel | None, dest: Channel | None, extra: Headers = ()
 ) -> Message:
-    """Two-channel events: the caller's snapshot (when there is one), then `Dest`-prefixed."""
-    headers = source.snapshot() if source is not None else []
-    return event(name, privilege, [*headers, *dest.snapshot("Dest"), *extra])
+    """Two-channel events: the caller's snapshot, then the `Dest`-prefixed one. Either is left
+    out when Asterisk no longer has it (a channel already hung up, see AgentComplete)."""
+    lines = [f"Event: {name}", f"Privilege: {privilege}"]
+    if source is not None:
+        lines.extend(source.snapshot_lines())
+    if dest is not None:
+        lines.extend(dest.snapshot_lines("Dest"))
+    lines.extend(f"{key}: {value}" for key, value in extra)
+    return Message(lines)
 
 
 def hangup(channel: Channel, cause: HangupCause) -> Message:
     return channel_event(
         "Hangup", CALL, channel, [("Cause", str(int(cause))), ("Cause-txt", cause.text)]
     )
+
+
+def hangup_request(channel: Channel, cause: HangupCause, *, soft: bool = False) -> Message:
+    """`HangupRequest` (asked from outside: AMI, the other half of a Local pair) or
+    `SoftHangupRequest` (the channel's own dialplan or bridge ending it)."""
+    name = "SoftHangupRequest" if soft else "HangupRequest"
+    return channel_event(name, CALL, channel, [("Cause", str(int(cause)))])
+
+
+def new_callerid(channel: Channel) -> Message:
+    return channel_event("NewCallerid", CALL, channel, [("CID-CallingPres", _PRESENTATION)])
+
+
+def new_connected_line(channel: Channel) -> Message:
+    return channel_event("NewConnectedLine", CALL, channel)
+
+
+def music_on_hold(channel: Channel, *, start: bool, music_class: str = "default") -> Message:
+    if start:
+        return channel_event("MusicOnHoldStart", CALL, channel, [("Class", music_class)])
+    return channel_event("MusicOnHoldStop", CALL, channel)
+
+
+def dtmf(channel: Channel, digit: str, *, end: bool, received: bool) -> Message:
+    direction = ("Direction", "Received" if received else "Sent")
+    if end:
+        return channel_event(
+            "DTMFEnd",
+            DTMF,
+            channel,
+            [("Digit", digit), ("DurationMs", str(DTMF_DURATION_MS)), direction],
+        )
+    return channel_event("DTMFBegin", DTMF, channel, [("Digit", digit), direction])
 
 
 def newexten(channel: Channel, application: str, data: str) -> Message:
@@ -62,10 +114,11 @@ def bridge_headers(bridge_id: str, members: int) -> list[tuple[str, str]]:
 def bridge_event(
     name: str, bridge_id: str, members: int, channel: Channel | None = None
 ) -> Message:
-    headers = bridge_headers(bridge_id, members)
+    lines = [f"Event: {name}", f"Privilege: {CALL}"]
+    lines.extend(f"{key}: {value}" for key, value in bridge_headers(bridge_id, members))
     if channel is not None:
-        headers.extend(channel.snapshot())
-    return event(name, CALL, headers)
+        lines.extend(channel.snapshot_lines())
+    return Message(lines)
 
 
 def user_event(channel: Channel, name: str, headers: Headers) -> Message:

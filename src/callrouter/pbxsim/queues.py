@@ -1,9 +1,10 @@
 """app_queue as the traces show it: callers ordered by priority then arrival, members picked
-by `rrmemory` (or all at once with `ringall`), paused or busy members skipped (`ringinuse=no`),
-and the list items and member events Asterisk 22 writes for them."""
+by the queue's strategy (`rrmemory` or `ringall`), paused or busy members skipped
+(`ringinuse=no`), and the list items and member events Asterisk 22 writes for them."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -12,6 +13,9 @@ from callrouter.pbxsim.channels import Channel
 
 #: QueueParams ServiceLevel (queues.conf default): answered within it counts as "in service level".
 SERVICE_LEVEL = 60
+
+#: The strategies the simulator rings members by (app_queue has more; the hotline uses these).
+STRATEGIES = frozenset({"ringall", "rrmemory"})
 
 
 class MemberStatus:
@@ -73,7 +77,7 @@ class QueueEntry:
 @dataclass(eq=False)
 class Queue:
     name: str
-    ringall: bool = False
+    strategy: str = "rrmemory"
     members: list[Member] = field(default_factory=list)
     entries: list[QueueEntry] = field(default_factory=list)
     holdtime: int = 0
@@ -82,10 +86,6 @@ class Queue:
     abandoned: int = 0
     completed_in_sl: int = 0
     _last_rung: int = -1
-
-    @property
-    def strategy(self) -> str:
-        return "ringall" if self.ringall else "rrmemory"
 
     def member(self, interface: str) -> Member | None:
         return next((m for m in self.members if m.interface == interface), None)
@@ -98,9 +98,7 @@ class Queue:
 
     def join(self, channel: Channel, priority: int, now: float) -> QueueEntry:
         """Behind every caller of the same or higher priority, ahead of lower ones."""
-        index = next(
-            (i for i, e in enumerate(self.entries) if e.priority < priority), len(self.entries)
-        )
+        index = self._place(priority)
         entry = QueueEntry(channel, priority, now, index + 1)
         self.entries.insert(index, entry)
         return entry
@@ -109,16 +107,16 @@ class Queue:
         entry.priority = priority
         if immediate:
             self.entries.remove(entry)
-            index = next(
-                (i for i, e in enumerate(self.entries) if e.priority < priority),
-                len(self.entries),
-            )
-            self.entries.insert(index, entry)
+            self.entries.insert(self._place(priority), entry)
+
+    def _place(self, priority: int) -> int:
+        # Entries are in descending priority: a binary search, thousands may be waiting.
+        return bisect.bisect_right(self.entries, -priority, key=lambda e: -e.priority)
 
     def pick(self, available: Callable[[Member], bool]) -> list[Member]:
         """Members to ring for the next caller: all free ones (ringall) or the next free one
         after the last member rung (rrmemory)."""
-        if self.ringall:
+        if self.strategy == "ringall":
             return [m for m in self.members if available(m)]
         count = len(self.members)
         for step in range(1, count + 1):

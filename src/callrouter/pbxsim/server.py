@@ -57,8 +57,13 @@ class Session:
         self._parser = AMIParser(expect_banner=False)
         self.authenticated = False
         self._wanted: frozenset[str] | None = None
+        #: Privilege line -> delivered? (the user's read classes and the Events mask)
+        self._delivered: dict[str, bool] = {}
         self._held: list[Message] | None = None
         self._closing = False
+        self._loop = asyncio.get_running_loop()
+        self._out: list[bytes] = []
+        self._flush_handle: asyncio.Handle | None = None
 
     def deliver(self, event: Message) -> None:
         if not self.authenticated or self._closing or not self._wants(event):
@@ -66,17 +71,45 @@ class Session:
         if self._held is not None:
             self._held.append(event)
         else:
-            self._write([event])
+            self._out.append(event.encode())
+            if self._flush_handle is None:
+                self._flush_handle = self._loop.call_soon(self._flush)
 
     def _wants(self, event: Message) -> bool:
-        if self._wanted is None:
-            return True
-        privilege = event.get("Privilege") or ""
-        return any(part in self._wanted for part in privilege.split(","))
+        """Simulator events carry `Privilege:` second."""
+        lines = event.lines
+        privilege = lines[1].removeprefix("Privilege: ") if len(lines) > 1 else ""
+        return self.reads(privilege)
+
+    def reads(self, privilege: str) -> bool:
+        """Asterisk sends an event only if one of its classes is in the user's `read` and
+        in the session's Events mask."""
+        delivered = self._delivered.get(privilege)
+        if delivered is None:
+            classes = {part.strip() for part in privilege.split(",")} - {"all"}
+            read = self._simulator.settings.read_classes
+            delivered = (
+                self.authenticated
+                and (read is None or bool(classes & read))
+                and (self._wanted is None or bool(classes & self._wanted))
+            )
+            self._delivered[privilege] = delivered
+        return delivered
 
     def _write(self, messages: Sequence[Message]) -> None:
-        if not self._writer.is_closing():
-            self._writer.write(b"".join(m.encode() for m in messages))
+        """Queue frames for one write at the end of this turn of the event loop: a send()
+        per event is what limited the simulator to a few hundred calls per second."""
+        if self._writer.is_closing():
+            return
+        self._out.extend(m.encode() for m in messages)
+        if self._flush_handle is None:
+            self._flush_handle = self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        if self._out and not self._writer.is_closing():
+            self._writer.write(b"".join(self._out))
+        self._out.clear()
 
     async def run(self) -> None:
         peer = self._writer.get_extra_info("peername")
@@ -96,6 +129,9 @@ class Session:
             pass
         finally:
             self._closing = True
+            if self._flush_handle is not None:
+                self._flush_handle.cancel()
+            self._flush()
             self._writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await self._writer.wait_closed()
@@ -135,6 +171,7 @@ class Session:
             return [error(action, "Authentication failed")]
         self.authenticated = True
         self._wanted = _classes(action.get("Events") or "on")
+        self._delivered.clear()
         replies = [success(action, "Authentication accepted")]
         if self._wants(ev.event("FullyBooted", ev.SYSTEM)):
             uptime = str(int(self._simulator.model.now() - self._simulator.model.started_at))
@@ -151,6 +188,7 @@ class Session:
     def _events(self, action: Message) -> list[Message]:
         mask = action.get("EventMask") or "off"
         self._wanted = _classes(mask)
+        self._delivered.clear()
         state = "Off" if self._wanted == frozenset() else "On"
         return [response("Success", action, [("Events", state)])]
 
@@ -166,6 +204,7 @@ class PBXSimulator:
         self._sessions: set[Session] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._actions: ActionHandler | None = None
+        self._stopping = False
 
     @property
     def model(self) -> PBXModel:
@@ -191,6 +230,7 @@ class PBXSimulator:
         self._scheduler = AsyncioScheduler(loop, self.settings.time_scale, time.time())
         self._model = PBXModel(self.settings, self._scheduler, random.Random(self.settings.seed))
         self._model.subscribe(self._fan_out)
+        self._model.core.wants = self._read_by_a_session
         self._actions = ActionHandler(self._model)
         self._server = await asyncio.start_server(
             self._accept, self.settings.host, self.settings.port
@@ -198,6 +238,7 @@ class PBXSimulator:
         log.info("pbxsim.listening", host=self.settings.host, port=self.port)
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._server is not None:
             self._server.close()
         for task in list(self._tasks):
@@ -211,6 +252,7 @@ class PBXSimulator:
             self._scheduler.cancel_all()
         self._model = None
         self._actions = None
+        self._stopping = False
         log.info("pbxsim.stopped")
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -221,10 +263,19 @@ class PBXSimulator:
         self._sessions.add(session)
         try:
             await session.run()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # stop() owns this task and waits for it. Ending it quietly matters: asyncio's
+            # stream server (3.11) reports a cancelled connection task as an error with a
+            # CancelledError traceback.
         finally:
             self._sessions.discard(session)
             if task is not None:
                 self._tasks.discard(task)
+
+    def _read_by_a_session(self, privilege: str) -> bool:
+        return any(session.reads(privilege) for session in self._sessions)
 
     def _fan_out(self, event: Message) -> None:
         for session in list(self._sessions):

@@ -1,8 +1,11 @@
 """What the simulated PBX is made of: its AMI account, its queues and how its people behave.
 
-Defaults copy the lab Asterisk that recorded /work/shared/ami-traces (configs/queues.conf,
-configs/extensions.conf): three queues of static `Local/agentN@agents` members, a 15 s ring
-timeout, a 2 s retry, `ringinuse=no`, `rrmemory` (`ringall` for oncall).
+Defaults copy the lab Asterisk that recorded /work/shared/ami-traces (configs/queues.conf):
+three queues of static `Local/agentN@agents` members, a 15 s ring timeout, a 2 s retry,
+`ringinuse=no`; strategies are the ones app_queue really applies to dialplans/queues.conf
+(see `queues_conf.py`). The IVR follows dialplans/extensions.conf: its prompts (their
+lengths are the shipped sounds'), its digit timeout, and a caller who keys DTMF the way
+the project's test caller does (`Wait`, then `SendDTMF(digits,250)`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from callrouter.errors import ConfigError
+from callrouter.pbxsim.queues import STRATEGIES
 
 #: Queue name -> (interface, member name), as in the traces' queues.conf.
 DEFAULT_QUEUES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -25,8 +29,31 @@ DEFAULT_QUEUES: dict[str, tuple[tuple[str, str], ...]] = {
     "oncall": (("Local/agent5@agents", "Emma Laurent"),),
 }
 
-#: Queues that ring every free member at once; the others use rrmemory.
-DEFAULT_RINGALL = frozenset({"oncall"})
+#: What app_queue really does with dialplans/queues.conf (tests/pbxsim/test_queues_conf.py
+#: checks it against that file).
+DEFAULT_STRATEGIES: dict[str, str] = {
+    "coordinators": "rrmemory",
+    "experts": "rrmemory",
+    "oncall": "ringall",
+}
+
+#: Seconds each sound of dialplans/sounds/fr plays (tests/pbxsim/test_realism.py checks
+#: them against the files). A sound not listed plays for no time, like a missing file.
+DEFAULT_PROMPTS: dict[str, float] = {
+    "callrouter/bienvenue": 2.96,
+    "callrouter/numero-compte": 9.42,
+    "callrouter/code-pin": 4.4,
+    "callrouter/choix-pass": 8.16,
+    "callrouter/code-incorrect": 2.92,
+    "callrouter/aucun-agent": 4.52,
+    "callrouter/rappel-programme": 3.08,
+    "callrouter/refused": 2.78,
+    "callrouter/closed-hours": 2.5,
+    "callrouter/insufficient-balance": 5.96,
+    "callrouter/reouverture": 1.74,
+}
+#: Strategy of a queue the settings do not name (the hotline template's).
+FALLBACK_STRATEGY = "rrmemory"
 
 
 @dataclass(frozen=True)
@@ -61,6 +88,9 @@ class SimulatorSettings:
     port: int = 5038
     username: str = "callrouter"
     secret: str = "callrouter"
+    #: The AMI user's `read` classes (dialplans/manager.conf [callrouter]): no dialplan
+    #: (VarSet, Newexten) or dtmf events reach it. None: every class, like `read = all`.
+    read_classes: frozenset[str] | None = frozenset({"call", "agent", "user", "system"})
     router_wait: float = 5.0
     time_scale: float = 1.0
     login_failure_delay: float = 1.0
@@ -69,11 +99,26 @@ class SimulatorSettings:
     patience: tuple[float, float] = (30.0, 240.0)
     seed: int | None = None
     queues: Mapping[str, Sequence[tuple[str, str]]] = field(default_factory=_default_queues)
-    ringall_queues: frozenset[str] = DEFAULT_RINGALL
+    strategies: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_STRATEGIES))
+    #: HOTLINE_NUMBER: the DID of a call that reaches `from-trunk` as extension `s`.
     hotline_did: str = "0800100200"
-    #: Time the dialplan spends answering and collecting account, PIN and pass by DTMF.
-    ivr_time: float = 1.0
-    #: Time a `hotline-message` sound plays before the dialplan hangs up.
+    #: HOTLINE_DIGIT_TIMEOUT: seconds of silence that end a Read().
+    digit_timeout: float = 6.0
+    #: Sound name -> seconds it plays. DTMF keyed during a Playback() (`bienvenue`,
+    #: `code-incorrect`) is lost; a Read() prompt is cut by the first digit.
+    prompts: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PROMPTS))
+    #: A traffic caller's keying: starts this long after the answer (or the Redirect to
+    #: hotline-pin-retry), past the welcome, like the project's IVR test caller
+    #: (TEST_WAIT=4); one digit every `dtmf_gap` plus the tone's 100 ms.
+    dtmf_delay: float = 4.0
+    dtmf_gap: float = 0.25
+    #: The Asterisk kit's test caller (an Originate with Context/Exten): TEST_WAIT and
+    #: TEST_STAY when the Originate does not set them.
+    test_wait: float = 2.0
+    test_stay: float = 30.0
+    #: HOTLINE_QUEUE_TIMEOUT: Queue()'s longest wait; then `aucun-agent` plays, and hang up.
+    queue_timeout: float = 600.0
+    #: Time a message sound that `prompts` does not list plays before the dialplan hangs up.
     message_time: float = 4.0
     ring_timeout: float = 15.0
     retry: float = 2.0
@@ -94,8 +139,13 @@ class SimulatorSettings:
         for label in (
             "router_wait",
             "login_failure_delay",
-            "ivr_time",
+            "digit_timeout",
+            "dtmf_delay",
+            "dtmf_gap",
+            "test_wait",
+            "test_stay",
             "message_time",
+            "queue_timeout",
             "ring_timeout",
             "retry",
             "callback_ring_time",
@@ -104,7 +154,19 @@ class SimulatorSettings:
                 raise ConfigError(f"pbxsim {label} must not be negative")
         if not 0 <= self.unknown_caller_share <= 1:
             raise ConfigError("pbxsim unknown_caller_share must be between 0 and 1")
+        for sound, seconds in self.prompts.items():
+            if seconds < 0:
+                raise ConfigError(f"pbxsim prompt {sound!r} must not play a negative time")
+        for queue, strategy in self.strategies.items():
+            if strategy not in STRATEGIES:
+                raise ConfigError(
+                    f"pbxsim strategy of queue {queue!r} must be one of "
+                    f"{', '.join(sorted(STRATEGIES))}, got {strategy!r}"
+                )
         for queue, members in self.queues.items():
             interfaces = [interface for interface, _ in members]
             if len(set(interfaces)) != len(interfaces):
                 raise ConfigError(f"pbxsim queue {queue!r} lists an interface twice")
+
+    def strategy(self, queue: str) -> str:
+        return self.strategies.get(queue, FALLBACK_STRATEGY)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 
@@ -325,3 +325,19 @@ def _queue(
         queue_priority=queue_priority,
         message_fr=None,
     )
+
+
+def with_hold(decision: RoutingDecision, hold_id: int) -> RoutingDecision:
+    """An on-call decision whose price is held: the channel carries the hold's id, which
+    the technician's confirmation sends back (HOTLINE_HOLD, the on-call contract)."""
+    return replace(
+        decision,
+        reason=f"{decision.reason}; hold {hold_id}",
+        variables=(*decision.variables, ("HOTLINE_HOLD", str(hold_id))),
+    )
+
+
+def joining_incident(decision: RoutingDecision, incident_id: int) -> RoutingDecision:
+    """An on-call decision for a further call of the night: it joins the incident at no
+    cost, so nothing is held and the confirmation posts nothing."""
+    return replace(decision, reason=f"{decision.reason}; joins incident {incident_id}")

@@ -12,16 +12,18 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import structlog
 
+from callrouter.ami.errors import AMIActionError
 from callrouter.ami.message import Message
 from callrouter.calendar import HotlineCalendar
 from callrouter.clock import Clock
 from callrouter.errors import CallrouterError
 from callrouter.passes import Pass
+from callrouter.routing.billing import ChargeKind, EmergencyBilling, HoldWallet
 from callrouter.routing.decision import (
     Caller,
     QueueLoad,
@@ -29,7 +31,9 @@ from callrouter.routing.decision import (
     RoutingPolicy,
     Target,
     decide,
+    joining_incident,
     pass_from_digit,
+    with_hold,
 )
 
 log = structlog.get_logger(__name__)
@@ -115,14 +119,13 @@ class CallerDirectory(Protocol):
     async def identify(self, caller_id: str, account: str, pin: str) -> IdentifiedCaller: ...
 
 
-class Wallet(Protocol):
-    """The points account as the router sees it (the ledger behind it)."""
+class Wallet(HoldWallet, Protocol):
+    """The points account as the router sees it (the ledger behind it): prices, and the
+    holds of emergency calls (routing/billing.py)."""
 
     def price(self, chosen_pass: Pass, emergency: bool) -> int | None:
         """Points the call's service costs at its standard level; None: not available."""
         ...
-
-    async def open_emergency_incident(self, account_number: str, call_uniqueid: str) -> None: ...
 
 
 class PBXActions(Protocol):
@@ -170,6 +173,7 @@ class Router:
         queue_loads: QueueLoads,
         record: RecordSink,
         record_failsafe: FailsafeSink,
+        max_hold_age: timedelta = timedelta(hours=4),
     ) -> None:
         self._pbx = pbx
         self._directory = directory
@@ -180,6 +184,13 @@ class Router:
         self._queue_loads = queue_loads
         self._record = record
         self._record_failsafe_sink = record_failsafe
+        self.billing: EmergencyBilling | None = (
+            None
+            if wallet is None
+            else EmergencyBilling(
+                wallet, clock, max_hold_age=max_hold_age, oncall_queue=policy.oncall_queue
+            )
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._seen: dict[tuple[str, int], None] = {}
         #: The latest decisions' latencies (UserEvent received to Redirect written).
@@ -187,6 +198,8 @@ class Router:
 
     def on_event(self, event: Message) -> None:
         """AMI subscriber: cheap, synchronous; the work happens in an owned task."""
+        if self.billing is not None:
+            self.billing.on_event(event)
         if event.name != "UserEvent":
             return
         kind = event.get("UserEvent")
@@ -226,9 +239,12 @@ class Router:
         task.add_done_callback(self._tasks.discard)
 
     async def wait_idle(self) -> None:
-        """Returns once every call received so far has been routed and recorded."""
+        """Returns once every call received so far has been routed and recorded, and its
+        hold moved as its events said."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self.billing is not None:
+            await self.billing.wait_idle()
 
     async def settle(self) -> None:
         """Returns once the calls received so far are routed and handed to the record
@@ -239,6 +255,8 @@ class Router:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.billing is not None:
+            await self.billing.close()
 
     async def _route(self, call: HotlineCall, received: float) -> None:
         chosen_pass = pass_from_digit(call.pass_digit, self._policy.pass_digits)
@@ -257,21 +275,32 @@ class Router:
         decision = decide(
             now, self._calendar, caller, chosen_pass, call.attempt, loads, self._policy
         )
+        held = False
         if (
             self._wallet is not None
             and decision.target in _PAID_TARGETS
             and identified.balance is not None
         ):
-            emergency = decision.target is Target.ONCALL_QUEUE
-            price = self._wallet.price(chosen_pass or self._policy.default_pass, emergency)
-            caller = replace(caller, can_pay=price is not None and identified.balance >= price)
-            if not caller.can_pay:
+            if decision.target is Target.ONCALL_QUEUE and caller.account_number is not None:
+                # The hold is the balance check: it counts what other calls hold, and a
+                # further call of the night joins its incident even on an empty balance.
+                decision, caller, held, error = await self._charge_emergency(
+                    decision, caller, caller.account_number, call
+                )
+            else:
+                price = self._wallet.price(chosen_pass or self._policy.default_pass, False)
+                caller = replace(caller, can_pay=price is not None and identified.balance >= price)
+            if caller.can_pay is False:
                 decision = decide(
                     now, self._calendar, caller, chosen_pass, call.attempt, loads, self._policy
                 )
-        if decision.target is Target.ONCALL_QUEUE and caller.account_number is not None:
-            error = await self._open_emergency(caller.account_number, call)
-        redirected, latency_ms, send_error = await self._carry_out(call, decision, received)
+        redirected, latency_ms, send_error, refused = await self._carry_out(
+            call, decision, received
+        )
+        if held and refused and self.billing is not None:
+            self.billing.redirect_refused(call.uniqueid)
+        # A Redirect whose answer never came (link lost, timeout) leaves the hold pending:
+        # whether it arrived is known from the PBX's channels at the next login.
         self.latencies_ms.append(latency_ms)
         routed = RoutedCall(
             call=call,
@@ -313,20 +342,33 @@ class Router:
         except Exception:
             log.exception("routing.record_failed", uniqueid=failsafe.uniqueid)
 
-    async def _open_emergency(self, account_number: str, call: HotlineCall) -> str | None:
-        if self._wallet is None:
-            return None
+    async def _charge_emergency(
+        self, decision: RoutingDecision, caller: Caller, account_number: str, call: HotlineCall
+    ) -> tuple[RoutingDecision, Caller, bool, str | None]:
+        """The decision with its hold, or joining the night's incident; the caller who
+        cannot pay marked so. Returns (decision, caller, held, error)."""
+        assert self.billing is not None
         try:
-            await self._wallet.open_emergency_incident(account_number, call.uniqueid)
+            charge = await self.billing.hold(account_number, call.uniqueid)
         except CallrouterError as exc:
-            log.error("routing.emergency_incident_failed", account=account_number, error=str(exc))
-            return f"emergency incident not opened: {exc}"
-        return None
+            # The ledger refused for another reason than the balance: the caller is
+            # served, not billed, and the record says so.
+            log.error("routing.emergency_hold_failed", account=account_number, error=str(exc))
+            return decision, caller, False, f"emergency hold not placed: {exc}"
+        if charge.kind is ChargeKind.INSUFFICIENT:
+            return decision, replace(caller, can_pay=False), False, None
+        caller = replace(caller, can_pay=True)
+        if charge.kind is ChargeKind.JOINED and charge.incident_id is not None:
+            return joining_incident(decision, charge.incident_id), caller, False, None
+        assert charge.hold_id is not None
+        return with_hold(decision, charge.hold_id), caller, True, None
 
     async def _carry_out(
         self, call: HotlineCall, decision: RoutingDecision, received: float
-    ) -> tuple[bool, float, str | None]:
-        """Setvar each variable then Redirect, pipelined in one write."""
+    ) -> tuple[bool, float, str | None, bool]:
+        """Setvar each variable then Redirect, pipelined in one write. Returns (redirected,
+        latency, error, refused): refused when the PBX itself answered the Redirect with an
+        error, so the caller certainly did not move."""
         actions: list[tuple[str, Sequence[tuple[str, str]]]] = [
             ("Setvar", (("Channel", call.channel), ("Variable", name), ("Value", value)))
             for name, value in decision.variables
@@ -347,10 +389,10 @@ class Router:
         try:
             answers = await self._pbx.send_actions(actions)
         except CallrouterError as exc:
-            return False, latency_ms, str(exc)
+            return False, latency_ms, str(exc), False
         errors = [str(answer) for answer in answers if isinstance(answer, CallrouterError)]
         if errors:
             # The caller hung up meanwhile: nothing to route any more. (A caller still
             # there whose Redirect failed is queued by the dialplan's fail-safe.)
-            return False, latency_ms, "; ".join(errors)
-        return True, latency_ms, None
+            return False, latency_ms, "; ".join(errors), isinstance(answers[-1], AMIActionError)
+        return True, latency_ms, None, False

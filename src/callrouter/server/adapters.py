@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
+
+from callrouter.calendar import Window
 from callrouter.identity.service import IdentificationStatus, IdentityService
+from callrouter.ledger.errors import InsufficientBalance
+from callrouter.ledger.hold_rules import AttachRule
+from callrouter.ledger.holds import JoinedIncident, UnknownHold
 from callrouter.ledger.prices import (
     AssistanceLevel,
     Classification,
@@ -11,6 +18,7 @@ from callrouter.ledger.prices import (
 )
 from callrouter.ledger.service import LedgerService
 from callrouter.passes import Pass
+from callrouter.routing.billing import ChargeKind, EmergencyCharge, PendingCallHold
 from callrouter.routing.decision import Caller, CallerStatus
 from callrouter.routing.service import IdentifiedCaller
 
@@ -41,12 +49,15 @@ class IdentityDirectory:
 
 
 class LedgerWallet:
-    """`Wallet` over the ledger: the standard price of the pass chosen (or the emergency
-    price at night) must be covered, and a night emergency opens its incident, debited
-    once per call whatever the replays."""
+    """`Wallet` over the ledger: the standard price of the pass chosen must be covered; a
+    night emergency holds its price until a technician confirms (callrouter.ledger.holds),
+    or joins the account's emergency incident of the night at no cost."""
 
-    def __init__(self, ledger: LedgerService) -> None:
+    def __init__(
+        self, ledger: LedgerService, on_call: Window, attach_window: timedelta | None = None
+    ) -> None:
         self._ledger = ledger
+        self._attach = AttachRule(on_call, attach_window)
 
     def price(self, chosen_pass: Pass, emergency: bool) -> int | None:
         try:
@@ -61,13 +72,34 @@ class LedgerWallet:
             return None
         return points_due(price)
 
-    async def open_emergency_incident(self, account_number: str, call_uniqueid: str) -> None:
-        await self._ledger.open_incident(
-            account_number,
-            level=AssistanceLevel.STANDARD,
-            pass_=Pass.PRIORITY,
-            emergency=True,
-            idempotency_key=f"emergency-call:{call_uniqueid}",
-            summary="Assistance d'urgence (appel de nuit, week-end ou jour férié)",
-            call=call_uniqueid,
-        )
+    async def hold_emergency(self, account_number: str, call: str) -> EmergencyCharge:
+        amount = self.price(Pass.PRIORITY, emergency=True)
+        if amount is None:
+            return EmergencyCharge(ChargeKind.INSUFFICIENT)
+        try:
+            placed = await self._ledger.holds.place(
+                account_number, call, amount=amount, attach=self._attach
+            )
+        except InsufficientBalance:
+            return EmergencyCharge(ChargeKind.INSUFFICIENT)
+        if isinstance(placed, JoinedIncident):
+            return EmergencyCharge(ChargeKind.JOINED, incident_id=placed.incident_id)
+        return EmergencyCharge(ChargeKind.HELD, hold_id=placed.hold_id)
+
+    async def post_hold(self, call: str, detail: str) -> bool:
+        try:
+            return (await self._ledger.holds.post(call, detail=detail)).moved
+        except UnknownHold:
+            return False
+
+    async def void_hold(self, call: str, reason: str) -> bool:
+        try:
+            return (await self._ledger.holds.void(call, reason=reason)).moved
+        except UnknownHold:
+            return False
+
+    async def pending_holds(self) -> Sequence[PendingCallHold]:
+        return [
+            PendingCallHold(pending.call, pending.placed_at)
+            for pending in await self._ledger.holds.pending()
+        ]

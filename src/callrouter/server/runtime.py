@@ -12,7 +12,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -106,6 +106,8 @@ class Hotline:
 HOTLINE = web.AppKey("hotline", Hotline)
 ENGINE = web.AppKey("engine", AsyncEngine)
 
+#: How often pending holds are checked against their maximum age between AMI logins.
+_HOLD_SWEEP_INTERVAL_S = 60.0
 #: How many decision lines the demo screen keeps.
 _RECENT_LINES = 8
 #: How many unanswered emergencies /api/oncall lists at most.
@@ -245,19 +247,30 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
     )
     hotline.ami = client
     policy = hotline.config.routing_policy()
+    oncall = hotline.config.oncall
+    calendar = hotline.config.calendar()
     routed_queues = (policy.coordinators_queue, policy.oncall_queue)
     router = Router(
         pbx=client,
         directory=IdentityDirectory(hotline.identity),
-        wallet=LedgerWallet(hotline.ledger),
-        calendar=hotline.config.calendar(),
+        wallet=LedgerWallet(
+            hotline.ledger,
+            calendar.on_call,
+            timedelta(minutes=oncall.emergency_attach_minutes)
+            if oncall.emergency_attach_minutes
+            else None,
+        ),
+        calendar=calendar,
         policy=policy,
         clock=hotline.clock,
         queue_loads=lambda: _queue_loads(live, routed_queues),
         record=lambda routed: _record(hotline, routed),
         record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
+        max_hold_age=timedelta(minutes=oncall.max_hold_minutes),
     )
     hotline.router = router
+    assert router.billing is not None
+    sweeps = asyncio.create_task(router.billing.run_sweeps(_HOLD_SWEEP_INTERVAL_S))
     if hotline.metrics is not None:
         hotline.metrics.watch_ami(lambda: (client.connected, client.stats.reconnects))
     if hotline.console is not None:
@@ -290,7 +303,7 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in (first_link, programming):
+        for task in (first_link, sweeps, programming):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -412,13 +425,17 @@ def _record_data(routed: RoutedCall) -> CallRecordData:
 async def _reconcile_records(hotline: Hotline, client: AMIClient, router: Router) -> None:
     """After every login (start-up included): records for the calls the PBX holds that
     have none (fail-safe, or lost when the router died), corrections for Redirects whose
-    answer the link lost."""
+    answer the link lost, and the emergency holds whose events the link may have lost."""
     records, sessions = hotline.records, hotline.require_sessions()
     assert records is not None
 
     async def settle() -> None:
         await router.settle()
         await records.flush()
+
+    # Taken now, right after the login: the holds placed from here on are not judged
+    # against a channel list that may be older than their calls.
+    resolve_holds = None if router.billing is None else router.billing.resolver()
 
     try:
         await reconcile_records(
@@ -428,6 +445,7 @@ async def _reconcile_records(hotline: Hotline, client: AMIClient, router: Router
             window=lambda at: _window(hotline, at),
             policy=hotline.config.routing_policy(),
             settle=settle,
+            resolve_holds=resolve_holds,
         )
     except AMIError:
         raise  # the client logs it: the link dropped again

@@ -97,6 +97,8 @@ class AgentOffer:
     two: Channel
     started: float
     timer: Timer | None = None
+    #: An on-call technician's answered phone waiting for the confirmation key.
+    confirm: Timer | None = None
     answered_at: float = 0.0
     holdtime: float = 0.0
     bridge_id: str = ""

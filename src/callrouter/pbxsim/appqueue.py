@@ -45,6 +45,8 @@ class AppQueue:
         self._retry_pending: set[str] = set()
         #: The caller's dialplan after Queue() returns (set by the hotline dialplan).
         self.after_queue: Callable[[InboundCall, str], None] = lambda call, status: None
+        #: Whoever follows the callers (the traffic's redials) learns each call's end.
+        self.on_caller_gone: Callable[[InboundCall], None] = lambda call: None
 
     # ------------------------------------------------------------------ callers
 
@@ -300,7 +302,7 @@ class AppQueue:
         self.leave(call, abandoned=False)
         queue.record_answer(holdtime)
         offer.answered_at, offer.holdtime = core.now(), holdtime
-        call.stage, call.connection = Stage.CONNECTED, offer
+        call.stage, call.connection, call.served = Stage.CONNECTED, offer, True
         core.emit(
             ev.dial_event(
                 "AgentConnect",
@@ -450,6 +452,7 @@ class AppQueue:
     def caller_gone(self, call: InboundCall) -> None:
         """The caller's channel is gone: app_queue completes the calls it was Redirected out
         of, with the caller's last snapshot and nothing about the agent."""
+        self.on_caller_gone(call)
         for offer in call.deferred:
             self.core.emit(self._complete_message(offer, "caller", call.leg, None))
             self._update_queue(offer)

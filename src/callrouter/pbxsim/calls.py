@@ -61,6 +61,8 @@ class InboundCall:
     did: str
     attempt: int = 1
     stage: Stage = Stage.IVR
+    #: An agent or technician took the call.
+    served: bool = False
     queue: Queue | None = None
     entry: QueueEntry | None = None
     offers: list[AgentOffer] = field(default_factory=list)

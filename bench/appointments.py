@@ -17,13 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -48,29 +44,13 @@ from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.prices import AssistanceLevel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pg import temporary_postgres_database
+from pg import bench_database
 
 DOMAINS = 10
 EXPERTS = 50
 CLIENTS = 20
 QUERIES = 200
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=PARIS).astimezone(UTC)
-
-
-@contextmanager
-def database(url: str | None) -> Iterator[str]:
-    if url == "sqlite":
-        with tempfile.TemporaryDirectory() as directory:
-            yield f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
-        return
-    server = url or os.environ.get("CALLROUTER_TEST_POSTGRES_URL")
-    if not server:
-        raise SystemExit("give --url, or set CALLROUTER_TEST_POSTGRES_URL")
-    if url:
-        yield url
-        return
-    with temporary_postgres_database(server) as temporary:
-        yield temporary
 
 
 async def _accounts(engine: object, count: int) -> list[str]:
@@ -209,7 +189,7 @@ def main() -> None:
     parser.add_argument("--bookings", type=int, default=2000)
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    with database(args.url) as url:
+    with bench_database(args.url) as url:
         asyncio.run(run(url, args.bookings))
 
 

@@ -16,12 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,26 +34,10 @@ from callrouter.ledger.service import LedgerService
 from callrouter.passes import Pass
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pg import temporary_postgres_database
+from pg import bench_database
 
 PRICE = 35  # standard assistance, Pass 4H
 CLIENTS = (1, 20)
-
-
-@contextmanager
-def database(url: str | None) -> Iterator[str]:
-    if url == "sqlite":
-        with tempfile.TemporaryDirectory() as directory:
-            yield f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
-        return
-    server = url or os.environ.get("CALLROUTER_TEST_POSTGRES_URL")
-    if not server:
-        raise SystemExit("give --url, or set CALLROUTER_TEST_POSTGRES_URL")
-    if url:
-        yield url
-        return
-    with temporary_postgres_database(server) as temporary:
-        yield temporary
 
 
 async def seed(ledger: LedgerService, count: int, balance: int) -> list[str]:
@@ -130,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     # Production logs at info; the bench measures the ledger, not the log sink.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    with database(args.url) as url:
+    with bench_database(args.url) as url:
         asyncio.run(bench(url, args.debits))
 
 

@@ -16,9 +16,21 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callrouter.logging import configure_logging
+
+# structlog's default output, but plain tracebacks: rich ones (rich comes with the dev tools)
+# cost milliseconds each and starved the event loop of tests where many calls fail at once.
+structlog.configure(
+    processors=[
+        *structlog.get_config()["processors"][:-1],
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+    ]
+)
 
 POSTGRES_ENV = "CALLROUTER_TEST_POSTGRES_URL"
 TRACES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "ami-traces"
@@ -131,3 +143,12 @@ async def database_sessions(database_url: str) -> AsyncIterator[async_sessionmak
         yield session_factory(engine)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+def logs_on_stderr() -> Iterator[None]:
+    """Logging as `callrouter` main sets it up, so stdout holds only what a command prints."""
+    before = structlog.get_config()
+    configure_logging(level="info")
+    yield
+    structlog.configure(**before)

@@ -9,6 +9,9 @@ import pytest
 
 from callrouter.cli import build_parser, main
 
+# main() points structlog at the stderr pytest captures for one test: put it back after.
+pytestmark = pytest.mark.usefixtures("logs_on_stderr")
+
 
 def subcommand_paths() -> list[list[str]]:
     parser = build_parser()

@@ -18,6 +18,7 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 def _registrars() -> list[Registrar]:
     from callrouter.accounts import cli as accounts_cli
     from callrouter.appointments import cli as appointments_cli
+    from callrouter.callbacks import cli as callbacks_cli
     from callrouter.db import cli as db_cli
     from callrouter.experts import cli as experts_cli
     from callrouter.identity import cli as identity_cli
@@ -35,6 +36,7 @@ def _registrars() -> list[Registrar]:
         accounts_cli.register,
         experts_cli.register,
         appointments_cli.register,
+        callbacks_cli.register,
         oncall_cli.register,
     ]
 

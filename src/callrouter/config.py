@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -32,6 +33,8 @@ from callrouter.calendar import (
     Window,
     default_windows,
 )
+from callrouter.callbacks.config import CallbacksConfig
+from callrouter.callbacks.rules import CallbackPolicy, GuaranteeClock
 from callrouter.errors import ConfigError
 from callrouter.experts.config import ExpertsConfig, parse_experts
 from callrouter.ledger.config import LedgerConfig, parse_ledger_config
@@ -73,6 +76,9 @@ class AMIConfig:
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str = "sqlite+aiosqlite:///callrouter.db"
+    #: PostgreSQL: connections of the small pool kept for the statements every call runs
+    #: (callrouter.db.hotpool), besides the engine's pool.
+    hot_pool_size: int = 16
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,8 @@ class Config:
     http: HTTPConfig = field(default_factory=HTTPConfig)
     #: Prices, packs and recharge codes; validated by the ledger's own parser.
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    #: Pass 4H callbacks: the guarantee and the dispatcher.
+    callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
     experts: ExpertsConfig = field(default_factory=ExpertsConfig)
     appointments: AppointmentsConfig = field(default_factory=AppointmentsConfig)
     oncall: OnCallConfig = field(default_factory=OnCallConfig)
@@ -159,7 +167,7 @@ class Config:
         root.reject_unknown(
             (
                 *("calendar", "routing", "ami", "database", "http", "ledger"),
-                *("oncall", "console", "metrics", "experts", "appointments"),
+                *("oncall", "console", "metrics", "experts", "appointments", "callbacks"),
             )
         )
         calendar_settings = _calendar(root.table("calendar"))
@@ -167,9 +175,10 @@ class Config:
             calendar_settings=calendar_settings,
             routing=_routing(root.table("routing")),
             ami=_ami(root.table("ami")),
-            database=DatabaseConfig(url=root.table("database").text("url", DatabaseConfig.url)),
+            database=_database(root.table("database")),
             http=_http(root.table("http")),
             ledger=_ledger(root.table("ledger")),
+            callbacks=_callbacks(root.table("callbacks"), calendar_settings),
             oncall=_oncall(root.table("oncall")),
             console=_console(root.table("console")),
             metrics=_metrics(root.table("metrics")),
@@ -451,6 +460,15 @@ def _routing(section: _Table) -> RoutingPolicy:
 # Edges ----------------------------------------------------------------------------------
 
 
+def _database(section: _Table) -> DatabaseConfig:
+    section.reject_unknown(("url", "hot_pool_size"))
+    defaults = DatabaseConfig()
+    return DatabaseConfig(
+        url=section.text("url", defaults.url),
+        hot_pool_size=section.integer("hot_pool_size", defaults.hot_pool_size, 1, 64),
+    )
+
+
 def _ami(section: _Table) -> AMIConfig:
     section.reject_unknown(
         (
@@ -543,6 +561,72 @@ def _escalation(section: _Table) -> EscalationPolicy:
 
 def _ledger(section: _Table) -> LedgerConfig:
     return parse_ledger_config(section.data)
+
+
+_GUARANTEE_CLOCKS = {clock.value: clock for clock in GuaranteeClock}
+_CALLBACK_KEYS = (
+    "guarantee_hours",
+    "clock",
+    "window",
+    "retry_delay_minutes",
+    "max_customer_tries",
+    "warn_before_minutes",
+    "expert_ring_timeout",
+    "customer_ring_timeout",
+    "placement_retry",
+    "claim_ahead",
+    "timer_horizon_minutes",
+    "sweep_interval",
+    "takeover_interval",
+)
+
+
+def _callbacks(section: _Table, calendar: CalendarSettings) -> CallbacksConfig:
+    section.reject_unknown(_CALLBACK_KEYS)
+    defaults, policy = CallbacksConfig(), CallbackPolicy()
+    window = section.text("window", defaults.window)
+    if window not in calendar.windows:
+        known = ", ".join(calendar.windows)
+        raise ConfigError(f"{section.key_path('window')}: no calendar window '{window}' ({known})")
+    clock = _choice(
+        section.data.get("clock", policy.clock.value),
+        _GUARANTEE_CLOCKS,
+        section.key_path("clock"),
+        "guarantee clock",
+    )
+    hours = section.integer("guarantee_hours", _whole(policy.guarantee, 3600), 1, 24 * 30)
+    minutes = timedelta(minutes=1)
+    return CallbacksConfig(
+        policy=CallbackPolicy(
+            guarantee=timedelta(hours=hours),
+            clock=clock,
+            retry_delay=minutes
+            * section.integer("retry_delay_minutes", _whole(policy.retry_delay, 60), 0, 24 * 60),
+            max_customer_tries=section.integer(
+                "max_customer_tries", policy.max_customer_tries, 1, 100
+            ),
+            warn_before=minutes
+            * section.integer("warn_before_minutes", _whole(policy.warn_before, 60), 0, 24 * 60),
+        ),
+        window=window,
+        expert_ring_timeout=_duration(section, "expert_ring_timeout", defaults),
+        customer_ring_timeout=_duration(section, "customer_ring_timeout", defaults),
+        placement_retry=_duration(section, "placement_retry", defaults),
+        claim_ahead=_duration(section, "claim_ahead", defaults),
+        timer_horizon=minutes
+        * section.integer("timer_horizon_minutes", _whole(defaults.timer_horizon, 60), 1, 24 * 60),
+        sweep_interval=_duration(section, "sweep_interval", defaults),
+        takeover_interval=_duration(section, "takeover_interval", defaults),
+    )
+
+
+def _whole(duration: timedelta, unit_seconds: int) -> int:
+    return int(duration.total_seconds()) // unit_seconds
+
+
+def _duration(section: _Table, key: str, defaults: CallbacksConfig) -> timedelta:
+    default: timedelta = getattr(defaults, key)
+    return timedelta(seconds=section.seconds(key, default.total_seconds()))
 
 
 def _console(section: _Table) -> ConsoleConfig:

@@ -16,9 +16,7 @@ def configure_logging(*, level: str = "info", json: bool = False) -> None:
     # Alembic narrates every migration step; our own "db.upgraded" line says what matters.
     logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        structlog.processors.JSONRenderer() if json else _console_renderer(sys.stderr.isatty())
     )
     structlog.configure(
         processors=[
@@ -31,4 +29,15 @@ def configure_logging(*, level: str = "info", json: bool = False) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
+    )
+
+
+def _console_renderer(terminal: bool) -> structlog.dev.ConsoleRenderer:
+    # Rich tracebacks cost milliseconds each on the event loop: when many calls fail at once
+    # (a database gone) they starved the loop. Plain ones unless a person is watching.
+    return structlog.dev.ConsoleRenderer(
+        colors=terminal,
+        exception_formatter=(
+            structlog.dev.rich_traceback if terminal else structlog.dev.plain_traceback
+        ),
     )

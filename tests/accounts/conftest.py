@@ -17,8 +17,13 @@ from callrouter.accounts.api import setup_account_api
 from callrouter.accounts.operators import OperatorService
 from callrouter.appointments.api import build_services, setup_appointment_api
 from callrouter.appointments.config import AppointmentsConfig
+from callrouter.calendar import default_windows
 from callrouter.calendar.hotline import HotlineCalendar
 from callrouter.calendar.windows import PARIS
+from callrouter.callbacks.config import CallbacksConfig
+from callrouter.callbacks.opening import CallbackOpenings
+from callrouter.callbacks.queries import CallbackQueries
+from callrouter.callbacks.routes import CallbacksApi, setup_callback_api
 from callrouter.clock import FakeClock
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.experts.config import ExpertsConfig
@@ -35,6 +40,8 @@ from callrouter.oncall.routes import setup_oncall_routes
 from callrouter.oncall.service import RosterService
 
 SECRET = b"account-api-test-secret-32-bytes!"
+#: What a Pass 4H incident needs besides the ledger's fields: its callback (issue 8).
+CALLBACK = {"domain": "knx", "callback_number": "0611223344"}
 Client = TestClient[web.Request, web.Application]
 
 
@@ -97,6 +104,17 @@ async def world_on(url: str, clock: FakeClock) -> AsyncIterator[World]:
     app = web.Application()
     config = LedgerConfig()
     setup_account_api(app, sessions=sessions, clock=clock, secret=SECRET, ledger_config=config)
+    callbacks = CallbacksConfig()
+    setup_callback_api(
+        app,
+        CallbacksApi(
+            openings=CallbackOpenings(
+                LedgerService(sessions, clock, config), callbacks, default_windows()
+            ),
+            queries=CallbackQueries(engine, clock, callbacks.policy),
+            clock=clock,
+        ),
+    )
     # The whole HTTP API, as `callrouter serve` mounts it: the document describes it all.
     setup_http_api(app, timezone=PARIS)
     live = LiveState(clock)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from .conftest import World
+from .conftest import CALLBACK, World
 
 STAFF_ROUTES = [
     ("POST", "/api/incidents"),
@@ -35,7 +35,13 @@ async def test_holder_a_cannot_read_holder_b(world: World) -> None:
         "POST",
         "/api/incidents",
         coordinator,
-        {"account_number": number_b, "level": "standard", "pass": "4h", "idempotency_key": "b1"},
+        {
+            "account_number": number_b,
+            "level": "standard",
+            "pass": "4h",
+            **CALLBACK,
+            "idempotency_key": "b1",
+        },
     )
     assert status == 201
     incident_b = opened["incident"]["id"]

@@ -29,7 +29,7 @@ from callrouter.http.access import Role
 from callrouter.http.endpoint import ENDPOINTS
 from callrouter.http.openapi import api_document
 
-from .conftest import World
+from .conftest import CALLBACK, World
 
 EXAMPLES = 4
 ANONYMOUS = "anonymous"
@@ -52,7 +52,13 @@ async def _seeded(world: World) -> dict[str, dict[str, str]]:
         "POST",
         "/api/incidents",
         coordinator,
-        {"account_number": number, "level": "standard", "pass": "4h", "idempotency_key": "f1"},
+        {
+            "account_number": number,
+            "level": "standard",
+            "pass": "4h",
+            **CALLBACK,
+            "idempotency_key": "f1",
+        },
     )
     assert status == 201
     await world.json(

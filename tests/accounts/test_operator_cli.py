@@ -2,39 +2,25 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import structlog
 
 from callrouter.accounts.cli import register
 from callrouter.accounts.operators import OperatorService
 from callrouter.clock import FakeClock
 from callrouter.db.engine import create_engine, session_factory
-from callrouter.logging import configure_logging
 
+from ..support.cli import run_command
 
-@pytest.fixture(autouse=True)
-def _logs_on_stderr() -> Iterator[None]:
-    before = structlog.get_config()
-    configure_logging(level="info")
-    yield
-    structlog.configure(**before)
+pytestmark = pytest.mark.usefixtures("logs_on_stderr")
 
 
 def _run(url: str, *argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="callrouter")
-    parser.add_argument("--config", type=Path, default=None)
-    parser.add_argument("--database-url", default=None)
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["--database-url", url, *argv])
-    code: int = args.handler(args)
-    return code
+    return run_command(register, url, *argv)
 
 
 async def _authenticates(url: str, key: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from .conftest import World
+from .conftest import CALLBACK, World
 
 
 async def _pages(world: World, holder: dict[str, str], path: str) -> list[list[Any]]:
@@ -31,7 +31,7 @@ async def _history(world: World) -> tuple[str, dict[str, str]]:
         )
         world.clock.advance(timedelta(hours=1))
     for index in range(2):
-        body = {"account_number": number, "level": "standard", "pass": "4h"}
+        body = {"account_number": number, "level": "standard", "pass": "4h", **CALLBACK}
         status, _ = await world.json(
             "POST", "/api/incidents", coordinator, body | {"idempotency_key": f"i{index}"}
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import World
+from .conftest import CALLBACK, World
 
 NUL = "\x00"
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE
@@ -28,7 +28,13 @@ async def _funded_incident(world: World) -> tuple[str, dict[str, str], int]:
         "POST",
         "/api/incidents",
         coordinator,
-        {"account_number": number, "level": "standard", "pass": "4h", "idempotency_key": "t1"},
+        {
+            "account_number": number,
+            "level": "standard",
+            "pass": "4h",
+            **CALLBACK,
+            "idempotency_key": "t1",
+        },
     )
     assert status == 201, opened
     return number, coordinator, opened["incident"]["id"]
@@ -54,7 +60,7 @@ async def test_a_beneficiary_name(any_db_world: World, bad: str) -> None:
 @pytest.mark.parametrize("bad", BAD)
 async def test_an_incident_summary_and_idempotency_key(any_db_world: World, bad: str) -> None:
     number, coordinator, _ = await _funded_incident(any_db_world)
-    opening = {"account_number": number, "level": "standard", "pass": "4h"}
+    opening = {"account_number": number, "level": "standard", "pass": "4h", **CALLBACK}
     status, answer = await any_db_world.json(
         "POST",
         "/api/incidents",
@@ -100,6 +106,7 @@ async def test_harmless_text_is_kept_trimmed(any_db_world: World) -> None:
             "account_number": number,
             "level": "standard",
             "pass": "4h",
+            **CALLBACK,
             "idempotency_key": "k1",
             "summary": "Écran noir\r\n\tdepuis ce matin  ",
         },

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from .conftest import World
+from .conftest import CALLBACK, World
 
 
 async def test_a_new_holder_recharges_adds_a_beneficiary_and_sees_the_incident_debit(
@@ -52,6 +52,7 @@ async def test_a_new_holder_recharges_adds_a_beneficiary_and_sees_the_incident_d
             "account_number": number,
             "level": "standard",
             "pass": "4h",
+            **CALLBACK,
             "summary": "switch reboots every hour",
             "idempotency_key": "call-0001",
         },

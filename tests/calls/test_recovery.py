@@ -11,25 +11,23 @@ TCP: the PBX simulator, the AMI link, the router and a database.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp import web
 
 from callrouter.calls.records import CallRecordData, recent_call_records
-from callrouter.clock import FakeClock
-from callrouter.config import Config
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
 from callrouter.routing.service import RoutedCall
 from callrouter.server import runtime
-from callrouter.server.runtime import Hotline, PBXLink, build_app
+from callrouter.server.runtime import Hotline
+
+from ..support.live_hotline import SECRET, CuttingProxy, hotline_on, new_customer
+from ..support.waits import until, until_async
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_10H = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
-SECRET = "s3cret-for-tests"
 #: Safety net only: every wait ends on something the system does.
 LIMIT = 15.0
 
@@ -49,37 +47,6 @@ def simulator_settings(*, router_wait: float = 5.0) -> SimulatorSettings:
     )
 
 
-async def until(condition: Callable[[], bool], what: str) -> None:
-    async with asyncio.timeout(LIMIT):
-        while not condition():
-            await asyncio.sleep(0.01)
-    assert condition(), what
-
-
-async def until_async(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    async with asyncio.timeout(LIMIT):
-        while not await condition():
-            await asyncio.sleep(0.02)
-
-
-@contextlib.asynccontextmanager
-async def hotline_on(database_url: str, port: int) -> AsyncIterator[Hotline]:
-    """A router process: database, PBX link, router, record writer (no HTTP site)."""
-    hotline = Hotline(
-        config=Config(),
-        database_url=database_url,
-        pbx=PBXLink("127.0.0.1", port, "callrouter", SECRET),
-        clock=FakeClock(TUESDAY_10H),
-    )
-    runner = web.AppRunner(build_app(hotline))
-    await runner.setup()
-    try:
-        await until(lambda: hotline.ami is not None and hotline.ami.connected, "PBX link up")
-        yield hotline
-    finally:
-        await runner.cleanup()
-
-
 async def records_of(hotline: Hotline) -> list[CallRecordData]:
     async with hotline.require_sessions()() as session:
         return await recent_call_records(session, limit=100)
@@ -88,16 +55,6 @@ async def records_of(hotline: Hotline) -> list[CallRecordData]:
 def waiting(simulator: PBXSimulator, queue: str = "coordinators") -> list[tuple[str, int]]:
     callers = simulator.snapshot()["queues"][queue]["callers"]
     return [(caller["caller_id"], caller["priority"]) for caller in callers]
-
-
-async def new_customer(hotline: Hotline, caller_id: str) -> str:
-    assert hotline.identity is not None and hotline.ledger is not None
-    account = await hotline.identity.create_account("Claire Lefèvre", pin="903114")
-    await hotline.identity.add_beneficiary(account.number, "Claire Lefèvre", caller_id)
-    await hotline.ledger.credit(
-        account.number, 500, reason="test", idempotency_key=f"test:{account.number}"
-    )
-    return account.number
 
 
 @pytest.fixture
@@ -118,7 +75,7 @@ async def test_calls_the_failsafe_queued_while_the_router_was_down_get_failsafe_
     simulator.place_call(CallerProfile("0644444444", "David"))
     await until(lambda: len(waiting(simulator)) == 2, "both queued by the fail-safe")
 
-    async with hotline_on(sqlite_url, simulator.port) as hotline:
+    async with hotline_on(sqlite_url, simulator.port, TUESDAY_10H) as hotline:
 
         async def recorded() -> bool:
             return len(await records_of(hotline)) == 2
@@ -153,7 +110,7 @@ async def test_a_failsafe_after_the_router_came_back_records_a_call_it_never_hea
         async with asyncio.timeout(LIMIT):
             await watcher.readuntil(b"UserEvent: HotlineCall")
         session.close()
-        async with hotline_on(sqlite_url, sim.port) as hotline:
+        async with hotline_on(sqlite_url, sim.port, TUESDAY_10H) as hotline:
             await until(lambda: len(waiting(sim)) == 1, "queued by the fail-safe")
 
             async def recorded() -> bool:
@@ -186,7 +143,7 @@ async def test_a_decision_whose_record_died_with_the_router_is_recovered_at_rest
         return None
 
     monkeypatch.setattr(runtime, "_record", killed_before_writing)
-    async with hotline_on(sqlite_url, simulator.port) as first:
+    async with hotline_on(sqlite_url, simulator.port, TUESDAY_10H) as first:
         await new_customer(first, "0622222222")
         simulator.place_call(CallerProfile("0622222222", "Bernard", pass_digit="3"))
         await until(lambda: waiting(simulator) == [("0622222222", 10)], "routed, Prioritaire")
@@ -195,7 +152,7 @@ async def test_a_decision_whose_record_died_with_the_router_is_recovered_at_rest
         assert await records_of(first) == []
     monkeypatch.undo()
 
-    async with hotline_on(sqlite_url, simulator.port) as restarted:
+    async with hotline_on(sqlite_url, simulator.port, TUESDAY_10H) as restarted:
 
         async def recovered() -> bool:
             return len(await records_of(restarted)) == 1
@@ -213,65 +170,16 @@ async def test_a_decision_whose_record_died_with_the_router_is_recovered_at_rest
     assert record.reconciled_at is not None
 
 
-class CuttingProxy:
-    """Between the router and the PBX: once armed, hangs up on the router instead of
-    passing on the PBX's answer to a Redirect (the Redirect itself went through)."""
-
-    def __init__(self, pbx_port: int) -> None:
-        self._pbx_port = pbx_port
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.armed = False
-        self.cuts = 0
-
-    async def start(self) -> int:
-        self._server = await asyncio.start_server(self._connect, "127.0.0.1", 0)
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    async def _connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        pbx_reader, pbx_writer = await asyncio.open_connection("127.0.0.1", self._pbx_port)
-        upstream = asyncio.create_task(self._pump(reader, pbx_writer, watch=False))
-        downstream = asyncio.create_task(self._pump(pbx_reader, writer, watch=True))
-        self._tasks |= {upstream, downstream}
-        await asyncio.wait({upstream, downstream}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (upstream, downstream):
-            task.cancel()
-        await asyncio.gather(upstream, downstream, return_exceptions=True)
-        self._tasks -= {upstream, downstream}
-        for side in (writer, pbx_writer):
-            side.transport.abort()
-
-    async def _pump(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, watch: bool
-    ) -> None:
-        while data := await reader.read(65536):
-            if watch and self.armed and b"Redirect successful" in data:
-                self.armed = False
-                self.cuts += 1
-                return
-            writer.write(data)
-            await writer.drain()
-
-    async def stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-
 async def test_a_redirect_whose_answer_was_lost_with_the_link_is_corrected_from_the_pbx(
     simulator: PBXSimulator, sqlite_url: str
 ) -> None:
     proxy = CuttingProxy(simulator.port)
     port = await proxy.start()
     try:
-        async with hotline_on(sqlite_url, port) as hotline:
+        async with hotline_on(sqlite_url, port, TUESDAY_10H) as hotline:
             assert hotline.ami is not None and hotline.router is not None
             await new_customer(hotline, "0611111111")
-            proxy.armed = True
+            proxy.armed, proxy.before_redirect = True, False
             simulator.place_call(CallerProfile("0611111111", "Anne", pass_digit="1"))
             await until(lambda: proxy.cuts == 1, "the link cut before the Redirect's answer")
             await until(lambda: waiting(simulator) == [("0611111111", 0)], "the caller routed")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callrouter.calls import writer as writer_module
-from callrouter.calls.records import CallRecordData, recent_call_records
+from callrouter.calls.records import CallOutcome, CallRecordData, recent_call_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.passes import Pass
 
@@ -106,3 +106,72 @@ async def test_memory_stays_bounded_while_the_database_is_away(
     await writer.flush()
     # The oldest three were dropped (and logged); the latest five are kept.
     assert sorted(r.uniqueid[-1] for r in await stored(engine_sessions)) == list("34567")
+
+
+def outcome(of: CallRecordData, *, redirected: bool, error: str | None) -> CallOutcome:
+    return CallOutcome(
+        uniqueid=of.uniqueid,
+        decided_at=of.decided_at,
+        target=of.target,
+        redirected=redirected,
+        error=error,
+        latency_ms=4.2,
+    )
+
+
+async def test_an_outcome_completes_its_own_decision_in_the_same_batch(
+    database_engine: AsyncEngine,
+    engine_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # A call's first attempt (PIN retry), then its message, stored before its Redirect.
+    first = replace(record(1), target="pin-retry", redirected=True)
+    message = replace(
+        record(1),
+        target="refusal-message",
+        queue=None,
+        # A frozen clock gives both decisions the same instant: the target tells them apart.
+        decided_at=first.decided_at,
+        redirected=False,
+        error="unanswered",
+    )
+    writer = CallRecordWriter(database_engine)
+    writer.add(first)
+    writer.add(message)
+    writer.set_outcome(outcome(message, redirected=False, error="Channel does not exist"))
+    await writer.flush()
+    by_target = {r.target: r for r in await stored(engine_sessions)}
+    assert by_target["pin-retry"] == first
+    done = by_target["refusal-message"]
+    assert (done.redirected, done.error, done.latency_ms) == (
+        False,
+        "Channel does not exist",
+        4.2,
+    )
+    writer.set_outcome(outcome(message, redirected=True, error=None))
+    await writer.close()
+    by_target = {r.target: r for r in await stored(engine_sessions)}
+    assert by_target["refusal-message"].redirected
+    assert by_target["refusal-message"].error is None
+
+
+async def test_a_failed_write_keeps_the_outcomes_for_the_next_round(
+    database_engine: AsyncEngine,
+    engine_sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    message = replace(record(3), redirected=False, error="unanswered")
+    writer = CallRecordWriter(database_engine)
+    writer.add(message)
+    await writer.flush()
+    writer.set_outcome(outcome(message, redirected=True, error=None))
+
+    async def database_away(*_args: Any) -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(writer_module, "record_outcomes", database_away)
+    with pytest.raises(OSError):
+        await writer.flush()
+    monkeypatch.undo()
+    await writer.flush()
+    [kept] = await stored(engine_sessions)
+    assert kept.redirected and kept.error is None

@@ -98,6 +98,7 @@ def test_overrides_are_applied() -> None:
         reconnect_max_delay = 12.5
         [database]
         url = "postgresql+asyncpg://router@db/callrouter"
+        hot_pool_size = 6
         [http]
         host = "0.0.0.0"
         port = 9090
@@ -132,6 +133,7 @@ def test_overrides_are_applied() -> None:
     assert config.ami.secret == "s3cret"
     assert (config.ami.ping_interval, config.ami.reconnect_max_delay) == (5.0, 12.5)
     assert config.database.url == "postgresql+asyncpg://router@db/callrouter"
+    assert config.database.hot_pool_size == 6
     assert (config.http.host, config.http.port) == ("0.0.0.0", 9090)
 
 
@@ -273,6 +275,8 @@ def test_on_call_may_be_given_its_own_hours() -> None:
         ('[ami]\nhost = ""', r"ami\.host: must not be empty"),
         ("[http]\nport = true", r"http\.port: expected a whole number"),
         ("[database]\nurl = 5", r"database\.url: expected a text"),
+        ("[database]\nhot_pool_size = 0", r"database\.hot_pool_size: 0 is out of range"),
+        ("[database]\npool_size = 4", r"database\.pool_size: unknown key"),
         ("[databse]\nurl = 'x'", r"^databse: unknown key; did you mean 'database'\?"),
         ("ami = 5", r"^ami: expected a table"),
     ],

@@ -3,8 +3,7 @@ role, for the console's page, stream and browser tests."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -18,6 +17,8 @@ from callrouter.config import Config
 from callrouter.http.access import Role
 from callrouter.pbxsim import PBXSimulator, SimulatorSettings
 from callrouter.server.runtime import Hotline, PBXLink, build_app
+
+from ..support.waits import until
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_10H = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
@@ -40,14 +41,6 @@ def simulator_settings(port: int = 0) -> SimulatorSettings:
         patience=(100_000.0, 100_000.0),
         seed=11,
     )
-
-
-async def until(condition: Callable[[], bool], what: str, limit: float = 10.0) -> None:
-    """Wait for a condition of the running system (never for a deadline)."""
-    async with asyncio.timeout(limit):
-        while not condition():
-            await asyncio.sleep(0.01)
-    assert condition(), what
 
 
 @dataclass

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 
 from callrouter.identity.cli import register
 from callrouter.identity.pepper import PIN_PEPPER_ENV
-from callrouter.logging import configure_logging
 
+from ..support.cli import run_command
 
-@pytest.fixture(autouse=True)
-def _logs_on_stderr() -> Iterator[None]:
-    """As `callrouter` main sets it up, so stdout holds only what the command prints."""
-    before = structlog.get_config()
-    configure_logging(level="info")
-    yield
-    structlog.configure(**before)
+pytestmark = pytest.mark.usefixtures("logs_on_stderr")
 
 
 @pytest.fixture(autouse=True)
@@ -30,13 +21,7 @@ def _pepper(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _run(url: str, *argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="callrouter")
-    parser.add_argument("--config", type=Path, default=None)
-    parser.add_argument("--database-url", default=None)
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["--database-url", url, *argv])
-    code: int = args.handler(args)
-    return code
+    return run_command(register, url, *argv)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 import sqlite3
 from pathlib import Path
@@ -11,6 +10,11 @@ import pytest
 
 from callrouter.ledger.cli import register
 
+from ..support.cli import run_command
+
+#: A Pass 4H incident opens with its callback (issue 8): the domain and the number.
+CALLBACK = ("--domain", "knx", "--callback-number", "06 11 22 33 44")
+
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
@@ -18,15 +22,7 @@ def url(tmp_path: Path) -> str:
 
 
 def _run(url: str, *argv: str, config: Path | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="callrouter")
-    parser.add_argument("--config", type=Path, default=None)
-    parser.add_argument("--database-url", default=None)
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
-        ["--database-url", url, *(["--config", str(config)] if config else []), *argv]
-    )
-    code: int = args.handler(args)
-    return code
+    return run_command(register, url, *argv, config=config)
 
 
 def _codes(output: str) -> list[str]:
@@ -106,7 +102,7 @@ def test_a_key_reused_for_a_different_incident_is_one_clear_line(
     code = _issue_one(url, capsys, "FSACSP200C")
     _run(url, "ledger", "redeem", "new", code, "--holder", "Martin")
     number = re.findall(r"account (\d{8}) opened", capsys.readouterr().out)[0]
-    argv = ("incident", "open", number, "--pass", "4h", "--key", "ticket-9")
+    argv = ("incident", "open", number, "--pass", "4h", *CALLBACK, "--key", "ticket-9")
     assert _run(url, *argv, "--level", "standard") == 0
     capsys.readouterr()
 
@@ -202,7 +198,7 @@ def test_statements_and_incidents_show_times_in_the_calendar_time_zone(
     code = _issue_one(url, capsys)
     _run(url, "ledger", "redeem", "new", code, "--holder", "Roux")
     number = re.findall(r"account (\d{8}) opened", capsys.readouterr().out)[0]
-    _run(url, "incident", "open", number, "--level", "standard", "--pass", "4h")
+    _run(url, "incident", "open", number, "--level", "standard", "--pass", "4h", *CALLBACK)
     with sqlite3.connect(tmp_path / "ledger.db") as database:
         # Stored as naive UTC text on SQLite: 18:00 UTC.
         database.execute("UPDATE ledger_movements SET created_at = '2026-11-24 18:00:00.000000'")

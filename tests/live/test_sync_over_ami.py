@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 from callrouter.ami.client import AMIClient
 from callrouter.clock import FakeClock
 from callrouter.live.state import LiveState
 from callrouter.live.sync import LiveSync
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
 
+from ..support.waits import until
 from .test_sync import Sleeper, members_of
 
 SECRET = "s3cret-for-tests"
-
-
-async def until(condition: Callable[[], bool], what: str, limit: float = 10.0) -> None:
-    """Wait for a condition of the running system (never for a deadline)."""
-    async with asyncio.timeout(limit):
-        while not condition():
-            await asyncio.sleep(0.01)
-    assert condition(), what
 
 
 async def test_a_reload_without_event_is_caught_by_the_periodic_resync(

@@ -3,8 +3,7 @@ behind its token on the public port, or on a listener of its own."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import aiohttp
@@ -26,15 +25,9 @@ from callrouter.passes import Pass
 from callrouter.pbxsim import CallerProfile
 
 from ..console.conftest import TUESDAY_10H, RunningConsole, start_console
+from ..support.waits import until
 
 TOKEN = "a-metrics-token-of-at-least-32-characters"
-
-
-async def until(condition: Callable[[], bool], what: str, limit: float = 10.0) -> None:
-    async with asyncio.timeout(limit):
-        while not condition():
-            await asyncio.sleep(0.01)
-    assert condition(), what
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

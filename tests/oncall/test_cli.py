@@ -2,41 +2,26 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-import structlog
 
 from callrouter.calendar import HotlineCalendar
 from callrouter.clock import FakeClock
 from callrouter.db.engine import create_engine, session_factory
-from callrouter.logging import configure_logging
 from callrouter.oncall.cli import register
 from callrouter.oncall.roster import Layer, Roster
 from callrouter.oncall.service import RosterService
 
+from ..support.cli import run_command
 
-@pytest.fixture(autouse=True)
-def _logs_on_stderr() -> Iterator[None]:
-    before = structlog.get_config()
-    configure_logging(level="info")
-    yield
-    structlog.configure(**before)
+pytestmark = pytest.mark.usefixtures("logs_on_stderr")
 
 
 def _run(url: str, *argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="callrouter")
-    parser.add_argument("--config", type=Path, default=None)
-    parser.add_argument("--database-url", default=None)
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["--database-url", url, *argv])
-    code: int = args.handler(args)
-    return code
+    return run_command(register, url, *argv)
 
 
 async def _read(url: str, token: str) -> tuple[Roster, str | None]:

@@ -21,6 +21,7 @@ from callrouter.routing.service import (
     IdentifiedCaller,
     RoutedCall,
     Router,
+    StoreSink,
     parse_hotline_call,
 )
 
@@ -158,6 +159,8 @@ class Harness:
         pbx: FakePBX | None = None,
         balance: int = 500,
         directory_down: bool = False,
+        store_first: StoreSink | None = None,
+        store_wait: float = 1.0,
     ) -> None:
         self.pbx = pbx or FakePBX()
         self.directory = FakeDirectory({"0612345678": JEAN}, balance=balance, broken=directory_down)
@@ -177,6 +180,8 @@ class Harness:
             },
             record=self._record,
             record_failsafe=self._record_failsafe,
+            store_first=store_first,
+            store_wait=store_wait,
         )
 
     async def _record(self, routed: RoutedCall) -> None:

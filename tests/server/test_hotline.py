@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,8 @@ from callrouter.http.access import Role
 from callrouter.live.state import LiveState
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
 from callrouter.server.runtime import Hotline, PBXLink, build_app
+
+from ..support.waits import until
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_10H = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
@@ -40,14 +41,6 @@ def simulator_settings(port: int = 0) -> SimulatorSettings:
         patience=(10_000.0, 10_000.0),
         seed=7,
     )
-
-
-async def until(condition: Callable[[], bool], what: str, limit: float = 10.0) -> None:
-    """Wait for a condition of the running system (never for a deadline)."""
-    async with asyncio.timeout(limit):
-        while not condition():
-            await asyncio.sleep(0.01)
-    assert condition(), what
 
 
 @dataclass

@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrouter.identity.errors import AccountNotFound
 from callrouter.identity.models import Account
+from callrouter.ledger.balances import MovementView, movement_view
+from callrouter.ledger.incidents import incident_fields
 from callrouter.ledger.models import Incident, Movement
-from callrouter.ledger.prices import ON_QUOTE, AssistanceLevel, Classification, Price
+from callrouter.ledger.prices import AssistanceLevel, Classification, Price
 from callrouter.ledger.service import MovementKind
 from callrouter.passes import Pass
 
@@ -34,18 +36,6 @@ class MovementFilter:
     until: datetime | None = None
     limit: int = 50
     before_id: int | None = None
-
-
-@dataclass(frozen=True)
-class MovementEntry:
-    id: int
-    kind: MovementKind
-    amount: int
-    balance_after: int
-    created_at: datetime
-    reason: str
-    reference: str
-    incident_id: int | None
 
 
 @dataclass(frozen=True)
@@ -75,7 +65,7 @@ class AccountQueries:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def movements(self, account_number: str, where: MovementFilter) -> Page[MovementEntry]:
+    async def movements(self, account_number: str, where: MovementFilter) -> Page[MovementView]:
         async with self._sessions() as session:
             account_id = await _account_id(session, account_number)
             query = select(Movement).where(Movement.account_id == account_id)
@@ -90,19 +80,7 @@ class AccountQueries:
             # One row more than asked says whether another page follows.
             query = query.order_by(Movement.id.desc()).limit(where.limit + 1)
             rows = (await session.scalars(query)).all()
-        items = [
-            MovementEntry(
-                id=row.id,
-                kind=MovementKind(row.kind),
-                amount=row.amount,
-                balance_after=row.balance_after,
-                created_at=row.created_at,
-                reason=row.reason,
-                reference=row.reference,
-                incident_id=row.incident_id,
-            )
-            for row in rows[: where.limit]
-        ]
+        items = [movement_view(row) for row in rows[: where.limit]]
         return _paged(items, [row.id for row in rows], where.limit)
 
     async def incidents(
@@ -115,22 +93,7 @@ class AccountQueries:
                 query = query.where(Incident.id < before_id)
             query = query.order_by(Incident.id.desc()).limit(limit + 1)
             rows = (await session.scalars(query)).all()
-        items = [
-            IncidentEntry(
-                id=row.id,
-                level=AssistanceLevel(row.level),
-                chosen_pass=Pass(row.chosen_pass),
-                third_party=row.third_party,
-                emergency=row.emergency,
-                classification=Classification(row.classification),
-                price=ON_QUOTE if row.price is None else row.price,
-                debited=row.debited,
-                summary=row.summary,
-                opened_at=row.opened_at,
-                refunded_at=row.refunded_at,
-            )
-            for row in rows[:limit]
-        ]
+        items = [IncidentEntry(**incident_fields(row)) for row in rows[:limit]]
         return _paged(items, [row.id for row in rows], limit)
 
 

@@ -10,6 +10,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from callrouter.callbacks.models import DOMAIN_LENGTH
+from callrouter.callbacks.schemas import CallbackRef
 from callrouter.http.fields import MAX_ID, Digits, Id, Instant, Text, phrase
 from callrouter.identity.codes import WEB_CODE_MAX_LENGTH
 from callrouter.identity.models import ACCOUNT_NUMBER_LENGTH
@@ -73,6 +75,14 @@ class OpenIncident(Request):
     summary: Annotated[str, Text(SUMMARY_MAX_LENGTH, min_length=0, multiline=True)] | None = None
     call: Annotated[str, Text(CALL_MAX_LENGTH, min_length=0)] | None = Field(
         default=None, description="Call reference."
+    )
+    domain: Annotated[str, Text(DOMAIN_LENGTH)] | None = Field(
+        default=None,
+        description="Pass 4H: the domain of the expert who calls back (required for 4H).",
+    )
+    callback_number: Annotated[str, Text(CALLER_ID_MAX_LENGTH)] | None = Field(
+        default=None,
+        description="Pass 4H: the number to call back; by default the number of `call`.",
     )
     idempotency_key: IdempotencyKey
 
@@ -278,6 +288,7 @@ class OpenedIncident(BaseModel):
 
     incident: Incident
     debit: Debit
+    callback: CallbackRef | None = Field(description="Pass 4H: the callback it opened.")
     replayed: bool
 
     def http_status(self, declared: int) -> int:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from callrouter.accounts import schemas, views
 from callrouter.accounts.context import ACCOUNT_API
 from callrouter.accounts.problems import reported
+from callrouter.callbacks.opening import CallbackRequest
+from callrouter.callbacks.routes import CALLBACKS_API, callback_request_reported
+from callrouter.callbacks.schemas import CallbackRef
 from callrouter.http.access import Principal, Role
 from callrouter.http.endpoint import Call, Endpoints
 
@@ -29,22 +32,33 @@ INCIDENT_WORK = (Role.COORDINATOR, Role.ADMIN)
 )
 async def open_incident(call: Call, body: schemas.OpenIncident) -> schemas.OpenedIncident:
     api = call.request.app[ACCOUNT_API]
-    with reported(api.clock):
-        opened = await api.ledger.open_incident(
+    openings = call.request.app[CALLBACKS_API].openings
+    wants_callback = body.domain is not None or body.callback_number is not None
+    with reported(api.clock), callback_request_reported():
+        # A Pass 4H incident and its callback open together, or neither (issue 8).
+        opening = await openings.open_incident(
             body.account_number,
             level=body.level,
             pass_=body.pass_,
             idempotency_key=_ledger_key(call.who, body.idempotency_key),
+            callback=(
+                CallbackRequest(body.domain or "", body.callback_number) if wants_callback else None
+            ),
             third_party=body.third_party,
             emergency=body.emergency,
             classification=body.classification,
             summary=body.summary or "",
             call=body.call or None,
         )
+        opened = opening.opened
         view = await api.ledger.incident(opened.incident_id)
+    callback = None
+    if opening.callback_id is not None and opening.due_at is not None:
+        callback = CallbackRef(id=opening.callback_id, due_at=opening.due_at)
     return schemas.OpenedIncident(
         incident=views.incident(view),
         debit=schemas.Debit(points=opened.debited, balance=opened.balance),
+        callback=callback,
         replayed=opened.replayed,
     )
 

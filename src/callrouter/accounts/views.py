@@ -4,9 +4,10 @@ resource (the shapes are the models of callrouter.accounts.schemas)."""
 from __future__ import annotations
 
 from callrouter.accounts import schemas
-from callrouter.accounts.queries import IncidentEntry, MovementEntry, Page
+from callrouter.accounts.queries import IncidentEntry, Page
 from callrouter.identity.beneficiaries import BeneficiaryView
 from callrouter.identity.service import AccountSummary
+from callrouter.ledger.balances import MovementView
 from callrouter.ledger.prices import OnQuote, Price
 from callrouter.ledger.service import IncidentView
 
@@ -51,7 +52,7 @@ def price(value: Price) -> int | None:
     return None if isinstance(value, OnQuote) else value
 
 
-def movement(entry: MovementEntry) -> schemas.Movement:
+def movement(entry: MovementView) -> schemas.Movement:
     return schemas.Movement(
         id=entry.id,
         kind=entry.kind,
@@ -64,13 +65,13 @@ def movement(entry: MovementEntry) -> schemas.Movement:
     )
 
 
-def movement_page(page: Page[MovementEntry]) -> schemas.MovementPage:
+def movement_page(page: Page[MovementView]) -> schemas.MovementPage:
     return schemas.MovementPage(
         items=[movement(item) for item in page.items], next_cursor=_next(page)
     )
 
 
-def incident_entry(entry: IncidentEntry) -> schemas.IncidentEntry:
+def incident_entry(entry: IncidentEntry | IncidentView) -> schemas.IncidentEntry:
     return schemas.IncidentEntry(
         id=entry.id,
         level=entry.level,
@@ -95,17 +96,8 @@ def incident_page(page: Page[IncidentEntry]) -> schemas.IncidentPage:
 def incident(view: IncidentView) -> schemas.Incident:
     """An incident with its history (further calls, reclassification, refund)."""
     return schemas.Incident(
-        id=view.id,
-        level=view.level,
-        pass_=view.chosen_pass,
-        third_party=view.third_party,
-        emergency=view.emergency,
-        classification=view.classification,
-        price=price(view.price),
-        debited=view.debited,
-        summary=view.summary,
-        opened_at=view.opened_at,
-        refunded_at=view.refunded_at,
+        # The entry's fields as they are (dict() of a model does not serialize them).
+        **dict(incident_entry(view)),
         account_number=view.account_number,
         opening_call=view.opening_call,
         history=[
@@ -117,5 +109,5 @@ def incident(view: IncidentView) -> schemas.Incident:
     )
 
 
-def _next(page: Page[MovementEntry] | Page[IncidentEntry]) -> str | None:
+def _next(page: Page[MovementView] | Page[IncidentEntry]) -> str | None:
     return None if page.next_before_id is None else schemas.encode_cursor(page.next_before_id)

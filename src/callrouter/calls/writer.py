@@ -5,8 +5,8 @@ router killed right after routing a caller loses at most the records of the writ
 way (and `calls/recovery.py` recovers those from the PBX at the next start). Records that
 arrive during a write go together in the next one: one INSERT per batch, never one
 transaction per call, so a busy hotline costs the database no more than before. A
-fail-safe is applied after the records queued before it, so it finds the decision it
-flags.
+fail-safe, or a decision's outcome (`set_outcome`), is applied after the records queued
+before it, so it finds the decision it flags or completes.
 """
 
 from __future__ import annotations
@@ -17,23 +17,40 @@ import contextlib
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callrouter.calls.records import CallRecordData, add_call_records, record_failsafe
+from callrouter.calls.pgrecords import insert_call_records
+from callrouter.calls.records import (
+    CallOutcome,
+    CallRecordData,
+    add_call_records,
+    record_failsafe,
+    record_outcomes,
+)
+from callrouter.db.hotpool import HotPool
 from callrouter.db.writer import write_transaction
 
 log = structlog.get_logger(__name__)
 
 #: Records kept while the database cannot take them (hours of calls at a busy hotline).
 MAX_PENDING = 100_000
+#: Durable against the router dying (the records are on the server at commit), without an
+#: fsync per batch on the callers' database; a PostgreSQL crash could lose the last ~0.6 s,
+#: which the next start recovers from the PBX for calls still held.
+_NO_SYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit TO OFF"
 
 
 class CallRecordWriter:
-    def __init__(self, engine: AsyncEngine, *, retry_delay: float = 1.0) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, retry_delay: float = 1.0, hot_pool: HotPool | None = None
+    ) -> None:
         # A plain connection, no ORM session: half the CPU of a write (0.45 ms instead of
-        # 0.9 ms on PostgreSQL), which matters when every call is written at once.
+        # 0.9 ms on PostgreSQL), which matters when every call is written at once. On
+        # PostgreSQL, batches of records only go through `hot_pool` once it is open.
         self._engine = engine
+        self._hot_pool = hot_pool
         self._retry_delay = retry_delay
         self._records: list[CallRecordData] = []
         self._failsafes: list[CallRecordData] = []
+        self._outcomes: list[CallOutcome] = []
         # Settled once the records given so far are committed.
         self._committed: asyncio.Future[None] | None = None
         self._wake = asyncio.Event()
@@ -56,6 +73,11 @@ class CallRecordWriter:
     def add_failsafe(self, failsafe: CallRecordData) -> asyncio.Future[None]:
         """Flags the call's latest decision, or stores `failsafe` when it has none."""
         self._failsafes.append(failsafe)
+        return self._queued()
+
+    def set_outcome(self, outcome: CallOutcome) -> asyncio.Future[None]:
+        """Completes a record given earlier with how its decision went."""
+        self._outcomes.append(outcome)
         return self._queued()
 
     def _queued(self) -> asyncio.Future[None]:
@@ -83,43 +105,60 @@ class CallRecordWriter:
     async def _flush(self) -> None:
         records, self._records = self._records, []
         failsafes, self._failsafes = self._failsafes, []
+        outcomes, self._outcomes = self._outcomes, []
         committed, self._committed = self._committed, None
-        if not records and not failsafes:
+        if not records and not failsafes and not outcomes:
             if committed is not None and not committed.done():
                 committed.set_result(None)
             return
         try:
-            # On SQLite in the process's writer queue, like every other write.
-            async with write_transaction(self._engine) as connection:
-                if connection.dialect.name == "postgresql":
-                    # Durable against the router dying (the records are on the server at
-                    # commit), without an fsync per batch on the callers' database; a
-                    # PostgreSQL crash could lose the last ~0.6 s, which the next start
-                    # recovers from the PBX for calls still held.
-                    await connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                await add_call_records(connection, records)
-                for failsafe in failsafes:
-                    await record_failsafe(connection, failsafe)
+            hot_pool = self._hot_pool
+            if not failsafes and not outcomes and hot_pool is not None and hot_pool.is_open:
+                await _insert_on_postgres(hot_pool, records)
+            else:
+                await self._write(records, failsafes, outcomes)
         except asyncio.CancelledError:
-            self._restore(records, failsafes, committed)
+            self._restore(records, failsafes, outcomes, committed)
             raise
         except Exception:
             # Keep them for the next round: a database that is briefly away loses nothing.
-            log.exception("calls.write_failed", records=len(records), failsafes=len(failsafes))
-            self._restore(records, failsafes, committed)
+            log.exception(
+                "calls.write_failed",
+                records=len(records),
+                failsafes=len(failsafes),
+                outcomes=len(outcomes),
+            )
+            self._restore(records, failsafes, outcomes, committed)
             raise
         if committed is not None and not committed.done():
             committed.set_result(None)
+
+    async def _write(
+        self,
+        records: list[CallRecordData],
+        failsafes: list[CallRecordData],
+        outcomes: list[CallOutcome],
+    ) -> None:
+        # On SQLite in the process's writer queue, like every other write.
+        async with write_transaction(self._engine) as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.exec_driver_sql(_NO_SYNCHRONOUS_COMMIT)
+            await add_call_records(connection, records)
+            await record_outcomes(connection, outcomes)
+            for failsafe in failsafes:
+                await record_failsafe(connection, failsafe)
 
     def _restore(
         self,
         records: list[CallRecordData],
         failsafes: list[CallRecordData],
+        outcomes: list[CallOutcome],
         committed: asyncio.Future[None] | None,
     ) -> None:
         """Puts a batch that was not written back in front of what came since."""
         self._records[:0] = records
         self._failsafes[:0] = failsafes
+        self._outcomes[:0] = outcomes
         if committed is None:
             return
         if self._committed is None:
@@ -139,6 +178,13 @@ class CallRecordWriter:
                 # than hammering a database that is away.
                 await asyncio.sleep(self._retry_delay)
                 self._wake.set()
+
+
+async def _insert_on_postgres(hot_pool: HotPool, records: list[CallRecordData]) -> None:
+    """Records alone (no fail-safe), straight to asyncpg: 0.6 ms less CPU per call than Core."""
+    async with hot_pool.connection() as driver, driver.transaction():
+        await driver.execute(_NO_SYNCHRONOUS_COMMIT)
+        await insert_call_records(driver, records)
 
 
 def _settle(future: asyncio.Future[None]) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -106,6 +107,18 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if begins_immediate(connection) else "BEGIN")
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # A task cancelled while aiosqlite runs its statement (shutdown cancels them all)
+        # has lost nothing: the statement ends in aiosqlite's thread and the connection is
+        # still good. SQLAlchemy would take the cancellation for a lost connection and
+        # throw it away without rolling its transaction back; the thrown-away connection
+        # kept SQLite's write lock, and the next writer waited its whole busy timeout for
+        # "database is locked". Not a disconnect, then: the transaction is rolled back,
+        # after the statement, like any failed one.
+        if isinstance(context.original_exception, asyncio.CancelledError):
+            context.is_disconnect = False
 
 
 def _shown(url: URL) -> str:

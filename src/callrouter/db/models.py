@@ -2,6 +2,7 @@
 
 import callrouter.accounts.models
 import callrouter.appointments.models
+import callrouter.callbacks.models
 import callrouter.experts.models
 import callrouter.ledger.models
 import callrouter.oncall.escalation_models

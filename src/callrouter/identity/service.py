@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callrouter.clock import Clock
 from callrouter.db.driver import driver_connection, is_postgres
+from callrouter.db.hotpool import HotPool
 from callrouter.identity.beneficiaries import (
     BeneficiaryView as BeneficiaryView,  # where the account API has always found it
 )
@@ -133,8 +134,11 @@ class IdentityService:
         hasher: CodeHasher | None = None,
         pin_throttle: SignInPolicy | None = None,
         web_throttle: SignInPolicy | None = None,
+        hot_pool: HotPool | None = None,
     ) -> None:
         self._sessions = sessions
+        #: PostgreSQL: the identification by caller ID goes through it once it is open.
+        self._hot_pool = hot_pool
         engine = sessions.kw.get("bind")
         if not isinstance(engine, AsyncEngine):
             raise TypeError("the identity service needs sessions bound to an AsyncEngine")
@@ -342,8 +346,11 @@ class IdentityService:
         except InvalidCallerId:
             return None
         # Every call starts here (bench/routing_latency.py): on PostgreSQL the statement goes
-        # straight to the driver, elsewhere through a bare connection, never a session.
-        if is_postgres(self._engine):
+        # straight to the driver (the hot pool's when open), elsewhere through a bare
+        # connection, never a session.
+        if self._hot_pool is not None and self._hot_pool.is_open:
+            row = await self._hot_pool.fetchrow(_BY_CALLER_ID_ON_POSTGRES, normalised)
+        elif is_postgres(self._engine):
             async with driver_connection(self._engine) as driver:
                 row = await driver.fetchrow(_BY_CALLER_ID_ON_POSTGRES, normalised)
         else:

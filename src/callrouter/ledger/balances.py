@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, or_, select
+from sqlalchemy import Integer, Row, case, cast, func, or_, select
 
 from callrouter.identity.errors import AccountNotFound
 from callrouter.ledger.context import LedgerContext
+from callrouter.ledger.models import Movement
 from callrouter.ledger.postings import MovementKind
 from callrouter.ledger.prices import Points
 from callrouter.ledger.tables import ACCOUNTS, MOVEMENTS
@@ -28,6 +30,7 @@ class MovementView:
     created_at: datetime
     reason: str
     reference: str
+    incident_id: int | None
 
 
 @dataclass(frozen=True)
@@ -88,18 +91,7 @@ class Balances:
         return Statement(
             account_number=account_number,
             balance=account.balance,
-            movements=[
-                MovementView(
-                    id=row.id,
-                    kind=MovementKind(row.kind),
-                    amount=row.amount,
-                    balance_after=row.balance_after,
-                    created_at=row.created_at,
-                    reason=row.reason,
-                    reference=row.reference,
-                )
-                for row in rows
-            ],
+            movements=[movement_view(row) for row in rows],
             held=account.held,
         )
 
@@ -147,3 +139,17 @@ def _exact(figure: object) -> Decimal:
     """The figure as stored, not rounded to an int: SQLite hands a REAL back as a float,
     whose shortest repr is the value that was stored."""
     return Decimal(str(figure))
+
+
+def movement_view(row: Movement | Row[Any]) -> MovementView:
+    """A movements row (a Core row or the ORM model) as the domain's types."""
+    return MovementView(
+        id=row.id,
+        kind=MovementKind(row.kind),
+        amount=row.amount,
+        balance_after=row.balance_after,
+        created_at=row.created_at,
+        reason=row.reason,
+        reference=row.reference,
+        incident_id=row.incident_id,
+    )

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callrouter.callbacks.opening import CallbackOpenings, CallbackRequest
 from callrouter.clock import SystemClock
 from callrouter.config import load_config
 from callrouter.db.cli import service_command
@@ -88,6 +89,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=Classification.EXPERT.value,
     )
     open_.add_argument("--summary", default="", type=option_multiline, help="what the caller needs")
+    open_.add_argument(
+        "--domain", type=option_text, help="Pass 4H (required): the domain of the expert"
+    )
+    open_.add_argument(
+        "--callback-number",
+        type=option_text,
+        help="Pass 4H: the number to call back (default: the caller's number of --call)",
+    )
+    open_.add_argument("--call", type=option_text, help="the call being handled (Uniqueid)")
     _key_option(open_)
     open_.set_defaults(handler=_handler(_open))
     reclassify = incident_actions.add_parser(
@@ -243,7 +253,11 @@ async def _adjust(ledger: LedgerService, args: argparse.Namespace) -> int:
 
 
 async def _open(ledger: LedgerService, args: argparse.Namespace) -> int:
-    opened: OpenedIncident = await ledger.open_incident(
+    config = load_config(getattr(args, "config", None))
+    openings = CallbackOpenings(ledger, config.callbacks, config.calendar_settings.windows)
+    wants_callback = args.domain is not None or args.callback_number is not None
+    # A Pass 4H incident opens with its callback, in the same transaction (issue 8).
+    opening = await openings.open_incident(
         args.account,
         level=AssistanceLevel(args.level),
         pass_=Pass(args.pass_),
@@ -252,12 +266,22 @@ async def _open(ledger: LedgerService, args: argparse.Namespace) -> int:
         classification=Classification(args.classification),
         summary=args.summary,
         idempotency_key=_key(args),
+        callback=CallbackRequest(args.domain or "", args.callback_number)
+        if wants_callback
+        else None,
+        call=args.call,
     )
+    opened: OpenedIncident = opening.opened
     print(
         f"incident {opened.incident_id} opened on account {opened.account_number}: "
         f"price {opened.price}, {opened.debited} points debited, balance {opened.balance}"
         + (" (replayed: nothing changed)" if opened.replayed else "")
     )
+    if opening.callback_id is not None and opening.due_at is not None:
+        print(
+            f"callback {opening.callback_id} due {_local(opening.due_at, _zone(args))} "
+            f"({args.domain})"
+        )
     return 0
 
 

@@ -33,14 +33,12 @@ from callrouter.ledger.hold_rules import (
     move_outcome,
     state_after,
 )
-from callrouter.ledger.idempotency import OPEN_KEY_PREFIX
 from callrouter.ledger.incident_events import IncidentEventKind, event_by_key, write_event
+from callrouter.ledger.incidents import write_incident
 from callrouter.ledger.opening import OpeningRequest, call_reference
 from callrouter.ledger.postings import (
     LOCK_ACCOUNT_BY_ID,
     LOCK_ACCOUNT_BY_NUMBER,
-    MovementKind,
-    write_movement,
 )
 from callrouter.ledger.prices import AssistanceLevel, Classification, Points
 from callrouter.ledger.tables import ACCOUNTS, HOLDS, INCIDENTS, LedgerRow
@@ -122,7 +120,6 @@ _LATEST_EMERGENCY = (
     .limit(1)
 )
 _INSERT_HOLD = insert(HOLDS).returning(HOLDS.c.id)
-_INSERT_INCIDENT = insert(INCIDENTS).returning(INCIDENTS.c.id)
 
 
 def _emergency_request(account_number: str, call: str) -> OpeningRequest:
@@ -321,46 +318,21 @@ async def _open_incident(
     balance: Points,
     now: datetime,
 ) -> int:
-    """The emergency incident of a posted hold and its debit, as Incidents.open writes them."""
+    """The emergency incident of a posted hold and its debit, written as every opening is."""
     call: str = hold.call
     amount: Points = hold.amount
     request = _emergency_request(account_number, call)
     # Keyed by the hold, not the call: a key an operator once typed by hand for the call
     # cannot stop the confirmed emergency from opening.
     key = f"{POSTED_KEY_PREFIX}{hold.id}"
-    after = balance - amount
-    incident_id: int = (
-        await connection.execute(
-            _INSERT_INCIDENT,
-            {
-                "account_id": hold.account_id,
-                "level": request.level.value,
-                "chosen_pass": request.pass_.value,
-                "third_party": False,
-                "emergency": True,
-                "classification": request.classification.value,
-                "price": amount,
-                "debited": amount,
-                "balance_after": after,
-                "summary": request.summary,
-                "opening_call": request.call,
-                "opened_at": now,
-                "open_key": key,
-                "open_fingerprint": request.fingerprint,
-                "refunded_at": None,
-            },
-        )
-    ).scalar_one()
-    await write_movement(
+    return await write_incident(
         connection,
+        request,
         account_id=hold.account_id,
-        kind=MovementKind.DEBIT,
-        amount=-amount,
-        balance=after,
-        at=now,
-        reason=f"incident opened: {request.description()} (hold {hold.id} posted)",
-        reference=f"incident {incident_id}",
-        incident_id=incident_id,
-        key=f"{OPEN_KEY_PREFIX}{key}",
+        price=amount,
+        debited=amount,
+        balance_after=balance - amount,
+        key=key,
+        now=now,
+        debit_note=f" (hold {hold.id} posted)",
     )
-    return incident_id

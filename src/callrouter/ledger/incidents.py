@@ -7,11 +7,13 @@ statement (callrouter.ledger.postgres); elsewhere the same steps run here, one t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callrouter.db.writer import write_transaction
@@ -35,6 +37,7 @@ from callrouter.ledger.incident_events import (
     same_incident,
     write_event,
 )
+from callrouter.ledger.models import Incident
 from callrouter.ledger.opening import (
     OpenedIncident,
     OpeningRequest,
@@ -56,6 +59,10 @@ from callrouter.ledger.tables import ACCOUNTS, EVENTS, INCIDENTS
 from callrouter.passes import Pass
 
 log = structlog.get_logger(__name__)
+
+#: Runs in the opening's transaction, after the debit, with the new incident's id and
+#: opening instant: what must exist with the incident or not at all (a Pass 4H callback).
+OpeningHook = Callable[[AsyncConnection, int, datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -138,12 +145,15 @@ class Incidents:
         classification: Classification = Classification.EXPERT,
         summary: str = "",
         call: str | None = None,
+        then: OpeningHook | None = None,
     ) -> OpenedIncident:
         """Open an incident and debit its price, in one transaction.
 
         Raises EmergencyUnavailable (emergency without a pass that opens it),
         AccountNotFound, or InsufficientBalance (then nothing is opened nor debited).
         The same `idempotency_key` again returns the first result and changes nothing.
+        `then` runs inside that transaction when the incident is new; if it raises, nothing
+        is opened.
         """
         check_key(idempotency_key)
         context = self._context
@@ -173,12 +183,16 @@ class Incidents:
                 return await _opened_by_key(connection, idempotency_key, request)
 
         async def work() -> OpenedIncident:
-            if context.on_postgres:
+            # The one-statement path has no transaction to run `then` in.
+            if context.on_postgres and then is None:
                 return await open_on_postgres(
                     context.engine, request, idempotency_key, price, due, now
                 )
             async with write_transaction(context.engine) as connection:
-                return await open_within(connection, request, idempotency_key, price, due, now)
+                opened = await open_within(connection, request, idempotency_key, price, due, now)
+                if then is not None and not opened.replayed:
+                    await then(connection, opened.incident_id, now)
+                return opened
 
         opened = await idempotent(work, replay)
         if not opened.replayed:
@@ -244,19 +258,9 @@ class Incidents:
                 )
             ).all()
         return IncidentView(
-            id=row.id,
+            **incident_fields(row),
             account_number=row.number,
-            level=AssistanceLevel(row.level),
-            chosen_pass=Pass(row.chosen_pass),
-            third_party=row.third_party,
-            emergency=row.emergency,
-            classification=Classification(row.classification),
-            price=ON_QUOTE if row.price is None else row.price,
-            debited=row.debited,
-            summary=row.summary,
             opening_call=row.opening_call,
-            opened_at=row.opened_at,
-            refunded_at=row.refunded_at,
             events=[
                 IncidentEventView(
                     kind=IncidentEventKind(event.kind),
@@ -267,6 +271,24 @@ class Incidents:
                 for event in events
             ],
         )
+
+
+def incident_fields(row: Incident | Row[Any]) -> dict[str, Any]:
+    """What every reader shows of an incidents row (an IncidentView's and an account page's
+    entry's fields), as the domain's types."""
+    return {
+        "id": row.id,
+        "level": AssistanceLevel(row.level),
+        "chosen_pass": Pass(row.chosen_pass),
+        "third_party": row.third_party,
+        "emergency": row.emergency,
+        "classification": Classification(row.classification),
+        "price": ON_QUOTE if row.price is None else row.price,
+        "debited": row.debited,
+        "summary": row.summary,
+        "opened_at": row.opened_at,
+        "refunded_at": row.refunded_at,
+    }
 
 
 async def open_within(
@@ -301,41 +323,16 @@ async def open_within(
     if available < due:
         raise InsufficientBalance(request.account_number, available, due)
     balance = account.balance - due
-    incident_id: int = (
-        await connection.execute(
-            _INSERT_INCIDENT,
-            {
-                "account_id": account.id,
-                "level": request.level.value,
-                "chosen_pass": request.pass_.value,
-                "third_party": request.third_party,
-                "emergency": request.emergency,
-                "classification": request.classification.value,
-                "price": None if isinstance(price, OnQuote) else due,
-                "debited": due,
-                "balance_after": balance,
-                "summary": request.summary,
-                "opening_call": request.call,
-                "opened_at": now,
-                "open_key": idempotency_key,
-                "open_fingerprint": request.fingerprint,
-                "refunded_at": None,
-            },
-        )
-    ).scalar_one()
-    if due:
-        await write_movement(
-            connection,
-            account_id=account.id,
-            kind=MovementKind.DEBIT,
-            amount=-due,
-            balance=balance,
-            at=now,
-            reason=f"incident opened: {request.description()}",
-            reference=f"incident {incident_id}",
-            incident_id=incident_id,
-            key=f"{OPEN_KEY_PREFIX}{idempotency_key}",
-        )
+    incident_id = await write_incident(
+        connection,
+        request,
+        account_id=account.id,
+        price=None if isinstance(price, OnQuote) else due,
+        debited=due,
+        balance_after=balance,
+        key=idempotency_key,
+        now=now,
+    )
     return OpenedIncident(incident_id, request.account_number, price, due, balance, replayed=False)
 
 
@@ -360,3 +357,58 @@ async def _opened_by_key(
         balance=row.balance_after,
         replayed=True,
     )
+
+
+async def write_incident(
+    connection: AsyncConnection,
+    request: OpeningRequest,
+    *,
+    account_id: int,
+    price: Points | None,
+    debited: Points,
+    balance_after: Points,
+    key: str,
+    now: datetime,
+    debit_note: str = "",
+) -> int:
+    """Insert the incident under `key` and, when something is debited, its debit movement
+    (on the account already locked and its balance already checked); the incident's id.
+
+    `price` is None for a service on quote; `debit_note` is added to the movement's reason.
+    """
+    incident_id: int = (
+        await connection.execute(
+            _INSERT_INCIDENT,
+            {
+                "account_id": account_id,
+                "level": request.level.value,
+                "chosen_pass": request.pass_.value,
+                "third_party": request.third_party,
+                "emergency": request.emergency,
+                "classification": request.classification.value,
+                "price": price,
+                "debited": debited,
+                "balance_after": balance_after,
+                "summary": request.summary,
+                "opening_call": request.call,
+                "opened_at": now,
+                "open_key": key,
+                "open_fingerprint": request.fingerprint,
+                "refunded_at": None,
+            },
+        )
+    ).scalar_one()
+    if debited:
+        await write_movement(
+            connection,
+            account_id=account_id,
+            kind=MovementKind.DEBIT,
+            amount=-debited,
+            balance=balance_after,
+            at=now,
+            reason=f"incident opened: {request.description()}{debit_note}",
+            reference=f"incident {incident_id}",
+            incident_id=incident_id,
+            key=f"{OPEN_KEY_PREFIX}{key}",
+        )
+    return incident_id

@@ -2,7 +2,10 @@
 
 Data flows one way: the AMI event is parsed, the caller identified, the pure `decide`
 function picks the target, the decision is carried out with `Setvar` + `Redirect` on the
-held channel, and only then is it logged and stored, off the caller's path.
+held channel, and only then is it logged and stored, off the caller's path. A message
+(refusal, closed hours, insufficient balance) is the exception: its record is committed
+before the Redirect, as the call ends within seconds and a router killed meanwhile would
+find nothing left on the PBX to recover the record from.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from callrouter.errors import CallrouterError
 from callrouter.passes import Pass
 from callrouter.routing.billing import ChargeKind, EmergencyBilling, HoldWallet
 from callrouter.routing.decision import (
+    MESSAGE_CONTEXT,
     Caller,
     QueueLoad,
     RoutingDecision,
@@ -40,6 +44,9 @@ log = structlog.get_logger(__name__)
 
 #: Targets that start a paid service: the balance is checked before sending the caller.
 _PAID_TARGETS = frozenset({Target.COORDINATORS_QUEUE, Target.ONCALL_QUEUE})
+#: What a message's record says until the PBX answers its Redirect (and for good, when
+#: the router died before the answer came).
+UNANSWERED = "no answer to the Redirect on file: the router stopped before the PBX answered"
 
 
 @dataclass(frozen=True)
@@ -151,9 +158,14 @@ class RoutedCall:
     latency_ms: float
     redirected: bool
     error: str | None
+    #: The record was committed before the decision was carried out (a message): only
+    #: the outcome (`redirected`, `error`, `latency_ms`) remains to be written.
+    stored: bool = False
 
 
 RecordSink = Callable[[RoutedCall], Awaitable[None]]
+#: Hands a decision's record to the writer; the future is settled once it is committed.
+StoreSink = Callable[[RoutedCall], asyncio.Future[None]]
 FailsafeSink = Callable[[HotlineFailsafe], Awaitable[None]]
 QueueLoads = Callable[[], Mapping[str, QueueLoad]]
 
@@ -174,7 +186,13 @@ class Router:
         record: RecordSink,
         record_failsafe: FailsafeSink,
         max_hold_age: timedelta = timedelta(hours=4),
+        store_first: StoreSink | None = None,
+        store_wait: float = 1.0,
     ) -> None:
+        """`store_first` commits a message's record before its Redirect; `store_wait`
+        bounds how long (seconds) a caller waits for that commit: past it the message is
+        played anyway and the record stays queued, as a database away must not keep
+        callers on hold."""
         self._pbx = pbx
         self._directory = directory
         self._wallet = wallet
@@ -184,6 +202,8 @@ class Router:
         self._queue_loads = queue_loads
         self._record = record
         self._record_failsafe_sink = record_failsafe
+        self._store_first_sink = store_first
+        self._store_wait = store_wait
         self.billing: EmergencyBilling | None = (
             None
             if wallet is None
@@ -294,6 +314,18 @@ class Router:
                 decision = decide(
                     now, self._calendar, caller, chosen_pass, call.attempt, loads, self._policy
                 )
+        stored = decision.context == MESSAGE_CONTEXT and await self._store_first(
+            RoutedCall(
+                call=call,
+                caller=caller,
+                chosen_pass=chosen_pass,
+                decision=decision,
+                decided_at=now,
+                latency_ms=(time.perf_counter() - received) * 1000.0,
+                redirected=False,
+                error=UNANSWERED,
+            )
+        )
         redirected, latency_ms, send_error, refused = await self._carry_out(
             call, decision, received
         )
@@ -311,6 +343,7 @@ class Router:
             latency_ms=latency_ms,
             redirected=redirected,
             error=send_error or error,
+            stored=stored,
         )
         log.info(
             "routing.decision",
@@ -335,6 +368,28 @@ class Router:
             # The caller is already on their way; a record that cannot be written (database
             # down) is logged in full rather than lost silently in a task.
             log.exception("routing.record_failed", channel=call.channel)
+
+    async def _store_first(self, pending: RoutedCall) -> bool:
+        """Whether the record is with the writer (committed, or still queued if the
+        database is slow). Costs a message's caller a couple of ms; queued callers never
+        come here."""
+        if self._store_first_sink is None:
+            return False
+        try:
+            committed = self._store_first_sink(pending)
+        except Exception:
+            log.exception("routing.record_failed", channel=pending.call.channel)
+            return False
+        # asyncio.wait, not wait_for: the future is shared by the writer's whole batch and
+        # must not be cancelled by one caller's timeout.
+        done, _ = await asyncio.wait({committed}, timeout=self._store_wait)
+        if not done:
+            log.warning(
+                "routing.record_not_committed",
+                channel=pending.call.channel,
+                waited_s=self._store_wait,
+            )
+        return True
 
     async def _record_failsafe(self, failsafe: HotlineFailsafe) -> None:
         try:

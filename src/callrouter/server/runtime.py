@@ -25,17 +25,28 @@ from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
 from callrouter.appointments.api import build_services, setup_appointment_api
 from callrouter.appointments.service import AppointmentService
 from callrouter.calendar import is_open
+from callrouter.callbacks.alerts import CallbackAlerts
+from callrouter.callbacks.engine import CallbackEngine
+from callrouter.callbacks.gauges import CallbackGauges
+from callrouter.callbacks.opening import CallbackOpenings
+from callrouter.callbacks.placing import AttemptResult, CallPlacer, ResultHandler
+from callrouter.callbacks.queries import CallbackQueries
+from callrouter.callbacks.routes import CallbacksApi, setup_callback_api
+from callrouter.callbacks.service import CallbackDispatcher
 from callrouter.calls.reconcile import failsafe_record
-from callrouter.calls.records import CallRecordData, recent_call_records
+from callrouter.calls.records import CallOutcome, CallRecordData, recent_call_records
 from callrouter.calls.recovery import reconcile_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock, SimulatedClock
 from callrouter.config import Config
 from callrouter.console.context import Console, attach_pbx, build_console
 from callrouter.console.routes import setup_console
+from callrouter.db.driver import is_postgres
 from callrouter.db.engine import create_engine, session_factory
+from callrouter.db.hotpool import HotPool
 from callrouter.db.migrate import upgrade_async
 from callrouter.experts.directory import ExpertDirectory
+from callrouter.experts.presence import free_experts
 from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
@@ -87,10 +98,19 @@ class Hotline:
     live: LiveState | None = None
     router: Router | None = None
     records: CallRecordWriter | None = None
+    #: PostgreSQL: the pool of the statements every call runs, open with the database.
+    hot_pool: HotPool | None = None
     oncall: RosterService | None = None
     escalations: EscalationTracker | None = None
     escalation_store: EscalationStore | None = None
     recent: list[str] = field(default_factory=list)
+    #: Pass 4H: what supervisors are told, and the callbacks' dispatcher once started.
+    callback_alerts: CallbackAlerts = field(default_factory=CallbackAlerts)
+    callback_openings: CallbackOpenings | None = None
+    callbacks: CallbackDispatcher | None = None
+    #: Builds the PBX side of callbacks (the AMI Originate and its legs); without it the
+    #: dispatcher dials nobody but still keeps deadlines, warnings and refunds.
+    callback_placer: Callable[[AMIClient, ResultHandler], CallPlacer] | None = None
     console: Console | None = None
     metrics: HotlineMetrics | None = None
     #: Called with every routing decision and every fail-safe (console, metrics).
@@ -126,13 +146,19 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     app[ENGINE] = engine
     sessions = session_factory(engine)
     hotline.sessions = sessions
+    if is_postgres(engine):
+        hotline.hot_pool = HotPool(engine, hotline.config.database.hot_pool_size)
     hotline.identity = IdentityService(
-        sessions, hotline.clock, hasher=CodeHasher(pin_pepper=hotline.pin_pepper)
+        sessions,
+        hotline.clock,
+        hasher=CodeHasher(pin_pepper=hotline.pin_pepper),
+        hot_pool=hotline.hot_pool,
     )
     hotline.ledger = LedgerService(sessions, hotline.clock, hotline.config.ledger)
     app.cleanup_ctx.append(database_context)
     app.cleanup_ctx.extend(extra_contexts)
     app.cleanup_ctx.append(pbx_context)
+    app.cleanup_ctx.append(callbacks_context)
     live = LiveState(hotline.clock)
     hotline.live = live
     _setup_console_and_metrics(app, hotline, live)
@@ -186,6 +212,22 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
             unanswered=lambda since: store.unanswered(since, _UNANSWERED_SHOWN),
         ),
     )
+    callbacks = hotline.config.callbacks
+    hotline.callback_openings = CallbackOpenings(
+        hotline.ledger,
+        callbacks,
+        hotline.config.calendar_settings.windows,
+        flush_call_records=lambda: _flush_records(hotline),
+        known_domains=lambda: {domain.key for domain in hotline.config.experts.domains},
+    )
+    setup_callback_api(
+        app,
+        CallbacksApi(
+            openings=hotline.callback_openings,
+            queries=CallbackQueries(engine, hotline.clock, callbacks.policy),
+            clock=hotline.clock,
+        ),
+    )
     return app
 
 
@@ -220,7 +262,10 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     hotline, engine = app[HOTLINE], app[ENGINE]
     await upgrade_async(hotline.database_url)
     log.info("database.ready", url=engine.url.render_as_string(hide_password=True))
-    records = CallRecordWriter(engine)
+    hot_pool = hotline.hot_pool
+    if hot_pool is not None:
+        await hot_pool.open()
+    records = CallRecordWriter(engine, hot_pool=hot_pool)
     records.start()
     hotline.records = records
     try:
@@ -229,7 +274,11 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
         try:
             await records.close()
         finally:
-            await engine.dispose()
+            try:
+                if hot_pool is not None:
+                    await hot_pool.close()
+            finally:
+                await engine.dispose()
 
 
 async def pbx_context(app: web.Application) -> AsyncIterator[None]:
@@ -267,6 +316,7 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         record=lambda routed: _record(hotline, routed),
         record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
         max_hold_age=timedelta(minutes=oncall.max_hold_minutes),
+        store_first=lambda routed: _record_first(hotline, routed),
     )
     hotline.router = router
     assert router.billing is not None
@@ -331,6 +381,60 @@ def _clock_sleep(clock: Clock) -> Callable[[float], Awaitable[None]]:
     return lambda seconds: asyncio.sleep(seconds / speed)
 
 
+async def callbacks_context(app: web.Application) -> AsyncIterator[None]:
+    """The callbacks' dispatcher: after the PBX link, which it places calls through."""
+    hotline, engine = app[HOTLINE], app[ENGINE]
+    live, openings, directory = hotline.live, hotline.callback_openings, hotline.experts
+    assert live is not None and openings is not None and directory is not None
+    # The experts are the members of their queue; presence comes from the PBX's view.
+    queue = hotline.config.experts.queue
+    config, clock = hotline.config.callbacks, hotline.clock
+    dispatcher: CallbackDispatcher | None = None
+
+    async def on_result(result: AttemptResult) -> None:
+        assert dispatcher is not None
+        await dispatcher.on_result(result)
+
+    placer = None
+    if hotline.callback_placer is not None and hotline.ami is not None:
+        placer = hotline.callback_placer(hotline.ami, on_result)
+    callback_engine = CallbackEngine(
+        engine,
+        clock,
+        config,
+        placer,
+        experts=directory.all,
+        free_experts=lambda experts, now: free_experts(experts, live, now, queue),
+        alerts=hotline.callback_alerts,
+    )
+    dispatcher = CallbackDispatcher(engine, clock, config, callback_engine)
+    hotline.callbacks = dispatcher
+    openings.opened = dispatcher.opened
+    undo = [live.on_change(dispatcher.nudge)]
+    if hotline.ami is not None:
+        undo.append(hotline.ami.on_connected(dispatcher.reconnected))
+    gauges = None
+    if hotline.metrics is not None:
+        queries = CallbackQueries(engine, clock, config.policy)
+        gauges = CallbackGauges(queries, hotline.metrics)
+        gauges.start()
+    dispatcher.start()
+    try:
+        yield
+    finally:
+        for unsubscribe in undo:
+            unsubscribe()
+        openings.opened = lambda callback_id: None
+        await dispatcher.close()
+        if gauges is not None:
+            await gauges.close()
+
+
+async def _flush_records(hotline: Hotline) -> None:
+    if hotline.records is not None:
+        await hotline.records.flush()
+
+
 async def _connect_until_up(client: AMIClient, pbx: PBXLink) -> None:
     """The first connection: the PBX may start after us. Refused credentials are final.
 
@@ -374,7 +478,25 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
     for observer in hotline.on_routed:
         observer(routed)
     assert hotline.records is not None
-    hotline.records.add(_record_data(routed))
+    if routed.stored:
+        hotline.records.set_outcome(
+            CallOutcome(
+                uniqueid=routed.call.uniqueid,
+                decided_at=routed.decided_at,
+                target=routed.decision.target.value,
+                redirected=routed.redirected,
+                error=routed.error,
+                latency_ms=routed.latency_ms,
+            )
+        )
+    else:
+        hotline.records.add(_record_data(routed))
+
+
+def _record_first(hotline: Hotline, routed: RoutedCall) -> asyncio.Future[None]:
+    """A message's record, before its Redirect; `_record` completes it."""
+    assert hotline.records is not None
+    return hotline.records.add(_record_data(routed))
 
 
 async def _record_failsafe(hotline: Hotline, failsafe: HotlineFailsafe) -> None:

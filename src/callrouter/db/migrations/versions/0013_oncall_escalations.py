@@ -1,7 +1,7 @@
 """On-call escalations and their steps.
 
 Revision ID: 0013_oncall_escalations
-Revises: 0014_emergency_holds
+Revises: 0010_callbacks
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_oncall_escalations"
-down_revision: str | None = "0014_emergency_holds"
+down_revision: str | None = "0010_callbacks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

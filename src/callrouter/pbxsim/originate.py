@@ -80,6 +80,10 @@ class Originator:
                 return Outcome.BUSY, 0.0
             if _AGENT_EXTEN.match(exten):
                 return Outcome.ANSWER, self.core.uniform(answer)
+        elif context == "oncall-technician":
+            if self.core.settings.technicians.get(exten, "confirms") == "never":
+                return Outcome.NEVER, 0.0
+            return Outcome.ANSWER, self.core.uniform(answer)
         elif context == "customers":
             if _NEVER_ANSWERS.match(exten):
                 return Outcome.NEVER, 0.0

@@ -205,9 +205,10 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         hotline.console.register_polled(
             AppointmentsPanel(hotline.appointments.find, config.calendar_settings.timezone)
         )
-        hotline.console.register_polled(OnCallPanel(hotline.oncall.roster))
     oncall = hotline.config.oncall
     tracker = EscalationTracker(hotline.config.routing_policy().oncall_queue, oncall.escalation)
+    if hotline.console is not None:
+        hotline.console.register_polled(OnCallPanel(hotline.oncall.roster, tracker.live))
     store = EscalationStore(sessions)
     hotline.escalations, hotline.escalation_store = tracker, store
     setup_oncall_routes(

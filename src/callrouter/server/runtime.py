@@ -40,6 +40,11 @@ from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock, SimulatedClock
 from callrouter.config import Config
 from callrouter.console.context import Console, attach_pbx, build_console
+from callrouter.console.panels_appointments import AppointmentsPanel
+from callrouter.console.panels_callbacks import CALLBACKS as CALLBACKS_TOPIC
+from callrouter.console.panels_callbacks import CallbacksPanel
+from callrouter.console.panels_callbacks_source import callbacks_source
+from callrouter.console.panels_oncall import OnCallPanel
 from callrouter.console.routes import setup_console
 from callrouter.db.driver import is_postgres
 from callrouter.db.engine import create_engine, session_factory
@@ -196,8 +201,14 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         clock=hotline.clock,
     )
     hotline.oncall = RosterService(sessions, hotline.clock, hotline.config.calendar().on_call)
+    if hotline.console is not None:
+        hotline.console.register_polled(
+            AppointmentsPanel(hotline.appointments.find, config.calendar_settings.timezone)
+        )
     oncall = hotline.config.oncall
     tracker = EscalationTracker(hotline.config.routing_policy().oncall_queue, oncall.escalation)
+    if hotline.console is not None:
+        hotline.console.register_polled(OnCallPanel(hotline.oncall.roster, tracker.live))
     store = EscalationStore(sessions)
     hotline.escalations, hotline.escalation_store = tracker, store
     setup_oncall_routes(
@@ -228,6 +239,14 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
             clock=hotline.clock,
         ),
     )
+    if hotline.console is not None:
+        callbacks_panel = CallbacksPanel(
+            callbacks_source(engine),
+            config.calendar_settings.timezone,
+            callbacks.policy.warn_before,
+        )
+        hotline.console.register_polled(callbacks_panel)
+        hotline.console.alerts.add_source(callbacks_panel.alerts, CALLBACKS_TOPIC)
     return app
 
 

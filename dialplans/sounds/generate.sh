@@ -42,6 +42,8 @@ prompt aucun-agent "Aucun conseiller n'est disponible. Merci de rappeler ultéri
 prompt rappel-programme "Un expert vous rappellera. Au revoir."
 prompt annonce-rappel "Rappel d'un client de la hotline. Restez en ligne, nous appelons le client."
 prompt annonce-rendez-vous "Rendez-vous d'assistance de la hotline. Restez en ligne, nous appelons le client."
+prompt astreinte-confirmer "Appel d'urgence de la hotline. Pour le prendre, tapez 1."
+prompt astreinte-message "Aucun technicien d'astreinte n'a pu vous répondre. Laissez votre message après le bip : nous vous rappellerons."
 
 # Hold music: a slow plucked arpeggio (C, Am, F, G), 12 s, played in a loop by Asterisk.
 notes=(C4 E4 G4 C5 G4 E4 A3 C4 E4 A4 E4 C4 F3 A3 C4 F4 C4 A3 G3 B3 D4 G4 D4 B3)

@@ -38,6 +38,7 @@ from callrouter.callbacks.rules import CallbackPolicy, GuaranteeClock
 from callrouter.errors import ConfigError
 from callrouter.experts.config import ExpertsConfig, parse_experts
 from callrouter.ledger.config import LedgerConfig, parse_ledger_config
+from callrouter.oncall.escalation import EscalationPolicy
 from callrouter.passes import Pass
 from callrouter.routing.decision import RoutingPolicy
 
@@ -130,6 +131,12 @@ class OnCallConfig:
     #: Days of past and coming duties in a feed.
     feed_days_back: int = 7
     feed_days_ahead: int = 56
+    #: The escalation chain Asterisk runs (dialplans/queuerules.conf and the dialplan's
+    #: ONCALL_PASS_SECS, ONCALL_PASSES say the same).
+    escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+    #: Longest time between two readings of the roster for the PBX's on-call members:
+    #: hand-offs are programmed on time, this catches the admin's changes.
+    roster_recheck_seconds: float = 60.0
     #: Minutes after an emergency incident opens during which a further call of the same
     #: account joins it at no cost; 0: until the on-call stretch closes (08:00 on weekdays).
     emergency_attach_minutes: int = 0
@@ -502,6 +509,10 @@ def _oncall(section: _Table) -> OnCallConfig:
             "feed_base_url",
             "feed_days_back",
             "feed_days_ahead",
+            "escalation_delays",
+            "escalation_passes",
+            "escalation_pass_seconds",
+            "roster_recheck_seconds",
             "emergency_attach_minutes",
             "max_hold_minutes",
         )
@@ -515,6 +526,10 @@ def _oncall(section: _Table) -> OnCallConfig:
         feed_base_url=base_url,
         feed_days_back=section.integer("feed_days_back", OnCallConfig.feed_days_back, 0, 366),
         feed_days_ahead=section.integer("feed_days_ahead", OnCallConfig.feed_days_ahead, 1, 366),
+        escalation=_escalation(section),
+        roster_recheck_seconds=section.seconds(
+            "roster_recheck_seconds", OnCallConfig.roster_recheck_seconds
+        ),
         emergency_attach_minutes=section.integer(
             "emergency_attach_minutes", OnCallConfig.emergency_attach_minutes, 0, 7 * 24 * 60
         ),
@@ -522,6 +537,26 @@ def _oncall(section: _Table) -> OnCallConfig:
             "max_hold_minutes", OnCallConfig.max_hold_minutes, 5, 7 * 24 * 60
         ),
     )
+
+
+def _escalation(section: _Table) -> EscalationPolicy:
+    default = EscalationPolicy()
+    delays = section.data.get("escalation_delays", list(default.delays))
+    if not isinstance(delays, list) or not all(
+        isinstance(delay, int) and not isinstance(delay, bool) for delay in delays
+    ):
+        raise ConfigError(
+            f"{section.key_path('escalation_delays')}: expected a list of whole seconds, "
+            f"got {delays!r}"
+        )
+    try:
+        return EscalationPolicy(
+            delays=tuple(delays),
+            passes=section.integer("escalation_passes", default.passes, 1, 20),
+            pass_seconds=section.integer("escalation_pass_seconds", default.pass_seconds, 1, 3600),
+        )
+    except ValueError as error:
+        raise ConfigError(f"{section.key_path('escalation_delays')}: {error}") from None
 
 
 def _ledger(section: _Table) -> LedgerConfig:

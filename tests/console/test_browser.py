@@ -174,3 +174,96 @@ async def test_signing_out_closes_the_page_and_the_stream(
     assert response is not None
     stream = await p.request.get(running_console.base_url + "/console/stream")  # type: ignore[attr-defined]
     assert stream.status == 401
+
+
+async def test_the_appointments_on_call_and_callbacks_panels_render_and_are_reachable_by_keyboard(
+    running_console: RunningConsole, page: object
+) -> None:
+    from datetime import date, time, timedelta
+
+    from callrouter.appointments.service import BookingRequest
+    from callrouter.callbacks.opening import CallbackRequest
+    from callrouter.clock import FakeClock
+    from callrouter.ledger.prices import AssistanceLevel
+    from callrouter.oncall.roster import Layer
+    from callrouter.passes import Pass
+
+    from .conftest import TUESDAY_10H
+
+    hotline = running_console.hotline
+    assert hotline.experts is not None and hotline.appointments is not None
+    assert hotline.identity is not None and hotline.ledger is not None
+    assert hotline.oncall is not None and hotline.console is not None
+    # Today at 15:00, booked eight days ago (a slot is booked a week ahead at least).
+    await hotline.experts.add("Lucie Martin", "PJSIP/expert1", ["knx"])
+    account = (await hotline.identity.create_account("Hôtel des Alpes")).number
+    await hotline.ledger.credit(account, 500, reason="test", idempotency_key="rdv")
+    await hotline.appointments.with_clock(FakeClock(TUESDAY_10H - timedelta(days=8))).book(
+        BookingRequest(
+            account_number=account,
+            domain="knx",
+            level=AssistanceLevel.STANDARD,
+            start=TUESDAY_10H.replace(hour=15),
+            number_to_call="0612345678",
+            summary="Volets bloqués",
+            idempotency_key="rdv-today",
+            booked_by="Claire",
+        )
+    )
+    for name in ("Emma Petit", "Hugo Bernard"):
+        await hotline.oncall.add_person(name, "PJSIP/" + name.split()[0].lower())
+    await hotline.oncall.set_rotation(
+        Layer.PRIMARY,
+        ["Emma Petit", "Hugo Bernard"],
+        shift_days=1,
+        handoff_at=time(18),
+        first_handoff=date(2026, 11, 23),
+    )
+    # A Pass 4H call with a callback owed: due at 14:00 (four business hours from 10:00).
+    assert hotline.callback_openings is not None
+    await hotline.callback_openings.open_incident(
+        account,
+        level=AssistanceLevel.STANDARD,
+        pass_=Pass.FOUR_HOURS,
+        idempotency_key="callback-today",
+        callback=CallbackRequest("knx", "0687654321"),
+    )
+    # The pollers read every few seconds: read now, as their next round would.
+    for panel in hotline.console.polled:
+        await panel.refresh(hotline.clock.now())
+        hotline.console.hub.changed(panel.topic)
+
+    p: object = page
+    await sign_in(p, running_console)
+    row = await p.wait_for_selector("#panel-appointments tr.appointment", timeout=5000)  # type: ignore[attr-defined]
+    text = await row.inner_text()
+    assert "15:00" in text and "knx" in text and "Lucie Martin" in text and "upcoming" in text
+    assert "0612345678" not in text and "78" in text, "the number is masked for a supervisor"
+    oncall = await p.inner_text("#panel-oncall")  # type: ignore[attr-defined]
+    # Tuesday 10:00 is daytime: nobody now; Hugo from 18:00 (the calendar's offset shown).
+    assert "Outside the on-call hours" in oncall
+    assert "Next, from 2026-11-24 18:00+01:00" in oncall and "Hugo Bernard" in oncall
+    row = await p.wait_for_selector("#panel-callbacks tr.callback", timeout=5000)  # type: ignore[attr-defined]
+    text = await row.inner_text()
+    # The standing is written, not only coloured; the countdown says how long is left.
+    assert "14:00" in text and "on time" in text and "3:59:" in text
+    assert "0687654321" not in text, "the number is masked for a supervisor"
+    assert "Today: 0 met, 0 breached, 0 points refunded" in await p.inner_text(  # type: ignore[attr-defined]
+        "#panel-callbacks"
+    )
+    await shot(p, "08-appointments-and-on-call")
+
+    # The panels' links are in the page's jump list and lead the keyboard to them.
+    for key in ("appointments", "oncall", "callbacks"):
+        link = await p.query_selector(f"nav.jump a[href='#panel-{key}']")  # type: ignore[attr-defined]
+        assert link is not None
+        await link.focus()
+        await p.keyboard.press("Enter")  # type: ignore[attr-defined]
+        focused = await p.evaluate("document.activeElement.id")  # type: ignore[attr-defined]
+        assert focused == f"panel-{key}"
+    await p.click("a[hreflang=fr]")  # type: ignore[attr-defined]
+    await p.wait_for_selector("#panel-appointments tr.appointment", timeout=5000)  # type: ignore[attr-defined]
+    assert "à venir" in await p.inner_text("#panel-appointments")  # type: ignore[attr-defined]
+    assert "Hors des heures d'astreinte" in await p.inner_text("#panel-oncall")  # type: ignore[attr-defined]
+    assert "dans les temps" in await p.inner_text("#panel-callbacks")  # type: ignore[attr-defined]
+    await shot(p, "09-appointments-and-on-call-fr")

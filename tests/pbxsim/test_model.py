@@ -231,10 +231,15 @@ def test_traffic_arrives_at_the_asked_rate_in_model_time() -> None:
     sim.model.start_traffic(0.5, [ANNE, BERNARD])
     sim.clock.advance(2000.0)
     placed = sim.model.calls_placed
-    assert 900 <= placed <= 1100
+    # drawn arrivals at the asked rate; callers calling back on their own come on top
+    assert 900 <= placed - sim.model.redials <= 1100
     callers = [e["Caller"] for e in sim.named("UserEvent", UserEvent="HotlineCall")]
     unknown = sum(1 for c in callers if c not in (ANNE.caller_id, BERNARD.caller_id))
-    assert 0.15 < unknown / len(callers) < 0.35
+    assert unknown / len(callers) > 0.15
+    # a known customer is not drawn again and again (issue 10, item 5): served, they stay
+    # away; unserved, they call back three times at most, then give up for hours
+    for known in (ANNE, BERNARD):
+        assert callers.count(known.caller_id) <= 4
     sim.model.stop_traffic()
     sim.clock.advance(1000.0)
     assert sim.model.calls_placed == placed

@@ -48,8 +48,9 @@ TEARDOWN = frozenset({"Hangup", "BridgeLeave", "BridgeDestroy", "AgentComplete"}
 @pytest.fixture
 def settings(settings: SimulatorSettings) -> SimulatorSettings:
     """The lab that recorded the traces: a dialplan that asked for no DTMF (no prompt, no
-    wait) and an AMI user with `read = all`."""
+    wait), an on-call queue without escalation chain, and an AMI user with `read = all`."""
     settings.prompts = {}
+    settings.oncall_escalation = False
     settings.digit_timeout = 0.0
     settings.read_classes = None
     return settings

@@ -88,7 +88,8 @@ async def test_the_demo_shows_calls_routed_answered_and_abandoned(sqlite_url: st
 
             async with asyncio.timeout(20):
                 await busy_enough()
-            async with http.get(f"http://127.0.0.1:{port}/api/calls?recent=50") as response:
+            # customers who were served stay away (issue 10, item 5): look far enough back
+            async with http.get(f"http://127.0.0.1:{port}/api/calls?recent=200") as response:
                 calls = await response.json()
     finally:
         await runner.cleanup()

@@ -20,6 +20,7 @@ from callrouter.console.activity_panels import AlertsPanel, DecisionsPanel, Link
 from callrouter.console.figures import QueueStatistics, WindowSettings
 from callrouter.console.hub import ConsoleHub
 from callrouter.console.panel import FIGURES, LIVE, Panel
+from callrouter.console.panels_polled import PolledPanel, follow
 from callrouter.console.queue_panels import FiguresPanel, HistoryPanel, QueuesPanel
 from callrouter.console.refunds_panel import RefundsPanel, follow_refunds
 from callrouter.console.sessions import SessionStore
@@ -44,10 +45,16 @@ class Console:
     clock: Clock
     timezone: ZoneInfo
     detach: list[Callable[[], None]] = field(default_factory=list)
+    polled: list[PolledPanel] = field(default_factory=list)
 
     def register(self, panel: Panel) -> None:
         """Add a panel (before the app starts); see callrouter.console.panel."""
         self.hub.register(panel)
+
+    def register_polled(self, panel: PolledPanel) -> None:
+        """Add a panel whose poller the console's context runs (panels_polled)."""
+        self.hub.register(panel)
+        self.polled.append(panel)
 
 
 CONSOLE = web.AppKey("console", Console)
@@ -161,6 +168,13 @@ def console_context(console: Console) -> Callable[[web.Application], AsyncIterat
                     console.hub.changed,
                 ),
                 name="console-refunds",
+            ),
+            *(
+                asyncio.create_task(
+                    follow(panel, console.clock, console.hub.changed),
+                    name=f"console-{panel.key}",
+                )
+                for panel in console.polled
             ),
         ]
         try:

@@ -5,6 +5,7 @@ import callrouter.appointments.models
 import callrouter.callbacks.models
 import callrouter.experts.models
 import callrouter.ledger.models
+import callrouter.oncall.escalation_models
 import callrouter.oncall.models  # noqa: F401
 from callrouter.calls import models as calls_models
 from callrouter.db.base import Base

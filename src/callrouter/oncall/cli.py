@@ -15,6 +15,7 @@ from callrouter.clock import SystemClock
 from callrouter.config import Config, load_config
 from callrouter.db.cli import service_command
 from callrouter.oncall.context import feed_url
+from callrouter.oncall.escalation import queue_rules
 from callrouter.oncall.roster import (
     Layer,
     OnCallTeam,
@@ -47,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _command(actions, "now", "who is on call now, and the next change", _now)
     show = _command(actions, "show", "the on-call shifts ahead", _show)
     show.add_argument("--days", type=_positive, default=14, help="how many days (default 14)")
+    _command(
+        actions,
+        "queuerules",
+        "print the PBX's queuerules.conf for [oncall] escalation_delays",
+        _queuerules,
+    )
 
     person = _group(actions, "person", "technicians who can be on call")
     add = _command(person, "add", "add a technician", _person_add)
@@ -125,6 +132,11 @@ async def _now(tools: Tools, args: argparse.Namespace) -> int:
     print(f"now ({_local(now, tools.zone)}): {_team(on_call_at(roster, now))}{until}")
     if upcoming is not None:
         print(f"next on call from {_local(upcoming.at, tools.zone)}: {_team(upcoming.team)}")
+    return 0
+
+
+async def _queuerules(tools: Tools, args: argparse.Namespace) -> int:
+    print(queue_rules(tools.config.oncall.escalation), end="")
     return 0
 
 

@@ -1,13 +1,18 @@
-"""What the on-call routes share: the roster service, the clock, the feeds' settings."""
+"""What the on-call routes share: the roster service, the clock, the feeds' settings, and
+the escalations of live emergencies (tracked from the PBX) and unanswered ones (stored)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiohttp import web
 
 from callrouter.clock import Clock
+from callrouter.oncall.escalation_store import StoredEscalation
 from callrouter.oncall.service import RosterService
+from callrouter.oncall.tracking import Escalation
 
 FEED_PATH = "/api/oncall/feeds/{token}.ics"
 
@@ -20,6 +25,10 @@ class OnCallApi:
     feed_base_url: str
     feed_days_back: int
     feed_days_ahead: int
+    #: The emergencies the PBX holds now (none without a PBX link).
+    escalations: Callable[[], Sequence[Escalation]] = field(default=lambda: ())
+    #: The emergencies nobody confirmed since an instant, newest first (each owed a call).
+    unanswered: Callable[[datetime], Awaitable[Sequence[StoredEscalation]]] | None = None
 
 
 ONCALL = web.AppKey("oncall", OnCallApi)

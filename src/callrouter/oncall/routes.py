@@ -26,6 +26,8 @@ from callrouter.oncall.roster import (
 from callrouter.oncall.roster_routes import ROSTER_ROUTES
 
 ONCALL_ROUTES = Endpoints("on-call")
+#: How far back /api/oncall lists the emergencies nobody confirmed.
+UNANSWERED_SHOWN_FOR = timedelta(hours=24)
 READ = (Role.COORDINATOR, Role.SUPERVISOR, Role.ADMIN)
 
 
@@ -44,6 +46,13 @@ async def now(call: Call) -> shapes.OnCallNow:
         next=None
         if upcoming is None
         else shapes.NextTeam(at=upcoming.at, team=shapes.team(upcoming.team, seen)),
+        escalations=[shapes.escalation(live, at, seen) for live in api.escalations()],
+        unanswered=[]
+        if api.unanswered is None
+        else [
+            shapes.unanswered(stored, seen)
+            for stored in await api.unanswered(at - UNANSWERED_SHOWN_FOR)
+        ],
     )
 
 

@@ -1,19 +1,21 @@
-"""The JSON shapes of the on-call routes. `OnCallNow` is the live view's on-call part;
-the escalations of live emergencies are added beside `now` and `next`."""
+"""The JSON shapes of the on-call routes. `OnCallNow` is the live view's on-call part: the
+team now and next, the live emergencies with their escalation, the unanswered ones."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from callrouter.http.access import Visibility, mask_numbers_in
+from callrouter.http.access import Visibility, mask_caller_id, mask_numbers_in
 from callrouter.http.fields import Id, Instant, Text, phrase
+from callrouter.oncall.escalation_store import StoredEscalation
 from callrouter.oncall.models import CONTACT_MAX_LENGTH, PERSON_NAME_MAX_LENGTH
 from callrouter.oncall.roster import Layer, OnCallTeam, Shift, Technician
 from callrouter.oncall.service import Person as StoredPerson
+from callrouter.oncall.tracking import Escalation, EscalationState
 
 _HH_MM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
@@ -50,8 +52,31 @@ class NextTeam(BaseModel):
     team: Team
 
 
+class EscalationOut(BaseModel):
+    """An emergency the PBX holds now, and how far its escalation went."""
+
+    caller_id: str = Field(description="Masked unless admin.")
+    started_at: Instant
+    state: EscalationState
+    layer: Layer = Field(description="The widest layer rung so far in this pass.")
+    pass_number: int = Field(description="Which pass of the escalation chain (from 1).")
+    waited_seconds: float = Field(description="Since the caller was first queued.")
+    pass_waited_seconds: float = Field(description="Since this pass began.")
+    technician: str | None = Field(description="Who confirmed or took the call.")
+
+
+class UnansweredOut(BaseModel):
+    """An emergency nobody confirmed: the caller is owed a call back."""
+
+    caller_id: str = Field(description="Masked unless admin.")
+    started_at: Instant
+    at: Instant = Field(description="When the caller was offered to leave a message.")
+    pass_number: int
+
+
 class OnCallNow(BaseModel):
-    """Who is on call now and until when, and the next team to come on call."""
+    """Who is on call now and until when, the next team to come on call, the live
+    emergencies with their escalation, and the last day's unanswered ones."""
 
     at: Instant
     window_open: bool = Field(description="Whether the on-call window is open now.")
@@ -64,6 +89,10 @@ class OnCallNow(BaseModel):
     next: NextTeam | None = Field(
         description="The next team to come on call (never the daytime's nobody); null "
         "when none within 35 days."
+    )
+    escalations: list[EscalationOut] = Field(description="Emergencies the PBX holds now.")
+    unanswered: list[UnansweredOut] = Field(
+        description="Emergencies nobody confirmed in the last 24 hours, newest first."
     )
 
 
@@ -208,3 +237,32 @@ def stored_person(stored: StoredPerson, seen: Visibility) -> PersonOut:
 
 def handoff_text(at: time) -> str:
     return f"{at:%H:%M}"
+
+
+def _caller(caller_id: str, seen: Visibility) -> str:
+    return caller_id if seen.full_caller_ids else mask_caller_id(caller_id)
+
+
+def escalation(live: Escalation, at: datetime, seen: Visibility) -> EscalationOut:
+    technician = live.technician
+    if technician is not None and not seen.full_caller_ids:
+        technician = mask_numbers_in(technician)
+    return EscalationOut(
+        caller_id=_caller(live.caller_id, seen),
+        started_at=live.started_at,
+        state=live.state,
+        layer=live.layer,
+        pass_number=live.pass_number,
+        waited_seconds=round(live.waited(at), 1),
+        pass_waited_seconds=round(max((at - live.pass_started_at).total_seconds(), 0.0), 1),
+        technician=technician,
+    )
+
+
+def unanswered(stored: StoredEscalation, seen: Visibility) -> UnansweredOut:
+    return UnansweredOut(
+        caller_id=_caller(stored.caller_id, seen),
+        started_at=stored.started_at,
+        at=stored.updated_at,
+        pass_number=stored.pass_number,
+    )

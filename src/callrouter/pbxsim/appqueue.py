@@ -31,6 +31,8 @@ log = structlog.get_logger(__name__)
 _LOCAL = re.compile(r"^Local/(?P<exten>[^@/]+)@(?P<context>[^/]+)(?:/\w+)?$")
 #: Priority of Queue() in [hotline-queue] (dialplans/extensions.conf).
 QUEUE_PRIORITY = 4
+#: The context of the on-call queue's members (dialplans/extensions.conf).
+TECHNICIAN_CONTEXT = "oncall-technician"
 
 Outcomes = Callable[[str, str], tuple[Outcome, float]]
 Later = Callable[[], None] | None
@@ -43,15 +45,31 @@ class AppQueue:
         self._retry_pending: set[str] = set()
         #: The caller's dialplan after Queue() returns (set by the hotline dialplan).
         self.after_queue: Callable[[InboundCall, str], None] = lambda call, status: None
+        #: Whoever follows the callers (the traffic's redials) learns each call's end.
+        self.on_caller_gone: Callable[[InboundCall], None] = lambda call: None
 
     # ------------------------------------------------------------------ callers
 
-    def enter(self, call: InboundCall, queue: Queue, priority: int) -> None:
+    def enter(
+        self,
+        call: InboundCall,
+        queue: Queue,
+        priority: int,
+        *,
+        timeout: float | None = None,
+        rule: str = "",
+    ) -> None:
+        """Queue(name,,,,timeout,,,rule): a rule needs QUEUE_MAX_PENALTY (the on-call
+        dialplan sets 0), as app_queue widens only a penalty the caller has."""
         core, leg = self.core, call.leg
+        timeout = core.settings.queue_timeout if timeout is None else timeout
         leg.priority, leg.application = QUEUE_PRIORITY, "Queue"
-        leg.application_data = f"{queue.name},,,,{int(core.settings.queue_timeout)}"
+        leg.application_data = f"{queue.name},,,,{int(timeout)}" + (f",,,{rule}" if rule else "")
         call.stage, call.queue = Stage.QUEUED, queue
         call.entry = queue.join(leg, priority, core.now())
+        if rule:
+            call.entry.max_penalty = 0
+            call.entry.rules = list(core.settings.queue_rules.get(rule, ()))
         core.emit(
             ev.channel_event(
                 "QueueCallerJoin",
@@ -65,7 +83,7 @@ class AppQueue:
             )
         )
         core.emit(ev.music_on_hold(leg, start=True))
-        call.queue_timeout = core.later(core.settings.queue_timeout, lambda: self._timed_out(call))
+        call.queue_timeout = core.later(timeout, lambda: self._timed_out(call))
         if call.patient:
             call.patience = core.later(
                 core.uniform(core.settings.patience), lambda: self.abandon(call)
@@ -138,8 +156,14 @@ class AppQueue:
             call = self.core.owners.get(entry.channel.name)
             if not isinstance(call, InboundCall) or call.offers:
                 continue
-            members = queue.pick(self.core.available)
+            entry.apply_rules(self.core.now())
+            members = queue.pick(self.core.available, entry)
             if not members:
+                if entry.max_penalty is not None:
+                    # nobody in this caller's layers: app_queue tries again after `retry`
+                    # (the rule may have widened them by then); the next caller may differ
+                    self._retry_later(queue)
+                    continue
                 return
             for member in members:
                 self._ring(call, queue, member)
@@ -192,13 +216,46 @@ class AppQueue:
             core.device_up(member.interface)
             if rings:
                 core.emit(ringing)
-        if outcome is Outcome.ANSWER and delay <= core.settings.ring_timeout:
+        if context == TECHNICIAN_CONTEXT and outcome is Outcome.ANSWER:
+            # [oncall-technician]: the phone answers, [oncall-confirm] asks for the key, and
+            # only then does app_queue see an answer; its ring timeout still runs meanwhile
+            offer.timer = core.later(core.settings.ring_timeout, lambda: self._ring_timeout(offer))
+            offer.confirm = core.later(delay, lambda: self._technician_answers(offer, exten))
+        elif outcome is Outcome.ANSWER and delay <= core.settings.ring_timeout:
             offer.timer = core.later(delay, lambda: self._agent_answers(offer))
         elif rings:
             offer.timer = core.later(core.settings.ring_timeout, lambda: self._ring_timeout(offer))
         else:
             status = "BUSY" if outcome is Outcome.BUSY else "CHANUNAVAIL"
             offer.timer = core.later(0.0, lambda: self.fail_offer(offer, status))
+
+    def _technician_answers(self, offer: AgentOffer, number: str) -> None:
+        """[oncall-confirm] on the technician's answered phone: `callrouter/astreinte-
+        confirmer`, then 1 (OnCallConfirmed, and the queue connects) or no key within
+        ONCALL_CONFIRM_SECS (OnCallDeclined, the leg hangs up, the queue goes on)."""
+        core, settings = self.core, self.core.settings
+        confirms = settings.technicians.get(number, "confirms") == "confirms"
+        prompt = settings.prompts.get("callrouter/astreinte-confirmer", settings.message_time)
+        # the key comes as the prompt starts; a voicemail stays silent to the timeout
+        listening = 1.0 if confirms else prompt + settings.oncall_confirm_seconds
+        leg = offer.call.leg
+        headers = [("CallerUniqueid", leg.uniqueid), ("Technician", offer.member.interface)]
+
+        def decided() -> None:
+            offer.confirm = None
+            if confirms:
+                hold = ("Hold", leg.variables.get("HOTLINE_HOLD", ""))
+                core.emit(
+                    ev.user_event(offer.two, "OnCallConfirmed", [headers[0], hold, headers[1]])
+                )
+                core.cancel(offer.timer)
+                self._agent_answers(offer)
+            else:
+                core.emit(ev.user_event(offer.two, "OnCallDeclined", headers))
+                core.cancel(offer.timer)
+                self._ring_timeout(offer)
+
+        offer.confirm = core.later(listening, decided)
 
     def _ring_timeout(self, offer: AgentOffer) -> None:
         headers = [
@@ -219,7 +276,7 @@ class AppQueue:
     def _end_offer(self, offer: AgentOffer, status: str) -> None:
         """Stop ringing one member (no answer, busy, or cancelled)."""
         core = self.core
-        core.cancel(offer.timer)
+        core.cancel(offer.timer, offer.confirm)
         if offer in offer.call.offers:
             offer.call.offers.remove(offer)
         core.emit(
@@ -245,7 +302,7 @@ class AppQueue:
         self.leave(call, abandoned=False)
         queue.record_answer(holdtime)
         offer.answered_at, offer.holdtime = core.now(), holdtime
-        call.stage, call.connection = Stage.CONNECTED, offer
+        call.stage, call.connection, call.served = Stage.CONNECTED, offer, True
         core.emit(
             ev.dial_event(
                 "AgentConnect",
@@ -395,6 +452,7 @@ class AppQueue:
     def caller_gone(self, call: InboundCall) -> None:
         """The caller's channel is gone: app_queue completes the calls it was Redirected out
         of, with the caller's last snapshot and nothing about the agent."""
+        self.on_caller_gone(call)
         for offer in call.deferred:
             self.core.emit(self._complete_message(offer, "caller", call.leg, None))
             self._update_queue(offer)

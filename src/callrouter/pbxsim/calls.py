@@ -61,6 +61,8 @@ class InboundCall:
     did: str
     attempt: int = 1
     stage: Stage = Stage.IVR
+    #: An agent or technician took the call.
+    served: bool = False
     queue: Queue | None = None
     entry: QueueEntry | None = None
     offers: list[AgentOffer] = field(default_factory=list)
@@ -97,6 +99,8 @@ class AgentOffer:
     two: Channel
     started: float
     timer: Timer | None = None
+    #: An on-call technician's answered phone waiting for the confirmation key.
+    confirm: Timer | None = None
     answered_at: float = 0.0
     holdtime: float = 0.0
     bridge_id: str = ""

@@ -29,6 +29,8 @@ log = structlog.get_logger(__name__)
 SAY_UNIX_TIME = 3.0
 #: HOTLINE_MAX_ATTEMPTS: account + PIN entries per call, then the dialplan refuses.
 MAX_PIN_ATTEMPTS = 3
+#: The queue [queue-oncall] sends callers to, through [oncall-queue].
+ONCALL_QUEUE = "oncall"
 #: Extensions the inbound contexts match: `_[0-9+].` in [from-trunk] and [hotline].
 INBOUND_EXTEN = re.compile(r"^[0-9+].+$")
 INBOUND_CONTEXTS = frozenset({"from-trunk", "hotline"})
@@ -232,11 +234,76 @@ class HotlineDialplan:
                 leg, "HotlineQueued", [("Queue", queue.name), ("QueuePriority", str(priority))]
             )
         )
+        if name == ONCALL_QUEUE and core.settings.oncall_escalation:
+            leg.context = "oncall-queue"
+            leg.variables["ONCALL_PASS"] = "1"
+            self._oncall_pass(call, priority)
+            return
         self.app_queue.enter(call, queue, priority)
+
+    def _oncall_pass(self, call: InboundCall, priority: int) -> None:
+        """[oncall-queue]: one pass of the escalation chain, the primary alone at first
+        (QUEUE_MAX_PENALTY=0, rule oncall-escalation); nobody on call at all: JOINEMPTY
+        (queues.conf joinempty = invalid)."""
+        core, leg = self.core, call.leg
+        queue = core.queues[ONCALL_QUEUE]
+        core.emit(
+            ev.user_event(
+                leg,
+                "OnCallPass",
+                [("CallerUniqueid", leg.uniqueid), ("Pass", leg.variables["ONCALL_PASS"])],
+            )
+        )
+        if not queue.members:
+            self._oncall_unanswered(call, "JOINEMPTY")
+            return
+        self.app_queue.enter(
+            call,
+            queue,
+            priority,
+            timeout=core.settings.oncall_pass_seconds,
+            rule="oncall-escalation",
+        )
+
+    def _oncall_unanswered(self, call: InboundCall, status: str) -> None:
+        """[oncall-unanswered]: callrouter owes a callback; the caller may leave a message."""
+        core, leg = self.core, call.leg
+        leg.variables["QUEUESTATUS"] = status
+        call.stage = Stage.MESSAGE
+        message = f"/var/spool/asterisk/oncall/{leg.uniqueid}.gsm"
+        core.emit(
+            ev.user_event(
+                leg,
+                "OnCallUnanswered",
+                [
+                    ("CallerUniqueid", leg.uniqueid),
+                    ("Caller", leg.variables.get("HOTLINE_CALLER", leg.caller_num)),
+                    ("Status", status),
+                    ("Message", message),
+                ],
+            )
+        )
+        seconds = self._playing("callrouter/astreinte-message") + core.settings.message_time
+        call.step = core.later(seconds, lambda: self.finish(call))
 
     def _after_queue(self, call: InboundCall, status: str) -> None:
         """Queue() returned without an agent: WITHDRAW plays `rappel-programme`, anything
-        else (TIMEOUT) `aucun-agent`; then the dialplan hangs up."""
+        else (TIMEOUT) `aucun-agent`; then the dialplan hangs up. The on-call queue runs
+        its next pass, or after the last one offers the message."""
+        leg = call.leg
+        escalates = self.core.settings.oncall_escalation
+        if (
+            escalates
+            and leg.variables.get("HOTLINE_QUEUE") == ONCALL_QUEUE
+            and status != "WITHDRAW"
+        ):
+            passed = int(leg.variables.get("ONCALL_PASS", "1"))
+            if status == "TIMEOUT" and passed < self.core.settings.oncall_passes:
+                leg.variables["ONCALL_PASS"] = str(passed + 1)
+                self._oncall_pass(call, int(leg.variables.get("QUEUE_PRIO") or 0))
+            else:
+                self._oncall_unanswered(call, status)
+            return
         call.leg.variables["QUEUESTATUS"] = status
         call.stage = Stage.MESSAGE
         sound = "callrouter/rappel-programme" if status == "WITHDRAW" else "callrouter/aucun-agent"

@@ -18,6 +18,7 @@ from typing import TypedDict
 from callrouter.ami import Message
 from callrouter.pbxsim import events as ev
 from callrouter.pbxsim.appqueue import AppQueue
+from callrouter.pbxsim.callers import CallerMemory
 from callrouter.pbxsim.calls import AgentOffer, InboundCall, OriginateRequest, OutboundCall
 from callrouter.pbxsim.channels import Channel, HangupCause
 from callrouter.pbxsim.core import EventSink, PBXCore
@@ -78,6 +79,10 @@ class PBXModel:
         self.admin = QueueAdmin(self.core, self.app_queue)
         self.globals: dict[str, str] = {}
         self._traffic: Timer | None = None
+        self._callers = CallerMemory()
+        #: Calls the traffic's callers placed again on their own (not drawn arrivals).
+        self.redials = 0
+        self.app_queue.on_caller_gone = self._caller_gone
 
     # ------------------------------------------------------------------ plumbing
 
@@ -262,7 +267,9 @@ class PBXModel:
         next_at = self.now()
 
         def arrive() -> None:
-            self.place_call(self._pick_caller(known))
+            profile = self._pick_caller(known)
+            self._callers.called(profile.caller_id)
+            self.place_call(profile)
             schedule()
 
         def schedule() -> None:
@@ -276,9 +283,34 @@ class PBXModel:
         self.core.cancel(self._traffic)
         self._traffic = None
 
+    def _caller_gone(self, call: InboundCall) -> None:
+        """A traffic caller hung up: served ones stay away, others call back a few times."""
+        caller = call.profile.caller_id
+        if not call.patient or caller not in self._callers.in_call:
+            return
+        now = self.now()
+        again = self._callers.hung_up(
+            caller,
+            served=call.served,
+            now=now,
+            retry_in=self.rng.uniform(*self._callers.rules.retry_after),
+        )
+        if again is not None and self._traffic is not None:
+            profile = call.profile
+
+            def redial() -> None:
+                if self._traffic is not None:
+                    self.redials += 1
+                    self._callers.called(profile.caller_id)
+                    self.place_call(profile)
+
+            self.core.later(again - now, redial)
+
     def _pick_caller(self, known: tuple[CallerProfile, ...]) -> CallerProfile:
-        if known and self.rng.random() >= self.settings.unknown_caller_share:
-            return self.rng.choice(known)
+        now = self.now()
+        idle = [p for p in known if self._callers.idle(p.caller_id, now)]
+        if idle and self.rng.random() >= self.settings.unknown_caller_share:
+            return self.rng.choice(idle)
         number = f"06{self.rng.randrange(10**8):08d}"
         return CallerProfile(number, "", pass_digit=self.rng.choice("123"))
 

@@ -85,6 +85,10 @@ class Originator:
             if where == context and pattern.fullmatch(exten):
                 return outcome, 0.0
         answer = self.core.settings.answer_delay
+        if context == "oncall-technician":
+            if self.core.settings.technicians.get(exten, "confirms") == "never":
+                return Outcome.NEVER, 0.0
+            return Outcome.ANSWER, self.core.uniform(answer)
         if (context == "agents" and _AGENT_EXTEN.match(exten)) or (
             context == "customers" and _DIGITS.match(exten)
         ):

@@ -72,6 +72,18 @@ class QueueEntry:
     priority: int
     joined_at: float
     original_position: int
+    #: QUEUE_MAX_PENALTY (None: no limit) and the queue rule's steps still to come,
+    #: (seconds since joining, new max penalty), applied at the start of a ring round.
+    max_penalty: int | None = None
+    rules: list[tuple[float, int]] = field(default_factory=list)
+
+    def apply_rules(self, now: float) -> None:
+        """app_queue's update_qe_rule: every step whose time has passed (strictly)."""
+        while self.rules and now - self.joined_at > self.rules[0][0]:
+            self.max_penalty = self.rules.pop(0)[1]
+
+    def allows(self, member: Member) -> bool:
+        return self.max_penalty is None or member.penalty <= self.max_penalty
 
 
 @dataclass(eq=False)
@@ -113,15 +125,19 @@ class Queue:
         # Entries are in descending priority: a binary search, thousands may be waiting.
         return bisect.bisect_right(self.entries, -priority, key=lambda e: -e.priority)
 
-    def pick(self, available: Callable[[Member], bool]) -> list[Member]:
+    def pick(
+        self, available: Callable[[Member], bool], entry: QueueEntry | None = None
+    ) -> list[Member]:
         """Members to ring for the next caller: all free ones (ringall) or the next free one
-        after the last member rung (rrmemory)."""
+        after the last member rung (rrmemory), among those the caller's penalty allows
+        (the escalation rule raises lower penalties to its step, so they ring together)."""
+        allowed = [m for m in self.members if entry is None or entry.allows(m)]
         if self.strategy == "ringall":
-            return [m for m in self.members if available(m)]
+            return [m for m in allowed if available(m)]
         count = len(self.members)
         for step in range(1, count + 1):
             index = (self._last_rung + step) % count
-            if available(self.members[index]):
+            if self.members[index] in allowed and available(self.members[index]):
                 self._last_rung = index
                 return [self.members[index]]
         return []

@@ -40,6 +40,8 @@ DEFAULT_STRATEGIES: dict[str, str] = {
 
 #: Seconds each sound of dialplans/sounds/fr plays (tests/pbxsim/test_realism.py checks
 #: them against the files). A sound not listed plays for no time, like a missing file.
+TECHNICIAN_BEHAVIOURS = ("confirms", "voicemail", "never")
+
 DEFAULT_PROMPTS: dict[str, float] = {
     "callrouter/bienvenue": 2.96,
     "callrouter/numero-compte": 9.42,
@@ -54,6 +56,8 @@ DEFAULT_PROMPTS: dict[str, float] = {
     "callrouter/reouverture": 1.74,
     "callrouter/annonce-rappel": 5.1,
     "callrouter/annonce-rendez-vous": 5.36,
+    "callrouter/astreinte-confirmer": 4.36,
+    "callrouter/astreinte-message": 6.86,
 }
 
 #: How the lab's people answer an Originate or a callback's Dial, first match wins:
@@ -132,6 +136,23 @@ class SimulatorSettings:
     test_stay: float = 30.0
     #: HOTLINE_QUEUE_TIMEOUT: Queue()'s longest wait; then `aucun-agent` plays, and hang up.
     queue_timeout: float = 600.0
+    #: queuerules.conf: rule name -> (seconds, max penalty) steps; each step also raises
+    #: the lower penalties to it, so ringall rings every allowed layer together.
+    queue_rules: Mapping[str, Sequence[tuple[float, int]]] = field(
+        default_factory=lambda: {"oncall-escalation": ((30.0, 1), (60.0, 2))}
+    )
+    #: ONCALL_PASS_SECS and ONCALL_PASSES of [oncall-queue]: Queue()'s timeout for one
+    #: pass of the escalation chain, and the passes before the caller may leave a message.
+    #: False: queue `oncall` is a plain queue, as in the lab that recorded the traces.
+    oncall_escalation: bool = True
+    oncall_pass_seconds: float = 90.0
+    oncall_passes: int = 2
+    #: ONCALL_CONFIRM_SECS: how long [oncall-confirm] waits for the technician's key.
+    oncall_confirm_seconds: float = 6.0
+    #: How an on-call technician's phone (Local/<number>@oncall-technician) behaves:
+    #: "confirms" (answers, presses 1), "voicemail" (answers, never presses a key) or
+    #: "never" (rings on). A number not listed confirms.
+    technicians: Mapping[str, str] = field(default_factory=dict)
     #: Time a message sound that `prompts` does not list plays before the dialplan hangs up.
     message_time: float = 4.0
     ring_timeout: float = 15.0
@@ -168,6 +189,12 @@ class SimulatorSettings:
         ):
             if getattr(self, label) < 0:
                 raise ConfigError(f"pbxsim {label} must not be negative")
+        for number, behaviour in self.technicians.items():
+            if behaviour not in TECHNICIAN_BEHAVIOURS:
+                raise ConfigError(
+                    f"pbxsim technician {number!r} must be one of "
+                    f"{', '.join(TECHNICIAN_BEHAVIOURS)}, got {behaviour!r}"
+                )
         if not 0 <= self.unknown_caller_share <= 1:
             raise ConfigError("pbxsim unknown_caller_share must be between 0 and 1")
         for sound, seconds in self.prompts.items():

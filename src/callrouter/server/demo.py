@@ -29,7 +29,12 @@ from callrouter.oncall.roster import Layer
 from callrouter.oncall.service import RosterService
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
 from callrouter.server.runtime import HOTLINE, Hotline, PBXLink, build_app
-from callrouter.server.view import render_oncall, render_queues, summary_line
+from callrouter.server.view import (
+    render_escalations,
+    render_oncall,
+    render_queues,
+    summary_line,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -77,7 +82,8 @@ DEMO_SUPERVISOR = "Sam Superviseur"
 #: key is issued) and the metrics.
 SCREEN_FOOTER = web.AppKey("screen_footer", list[str])
 
-#: The demo's staff: four coordinators by day, two experts, one on-call technician at night.
+#: The demo's staff: four coordinators by day, two experts; at night the on-call queue has
+#: the roster's team, which callrouter adds (DEMO_ONCALL_PEOPLE).
 DEMO_QUEUES: dict[str, list[tuple[str, str]]] = {
     "coordinators": [
         ("Local/agent1@agents", "Alice Martin"),
@@ -89,7 +95,7 @@ DEMO_QUEUES: dict[str, list[tuple[str, str]]] = {
         ("Local/agent3@agents", "Chloe Bernard"),
         ("Local/agent4@agents", "David Moreau"),
     ],
-    "oncall": [("Local/agent5@agents", "Emma Laurent")],
+    "oncall": [],
 }
 
 
@@ -126,12 +132,12 @@ async def seed_customers(identity: IdentityService, ledger: LedgerService) -> li
     return [*profiles, *UNKNOWN_CALLERS]
 
 
-#: The demo's on-call roster: the simulator's on-call technician and a colleague take turns
-#: daily at 18:00, each the other's second; a manager above them, weekly from Monday 08:00.
+#: The demo's on-call roster (mobiles, through the simulated trunk): two technicians take
+#: turns daily at 18:00, each the other's second; a manager above them, weekly from Monday.
 DEMO_ONCALL_PEOPLE = (
-    ("Emma Laurent", "Local/agent5@agents"),  # the simulator's on-call member
-    ("Hugo Lefevre", "Local/agent8@agents"),
-    ("Sophie Marchand", "Local/agent9@agents"),
+    ("Emma Laurent", "0600000005"),
+    ("Hugo Lefevre", "0600000008"),
+    ("Sophie Marchand", "0600000009"),
 )
 
 
@@ -276,6 +282,8 @@ async def _screen(
             now = hotline.clock.now()
             assert hotline.oncall is not None
             oncall = render_oncall(await hotline.oncall.roster(), now, zone)
+            if hotline.escalations is not None:
+                oncall += render_escalations(hotline.escalations.live(), now)
             assert hotline.appointments is not None
             upcoming = await hotline.appointments.find(
                 AppointmentFilter(since=now - APPOINTMENT_GRACE, limit=2 * SHOWN)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,9 +38,14 @@ from callrouter.calls.reconcile import failsafe_record
 from callrouter.calls.records import CallOutcome, CallRecordData, recent_call_records
 from callrouter.calls.recovery import reconcile_records
 from callrouter.calls.writer import CallRecordWriter
-from callrouter.clock import Clock
+from callrouter.clock import Clock, SimulatedClock
 from callrouter.config import Config
 from callrouter.console.context import Console, attach_pbx, build_console
+from callrouter.console.panels_appointments import AppointmentsPanel
+from callrouter.console.panels_callbacks import CALLBACKS as CALLBACKS_TOPIC
+from callrouter.console.panels_callbacks import CallbacksPanel
+from callrouter.console.panels_callbacks_source import callbacks_source
+from callrouter.console.panels_oncall import OnCallPanel
 from callrouter.console.routes import setup_console
 from callrouter.db.driver import is_postgres
 from callrouter.db.engine import create_engine, session_factory
@@ -59,8 +64,11 @@ from callrouter.live.sync import LiveSync
 from callrouter.metrics.http import setup_metrics
 from callrouter.metrics.registry import HotlineMetrics
 from callrouter.oncall.context import OnCallApi
+from callrouter.oncall.escalation_store import EscalationStore
+from callrouter.oncall.programming import MemberProgrammer
 from callrouter.oncall.routes import setup_oncall_routes
 from callrouter.oncall.service import RosterService
+from callrouter.oncall.tracking import EscalationTracker
 from callrouter.routing.decision import COORDINATORS_WINDOW, ON_CALL_WINDOW, QueueLoad
 from callrouter.routing.service import HotlineFailsafe, RoutedCall, Router
 from callrouter.server.adapters import IdentityDirectory, LedgerWallet
@@ -99,6 +107,8 @@ class Hotline:
     #: PostgreSQL: the pool of the statements every call runs, open with the database.
     hot_pool: HotPool | None = None
     oncall: RosterService | None = None
+    escalations: EscalationTracker | None = None
+    escalation_store: EscalationStore | None = None
     recent: list[str] = field(default_factory=list)
     #: Pass 4H: what supervisors are told, and the callbacks' dispatcher once started.
     callback_alerts: CallbackAlerts = field(default_factory=CallbackAlerts)
@@ -126,6 +136,8 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 _HOLD_SWEEP_INTERVAL_S = 60.0
 #: How many decision lines the demo screen keeps.
 _RECENT_LINES = 8
+#: How many unanswered emergencies /api/oncall lists at most.
+_UNANSWERED_SHOWN = 50
 
 
 def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Application:
@@ -190,7 +202,16 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         clock=hotline.clock,
     )
     hotline.oncall = RosterService(sessions, hotline.clock, hotline.config.calendar().on_call)
+    if hotline.console is not None:
+        hotline.console.register_polled(
+            AppointmentsPanel(hotline.appointments.find, config.calendar_settings.timezone)
+        )
     oncall = hotline.config.oncall
+    tracker = EscalationTracker(hotline.config.routing_policy().oncall_queue, oncall.escalation)
+    if hotline.console is not None:
+        hotline.console.register_polled(OnCallPanel(hotline.oncall.roster, tracker.live))
+    store = EscalationStore(sessions)
+    hotline.escalations, hotline.escalation_store = tracker, store
     setup_oncall_routes(
         app,
         OnCallApi(
@@ -199,6 +220,8 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
             feed_base_url=oncall.feed_base_url,
             feed_days_back=oncall.feed_days_back,
             feed_days_ahead=oncall.feed_days_ahead,
+            escalations=tracker.live,
+            unanswered=lambda since: store.unanswered(since, _UNANSWERED_SHOWN),
         ),
     )
     callbacks = hotline.config.callbacks
@@ -217,6 +240,14 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
             clock=hotline.clock,
         ),
     )
+    if hotline.console is not None:
+        callbacks_panel = CallbacksPanel(
+            callbacks_source(engine),
+            config.calendar_settings.timezone,
+            callbacks.policy.warn_before,
+        )
+        hotline.console.register_polled(callbacks_panel)
+        hotline.console.alerts.add_source(callbacks_panel.alerts, CALLBACKS_TOPIC)
     return app
 
 
@@ -315,17 +346,34 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
     if hotline.console is not None:
         attach_pbx(hotline.console, client)
     sync = LiveSync(client, live, resync_interval=ami_settings.queue_resync_interval)
+    tracker, store = hotline.escalations, hotline.escalation_store
+    assert tracker is not None and store is not None and hotline.oncall is not None
+    clock = hotline.clock
+    programmer = MemberProgrammer(
+        client,
+        hotline.oncall.roster,
+        clock,
+        queue=policy.oncall_queue,
+        recheck=hotline.config.oncall.roster_recheck_seconds,
+        sleep=_clock_sleep(clock),
+        on_status=lambda items: store.add(tracker.resync(items, clock.now())),
+    )
     unsubscribe = [
         *sync.attach(),
         client.subscribe(router.on_event),
+        client.subscribe(lambda event: store.add(tracker.on_event(event, clock.now()))),
         client.on_connected(lambda: _reconcile_records(hotline, client, router)),
+        client.on_connected(lambda: _program_members(programmer)),
     ]
     sync.start()
+    store.start()
     first_link = asyncio.create_task(_connect_until_up(client, hotline.pbx))
+    # At each hand-off; the members are also set after every login (above).
+    programming = asyncio.create_task(programmer.run(), name="oncall-members")
     try:
         yield
     finally:
-        for task in (first_link, sweeps):
+        for task in (first_link, sweeps, programming):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -334,6 +382,23 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         await sync.close()
         await router.close()
         await client.close()
+        await store.close()
+
+
+async def _program_members(programmer: MemberProgrammer) -> None:
+    try:
+        await programmer.program()
+    except AMIError:
+        raise  # the client logs it: the link dropped again
+    except Exception:
+        # The database is away: the hand-off timer tries again.
+        log.exception("oncall.members_not_programmed")
+
+
+def _clock_sleep(clock: Clock) -> Callable[[float], Awaitable[None]]:
+    """Sleeps `seconds` of the hotline's clock (the demo's runs faster than real time)."""
+    speed = clock.speed if isinstance(clock, SimulatedClock) else 1.0
+    return lambda seconds: asyncio.sleep(seconds / speed)
 
 
 async def callbacks_context(app: web.Application) -> AsyncIterator[None]:

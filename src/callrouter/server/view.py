@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from callrouter.live.state import QueueView
 from callrouter.oncall.roster import OnCallTeam, Roster, next_hand_off, next_on_call, on_call_at
+from callrouter.oncall.tracking import Escalation
 
 
 def render_queues(
@@ -79,6 +80,17 @@ def render_oncall(roster: Roster, now: datetime, zone: ZoneInfo) -> list[str]:
             f"Next on call, {upcoming.at.astimezone(zone):%a %H:%M}: {_team(upcoming.team)}"
         )
     return lines
+
+
+def render_escalations(escalations: Sequence[Escalation], now: datetime) -> list[str]:
+    """One line per emergency the PBX holds: how far its escalation went, how long the
+    caller has waited."""
+    return [
+        f"    emergency {live.caller_id or '?':<14} {live.state.value:<10} "
+        f"ringing up to {live.layer.value:<9} pass {live.pass_number}  "
+        f"waiting {live.waited(now):5.0f}s" + (f"  {live.technician}" if live.technician else "")
+        for live in escalations
+    ]
 
 
 def _team(team: OnCallTeam) -> str:

@@ -112,7 +112,7 @@
   }
   window.CallrouterConsole = {
     register: function (key, renderer) { renderers[key] = renderer; },
-    t: t, el: el, since: since, duration: duration, table: table,
+    t: t, el: el, since: since, duration: duration, table: table, now: now,
   };
   setInterval(function () {
     Array.prototype.forEach.call(document.querySelectorAll(".ticking"), tickOne);

@@ -40,6 +40,8 @@ prompt reouverture "Le service rouvrira"
 prompt a "à"
 prompt aucun-agent "Aucun conseiller n'est disponible. Merci de rappeler ultérieurement."
 prompt rappel-programme "Un expert vous rappellera. Au revoir."
+prompt annonce-rappel "Rappel d'un client de la hotline. Restez en ligne, nous appelons le client."
+prompt annonce-rendez-vous "Rendez-vous d'assistance de la hotline. Restez en ligne, nous appelons le client."
 prompt astreinte-confirmer "Appel d'urgence de la hotline. Pour le prendre, tapez 1."
 prompt astreinte-message "Aucun technicien d'astreinte n'a pu vous répondre. Laissez votre message après le bip : nous vous rappellerons."
 

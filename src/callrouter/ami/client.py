@@ -345,14 +345,17 @@ class AMIClient:
         headers: Headers = (),
         *,
         timeout: float | None = None,
+        action_id_tag: str | None = None,
     ) -> Message:
         """Sends one action and returns its `Response`.
 
-        Raises AMIActionError on `Response: Error`, AMIConnectionError when the link is
+        `action_id_tag` ends the ActionID (`...-<tag>`), so that the events echoing it (an
+        async Originate's `OriginateResponse`) name what the action was for, even to another
+        process. Raises AMIActionError on `Response: Error`, AMIConnectionError when the link is
         down or drops before the answer (the action is not re-sent), AMITimeoutError.
         """
         return await self._request(
-            self._live_link(), self._build(name, headers), self._timeout(timeout)
+            self._live_link(), self._build(name, headers, action_id_tag), self._timeout(timeout)
         )
 
     async def send_actions(
@@ -428,7 +431,7 @@ class AMIClient:
     def _timeout(self, timeout: float | None) -> float:
         return self._action_timeout if timeout is None else timeout
 
-    def _build(self, name: str, headers: Headers) -> Message:
+    def _build(self, name: str, headers: Headers, tag: str | None = None) -> Message:
         items = list(headers.items() if isinstance(headers, Mapping) else headers)
         for key, value in [("Action", name), *items]:
             if key.lower() == "actionid":
@@ -436,7 +439,12 @@ class AMIClient:
             if any(c in key or c in value for c in "\r\n") or ":" in key:
                 # A line break in a value would smuggle extra headers or actions.
                 raise ValueError(f"AMI header {key!r} holds a line break or a colon")
-        return Message.action(name, [("ActionID", f"{self._id_prefix}{next(self._ids)}"), *items])
+        action_id = f"{self._id_prefix}{next(self._ids)}"
+        if tag is not None:
+            if not tag or any(c in tag for c in "\r\n"):
+                raise ValueError("an ActionID tag is one non-empty line")
+            action_id = f"{action_id}-{tag}"
+        return Message.action(name, [("ActionID", action_id), *items])
 
     async def _request(self, link: _Link, action: Message, limit: float) -> Message:
         entry = _PendingAction(asyncio.get_running_loop())

@@ -1,5 +1,10 @@
 """AMI Originate towards the lab's `[agents]` and `[customers]` (callbacks and calls to
-technicians), with the outcomes and OriginateResponse reasons of ami-traces 05."""
+technicians), with the outcomes and OriginateResponse reasons of ami-traces 05.
+
+A callback placed by callrouter (CALLBACK_ATTEMPT set, callbacks/pbx.py) runs our
+`[callback]` (dialplans/extensions.conf) once the expert answers: UserEvent(CallbackAnswered),
+the announcement, then the customer's Dial; the lab's `[callback]` (traces 05) dials at once.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +26,8 @@ from callrouter.pbxsim.core import PBXCore
 
 # [agents] matches _age[n]t. : "agent" followed by at least one character.
 _AGENT_EXTEN = re.compile(r"^agent.+$")
-_NEVER_ANSWERS = re.compile(r"^0699\d{6}$")
-_ALWAYS_BUSY = re.compile(r"^0698\d{6}$")
 _DIGITS = re.compile(r"^\d+$")
+_BEHAVIOURS = {"never": Outcome.NEVER, "busy": Outcome.BUSY}
 
 OnResult = Callable[[bool], None] | None
 
@@ -69,28 +73,26 @@ def originate_success(request: OriginateRequest, channel: Channel) -> Message:
 class Originator:
     def __init__(self, core: PBXCore) -> None:
         self.core = core
+        self._endpoints = [
+            (context, re.compile(pattern), _BEHAVIOURS[behaviour])
+            for context, pattern, behaviour in core.settings.endpoints
+        ]
 
     def outcome(self, exten: str, context: str) -> tuple[Outcome, float]:
-        """How the lab's [agents] and [customers] answer (configs/extensions.conf)."""
+        """How the lab's [agents] and [customers] answer (configs/extensions.conf), with
+        the never-answering and busy ones of `settings.endpoints`."""
+        for where, pattern, outcome in self._endpoints:
+            if where == context and pattern.fullmatch(exten):
+                return outcome, 0.0
         answer = self.core.settings.answer_delay
-        if context == "agents":
-            if exten == "noanswer":
-                return Outcome.NEVER, 0.0
-            if exten == "busy":
-                return Outcome.BUSY, 0.0
-            if _AGENT_EXTEN.match(exten):
-                return Outcome.ANSWER, self.core.uniform(answer)
-        elif context == "oncall-technician":
+        if context == "oncall-technician":
             if self.core.settings.technicians.get(exten, "confirms") == "never":
                 return Outcome.NEVER, 0.0
             return Outcome.ANSWER, self.core.uniform(answer)
-        elif context == "customers":
-            if _NEVER_ANSWERS.match(exten):
-                return Outcome.NEVER, 0.0
-            if _ALWAYS_BUSY.match(exten):
-                return Outcome.BUSY, 0.0
-            if _DIGITS.match(exten):
-                return Outcome.ANSWER, self.core.uniform(answer)
+        if (context == "agents" and _AGENT_EXTEN.match(exten)) or (
+            context == "customers" and _DIGITS.match(exten)
+        ):
+            return Outcome.ANSWER, self.core.uniform(answer)
         return Outcome.INVALID, 0.0
 
     def originate(
@@ -99,6 +101,9 @@ class Originator:
         core = self.core
         interface = f"Local/{exten}@{context}"
         one, two = core.new_pair(exten, context, None)
+        # Asterisk sets the Originate's variables on both halves (traces 05, VarSet events).
+        for channel in (one, two):
+            channel.variables.update(request.variables)
         out = OutboundCall(request, on_result, interface, one, two)
         core.own(out, one, two)
         number, name = parse_caller_id(request.caller_id)
@@ -173,9 +178,23 @@ class Originator:
         elif request.context == "callback" and _DIGITS.match(request.exten):
             one.context, one.exten, one.priority = "callback", request.exten, 4
             one.set_caller(core.settings.hotline_did, "Hotline")
-            out.timer = core.later(0.0, lambda: self._dial_customer(out))
+            out.timer = core.later(self._announce(out), lambda: self._dial_customer(out))
         else:
             out.timer = core.later(0.0, lambda: self.done(out))
+
+    def _announce(self, out: OutboundCall) -> float:
+        """Our [callback]: ties the channel to its attempt, then the expert hears what the
+        call is. Returns how long that plays."""
+        attempt = out.request.variable("CALLBACK_ATTEMPT")
+        if not attempt:
+            return 0.0
+        one, exten = out.one, out.request.exten
+        self.core.emit(
+            ev.user_event(one, "CallbackAnswered", [("Attempt", attempt), ("Number", exten)])
+        )
+        appointment = out.request.variable("CALLBACK_ANNOUNCEMENT") == "appointment"
+        sound = "callrouter/annonce-rendez-vous" if appointment else "callrouter/annonce-rappel"
+        return self.core.settings.prompts.get(sound, 0.0)
 
     def _dial_customer(self, out: OutboundCall) -> None:
         core = self.core

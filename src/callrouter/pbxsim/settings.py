@@ -10,6 +10,7 @@ the project's test caller does (`Wait`, then `SendDTMF(digits,250)`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -53,9 +54,22 @@ DEFAULT_PROMPTS: dict[str, float] = {
     "callrouter/closed-hours": 2.5,
     "callrouter/insufficient-balance": 5.96,
     "callrouter/reouverture": 1.74,
+    "callrouter/annonce-rappel": 5.1,
+    "callrouter/annonce-rendez-vous": 5.36,
     "callrouter/astreinte-confirmer": 4.36,
     "callrouter/astreinte-message": 6.86,
 }
+
+#: How the lab's people answer an Originate or a callback's Dial, first match wins:
+#: (context, pattern of the extension, "never" or "busy"). Others of `[agents]` (agent...)
+#: and `[customers]` (digits) answer after `answer_delay` (ami-traces/configs).
+LAB_ENDPOINTS: tuple[tuple[str, str, str], ...] = (
+    ("agents", r"noanswer", "never"),
+    ("agents", r"busy", "busy"),
+    ("customers", r"0699\d{6}", "never"),
+    ("customers", r"0698\d{6}", "busy"),
+)
+ENDPOINT_BEHAVIOURS = frozenset({"never", "busy"})
 #: Strategy of a queue the settings do not name (the hotline template's).
 FALLBACK_STRATEGY = "rrmemory"
 
@@ -145,6 +159,8 @@ class SimulatorSettings:
     retry: float = 2.0
     #: How long the callback dialplan rings a customer (CALLBACK_RING_SECS overrides it).
     callback_ring_time: float = 20.0
+    #: Who never answers and who is busy (LAB_ENDPOINTS); patterns match whole extensions.
+    endpoints: Sequence[tuple[str, str, str]] = LAB_ENDPOINTS
     #: Share of generated calls that come from numbers no profile knows.
     unknown_caller_share: float = 0.2
 
@@ -184,6 +200,15 @@ class SimulatorSettings:
         for sound, seconds in self.prompts.items():
             if seconds < 0:
                 raise ConfigError(f"pbxsim prompt {sound!r} must not play a negative time")
+        for context, pattern, behaviour in self.endpoints:
+            if behaviour not in ENDPOINT_BEHAVIOURS:
+                raise ConfigError(
+                    f"pbxsim endpoint {context}/{pattern} must be never or busy, got {behaviour!r}"
+                )
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ConfigError(f"pbxsim endpoint pattern {pattern!r}: {error}") from None
         for queue, strategy in self.strategies.items():
             if strategy not in STRATEGIES:
                 raise ConfigError(

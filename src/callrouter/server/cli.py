@@ -14,6 +14,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from callrouter.callbacks.pbx import AMIPlacer
 from callrouter.clock import Clock, SimulatedClock, SystemClock
 from callrouter.config import Config, MetricsConfig, load_config
 from callrouter.errors import CallrouterError
@@ -92,6 +93,7 @@ def serve_command(args: argparse.Namespace) -> int:
         api_secret=_api_secret(),
         # Checked before anything starts: without it no PIN could be verified.
         pin_pepper=pin_pepper(os.environ),
+        callback_placer=lambda client, on_result: AMIPlacer(client, on_result),
     )
     app = build_app(hotline)
     return _run(app, args.host or config.http.host, args.port or config.http.port)
@@ -140,6 +142,7 @@ def demo_command(args: argparse.Namespace) -> int:
         pbx=PBXLink(settings.host, settings.port, settings.username, settings.secret),
         clock=clock,
         pin_pepper=demo_pin_pepper(os.environ),
+        callback_placer=lambda client, on_result: AMIPlacer(client, on_result, clock=clock),
     )
     host, port = args.host or config.http.host, args.port or config.http.port
     metrics = (

@@ -29,6 +29,7 @@ from callrouter.callbacks.alerts import CallbackAlerts
 from callrouter.callbacks.engine import CallbackEngine
 from callrouter.callbacks.gauges import CallbackGauges
 from callrouter.callbacks.opening import CallbackOpenings
+from callrouter.callbacks.pbx import AMIPlacer
 from callrouter.callbacks.placing import AttemptResult, CallPlacer, ResultHandler
 from callrouter.callbacks.queries import CallbackQueries
 from callrouter.callbacks.routes import CallbacksApi, setup_callback_api
@@ -445,6 +446,8 @@ async def callbacks_context(app: web.Application) -> AsyncIterator[None]:
             unsubscribe()
         openings.opened = lambda callback_id: None
         await dispatcher.close()
+        if isinstance(placer, AMIPlacer):
+            await placer.close()  # its results still being delivered
         if gauges is not None:
             await gauges.close()
 

@@ -15,6 +15,9 @@ def configure_logging(*, level: str = "info", json: bool = False) -> None:
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
     # Alembic narrates every migration step; our own "db.upgraded" line says what matters.
     logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
+    # APScheduler narrates every run of the callbacks' one-second sweep; the dispatcher logs
+    # what it decides.
+    logging.getLogger("apscheduler").setLevel(max(numeric, logging.WARNING))
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if json else _console_renderer(sys.stderr.isatty())
     )

@@ -25,7 +25,7 @@ _CHANNEL_NAME = re.compile(r"^(?P<interface>.+)-[0-9a-fA-F]+(?:;\d+)?$")
 #: What Asterisk writes for a caller ID it does not have (the `;1` half of an Originate).
 _UNKNOWN = "<unknown>"
 
-#: The placeholder caller of a member that a rebuild found in a call whose caller it could not
+#: The stand-in caller of a member that a rebuild found in a call whose caller it could not
 #: see (no bridge in CoreShowChannels): its AgentComplete still closes that call.
 UNSEEN_CALLER = ""
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
 from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
+from callrouter.ami.message import Message
 from callrouter.appointments.api import build_services, setup_appointment_api
 from callrouter.appointments.service import AppointmentService
 from callrouter.calendar import is_open
@@ -368,10 +369,15 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         sleep=_clock_sleep(clock),
         on_status=lambda items: store.add(tracker.resync(items, clock.now())),
     )
+
+    def follow_escalations(event: Message) -> None:
+        if tracker.reads(event.name):
+            store.add(tracker.on_event(event, clock.now()))
+
     unsubscribe = [
         *sync.attach(),
         client.subscribe(router.on_event),
-        client.subscribe(lambda event: store.add(tracker.on_event(event, clock.now()))),
+        client.subscribe(follow_escalations),
         client.on_connected(lambda: _reconcile_records(hotline, client, router)),
         client.on_connected(lambda: _program_members(programmer)),
     ]

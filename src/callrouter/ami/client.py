@@ -436,7 +436,9 @@ class AMIClient:
         for key, value in [("Action", name), *items]:
             if key.lower() == "actionid":
                 raise ValueError("the AMI client assigns the ActionID itself")
-            if any(c in key or c in value for c in "\r\n") or ":" in key:
+            # Plain `in` tests: a generator over the characters cost more than the rest of
+            # building the action (a routed call sends 2-4).
+            if "\r" in key or "\n" in key or ":" in key or "\r" in value or "\n" in value:
                 # A line break in a value would smuggle extra headers or actions.
                 raise ValueError(f"AMI header {key!r} holds a line break or a colon")
         action_id = f"{self._id_prefix}{next(self._ids)}"

@@ -626,6 +626,9 @@ async def test_bad_headers_are_refused_before_sending(
         await client.send_action("Ping", {"ActionID": "mine"})
     with pytest.raises(ValueError, match="line break"):
         await client.send_action("Setvar", {"Variable": "X", "Value": "1\r\n\r\nAction: Hangup"})
+    for bad in ({"Value": "1\nAction: Hangup"}, {"Value": "1\r"}, {"Va\nlue": "1"}, {"V:": "1"}):
+        with pytest.raises(ValueError, match="line break or a colon"):
+            await client.send_action("Setvar", bad)
     await client.send_action("Ping")
 
     assert [a.name for a in server.actions] == ["Login", "Ping"]

@@ -36,6 +36,8 @@ MAX_PENDING = 100_000
 #: fsync per batch on the callers' database; a PostgreSQL crash could lose the last ~0.6 s,
 #: which the next start recovers from the PBX for calls still held.
 _NO_SYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+#: Both at once: a query without parameters may hold several statements.
+_BEGIN_WITHOUT_SYNCHRONOUS_COMMIT = f"BEGIN; {_NO_SYNCHRONOUS_COMMIT}"
 
 
 class CallRecordWriter:
@@ -186,12 +188,23 @@ async def _write_on_postgres(
     failsafes: list[CallRecordData],
     outcomes: list[CallOutcome],
 ) -> None:
-    """Straight to asyncpg, in the order `_write` keeps: 0.6 ms less CPU per call than Core."""
-    async with hot_pool.connection() as driver, driver.transaction():
-        await driver.execute(_NO_SYNCHRONOUS_COMMIT)
-        await insert_call_records(driver, records)
-        await update_outcomes(driver, outcomes)
-        await flag_failsafes(driver, failsafes)
+    """Straight to asyncpg, in the order `_write` keeps: 0.6 ms less CPU per call than Core.
+
+    The transaction is opened and set in one round trip (a message's caller waits for this
+    commit before hearing it): BEGIN, then SET LOCAL, then the statements, cost one more."""
+    async with hot_pool.connection() as driver:
+        await driver.execute(_BEGIN_WITHOUT_SYNCHRONOUS_COMMIT)
+        try:
+            await insert_call_records(driver, records)
+            await update_outcomes(driver, outcomes)
+            await flag_failsafes(driver, failsafes)
+        except BaseException:
+            # asyncpg would roll back at release too, but reports that as an error; if
+            # this fails, its release terminates the connection.
+            with contextlib.suppress(Exception):
+                await driver.execute("ROLLBACK")
+            raise
+        await driver.execute("COMMIT")
 
 
 def _settle(future: asyncio.Future[None]) -> None:

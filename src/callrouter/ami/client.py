@@ -61,6 +61,8 @@ BANNER_PREFIX = "Asterisk Call Manager/"
 _READ_SIZE = 1 << 16
 #: close() waits this long at most for the `Logoff` answer before dropping the link.
 _LOGOFF_TIMEOUT = 1.0
+#: Events delivered to subscribers before the reader lets other tasks run (~1-2 ms of work).
+_EVENTS_PER_TURN = 64
 
 Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 T = TypeVar("T")
@@ -603,7 +605,14 @@ class AMIClient:
                     break
                 link.last_received = loop.time()
                 stats.bytes_received += len(data)
-                for message in feed(data):
+                for count, message in enumerate(feed(data), 1):
+                    if count % _EVENTS_PER_TURN == 0:
+                        # A read that waited (the process was descheduled, the loop busy)
+                        # holds hundreds of events: let the calls they started be routed
+                        # meanwhile rather than after the last of them.
+                        await asyncio.sleep(0)
+                        if link.dropped:
+                            return
                     if message.kind is not event or link.pending:
                         dispatch(link, message)
                         continue

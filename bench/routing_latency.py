@@ -100,6 +100,29 @@ class LoopLag:
         )
 
 
+def split_by_path(decided: list[tuple[str, bool, float]]) -> str:
+    """The decisions' targets, and latency apart for the two paths: a message waits for
+    its record's commit before its Redirect; a queued caller waits for no write."""
+    if not decided:
+        return "no decision"
+    targets: dict[str, int] = {}
+    for target, _, _ in decided:
+        targets[target] = targets.get(target, 0) + 1
+    shares = ", ".join(
+        f"{target} {100 * count / len(decided):.0f}%"
+        for target, count in sorted(targets.items(), key=lambda item: -item[1])
+    )
+    paths = []
+    for label, first in (("no write first", False), ("record committed first", True)):
+        latencies = [latency for _, stored, latency in decided if stored is first]
+        if latencies:
+            paths.append(
+                f"{label} ({len(latencies)}): p50 {percentile(latencies, 0.5):.2f} ms,"
+                f" p99 {percentile(latencies, 0.99):.2f} ms"
+            )
+    return f"decisions: {shares}\nlatency by path: " + "; ".join(paths)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -212,6 +235,14 @@ async def run_rate(
         pbx=PBXLink("127.0.0.1", port, "callrouter", secret),
         clock=SimulatedClock(weekday_10h),
     )
+    # Per decision: its target, and whether its record was committed before the Redirect
+    # (a message) or is written after it (a caller queued).
+    decided: list[tuple[str, bool, float]] = []
+    hotline.on_routed.append(
+        lambda routed: decided.append(
+            (routed.decision.target.value, routed.stored, routed.latency_ms)
+        )
+    )
     runner = web.AppRunner(build_app(hotline))
     await runner.setup()
     try:
@@ -267,6 +298,7 @@ async def run_rate(
             + (" (profiled: cProfile inflates it)" if profile_router else "")
         )
         print(lag.summary())
+        print(split_by_path(decided))
         if latencies:
             p99 = percentile(latencies, 0.99)
             print(

@@ -21,6 +21,7 @@ class Row:
     not_before: datetime
     warned_at: datetime | None = None
     breached_at: datetime | None = None
+    warn_at: datetime | None = None
 
 
 def test_a_fresh_callback_needs_its_warning_and_its_deadline_within_the_horizon() -> None:

@@ -45,6 +45,9 @@ ATTEMPTS = _table(CallbackAttempt)
 #: A callback whose incident was refunded for another reason than its own breach
 #: (reclassified non-attributable, refunded by staff) is cancelled: nobody owes a call.
 CANCELLED_BY_REFUND = and_(INCIDENTS.c.refunded_at.is_not(None), CALLBACKS.c.breached_at.is_(None))
+#: Pass 4H callbacks, not the calls at appointments' slots that ride the same dispatcher:
+#: what the callbacks' surfaces (API, commands, console, gauges) list.
+PASS_4H = CALLBACKS.c.appointment_id.is_(None)
 _STILL_OWED = or_(INCIDENTS.c.refunded_at.is_(None), CALLBACKS.c.breached_at.is_not(None))
 
 
@@ -64,7 +67,11 @@ async def insert_callback(
     number: str,
     opened_at: datetime,
     due_at: datetime,
+    not_before: datetime | None = None,
+    **appointment: object,
 ) -> int:
+    """A callback dialled from `not_before` (default: at once); `appointment` gives an
+    appointment's columns (appointment_id, reserved_expert, warn_at, retry_delay_s)."""
     callback_id: int = (
         await connection.execute(
             insert(CALLBACKS).returning(CALLBACKS.c.id),
@@ -74,9 +81,10 @@ async def insert_callback(
                 "number": number,
                 "opened_at": opened_at,
                 "due_at": due_at,
-                "not_before": opened_at,
+                "not_before": not_before or opened_at,
                 "customer_tries": 0,
                 "passed_over": "",
+                **appointment,
             },
         )
     ).scalar_one()
@@ -121,8 +129,9 @@ async def overdue(connection: AsyncConnection, now: datetime, limit: int) -> lis
 async def mark_at_risk(
     connection: AsyncConnection, now: datetime, warn_from: datetime
 ) -> list[LedgerRow]:
-    """Mark warned the open callbacks due before `warn_from` with no attempt under way
-    and no warning yet; returns them (id, domain, due_at)."""
+    """Mark warned the open callbacks due before `warn_from` (or whose own `warn_at` has
+    come) with no attempt under way and no warning yet; returns them (id, domain, due_at,
+    appointment_id)."""
     rows = await connection.execute(
         update(CALLBACKS)
         .where(
@@ -130,13 +139,18 @@ async def mark_at_risk(
             CALLBACKS.c.warned_at.is_(None),
             CALLBACKS.c.breached_at.is_(None),
             CALLBACKS.c.open_attempt_id.is_(None),
-            CALLBACKS.c.due_at <= warn_from,
+            or_(
+                and_(CALLBACKS.c.warn_at.is_(None), CALLBACKS.c.due_at <= warn_from),
+                CALLBACKS.c.warn_at <= now,
+            ),
             CALLBACKS.c.incident_id.in_(
                 select(INCIDENTS.c.id).where(INCIDENTS.c.refunded_at.is_(None))
             ),
         )
         .values(warned_at=now)
-        .returning(CALLBACKS.c.id, CALLBACKS.c.domain, CALLBACKS.c.due_at)
+        .returning(
+            CALLBACKS.c.id, CALLBACKS.c.domain, CALLBACKS.c.due_at, CALLBACKS.c.appointment_id
+        )
     )
     return list(rows.all())
 
@@ -159,6 +173,7 @@ async def waiting(
             CALLBACKS.c.due_at,
             CALLBACKS.c.not_before,
             CALLBACKS.c.passed_over,
+            CALLBACKS.c.reserved_expert,
         )
         .join_from(CALLBACKS, INCIDENTS, CALLBACKS.c.incident_id == INCIDENTS.c.id)
         .where(
@@ -179,6 +194,7 @@ async def waiting(
             due_at=row.due_at,
             not_before=row.not_before,
             passed_over=passed_over(row.passed_over),
+            preferred=row.reserved_expert,
         )
         for row in rows
     ]
@@ -388,26 +404,27 @@ async def open_attempts(
     return list((await connection.execute(query.order_by(ATTEMPTS.c.id))).scalars())
 
 
+#: What a callback's timers are planned from (callbacks.timers.timers_of).
+TIMER_COLUMNS = (
+    CALLBACKS.c.id,
+    CALLBACKS.c.due_at,
+    CALLBACKS.c.not_before,
+    CALLBACKS.c.warned_at,
+    CALLBACKS.c.warn_at,
+    CALLBACKS.c.breached_at,
+)
+
+
 def timer_rows_due(until: datetime) -> Any:
     """Open callbacks with a warning or a deadline before `until` (the timers' horizon)."""
-    return select(
-        CALLBACKS.c.id,
-        CALLBACKS.c.due_at,
-        CALLBACKS.c.not_before,
-        CALLBACKS.c.warned_at,
-        CALLBACKS.c.breached_at,
-    ).where(CALLBACKS.c.closed_at.is_(None), CALLBACKS.c.due_at <= until)
+    return select(*TIMER_COLUMNS).where(
+        CALLBACKS.c.closed_at.is_(None), CALLBACKS.c.due_at <= until
+    )
 
 
 def timer_rows_retrying(now: datetime, until: datetime) -> Any:
     """Open callbacks waiting for a retry that falls within the horizon."""
-    return select(
-        CALLBACKS.c.id,
-        CALLBACKS.c.due_at,
-        CALLBACKS.c.not_before,
-        CALLBACKS.c.warned_at,
-        CALLBACKS.c.breached_at,
-    ).where(
+    return select(*TIMER_COLUMNS).where(
         CALLBACKS.c.closed_at.is_(None),
         CALLBACKS.c.not_before > now,
         CALLBACKS.c.not_before <= until,

@@ -221,7 +221,7 @@ class CallbackEngine:
             customer_number=attempt.number,
             expert_ring_timeout=self._config.expert_ring_timeout,
             customer_ring_timeout=self._config.customer_ring_timeout,
-            announcement="callback",
+            announcement="appointment" if attempt.appointment else "callback",
         )
         early = (attempt.planned_at - self._clock.now()).total_seconds()
         if early > 0:

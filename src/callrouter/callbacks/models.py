@@ -63,7 +63,7 @@ class Callback(Base):
     #: Not dialled before this instant (a customer-side retry delay).
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
     customer_tries: Mapped[int] = mapped_column(Integer, default=0)
-    #: Experts who did not answer for it in the current round, space-separated.
+    #: Experts who did not answer for it in the current round, one name per line.
     passed_over: Mapped[str] = mapped_column(Text, default="")
     open_attempt_id: Mapped[int | None] = mapped_column(Integer)
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

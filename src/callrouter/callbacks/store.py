@@ -51,12 +51,17 @@ PASS_4H = CALLBACKS.c.appointment_id.is_(None)
 _STILL_OWED = or_(INCIDENTS.c.refunded_at.is_(None), CALLBACKS.c.breached_at.is_not(None))
 
 
+#: Between the names of `passed_over`: a line break, which no expert's name may hold
+#: (textrules refuses control characters in names), while spaces are common in them.
+_NAMES_APART = "\n"
+
+
 def passed_over(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+    return frozenset(name for name in text.split(_NAMES_APART) if name)
 
 
 def with_passed_over(text: str, expert: str) -> str:
-    return " ".join(sorted(passed_over(text) | {expert}))
+    return _NAMES_APART.join(sorted(passed_over(text) | {expert}))
 
 
 async def insert_callback(
@@ -215,6 +220,8 @@ class Claimed:
     number: str
     interface: str
     planned_at: datetime
+    #: An appointment's call: the expert hears the appointment's announcement.
+    appointment: bool = False
 
 
 _SET_OPEN_ATTEMPT = (
@@ -249,7 +256,11 @@ async def claim(
     rows = (
         await connection.execute(
             select(
-                CALLBACKS.c.id, CALLBACKS.c.number, CALLBACKS.c.not_before, CALLBACKS.c.passed_over
+                CALLBACKS.c.id,
+                CALLBACKS.c.number,
+                CALLBACKS.c.not_before,
+                CALLBACKS.c.passed_over,
+                CALLBACKS.c.appointment_id,
             )
             .where(
                 CALLBACKS.c.id.in_(wanted),
@@ -296,7 +307,14 @@ async def claim(
         ],
     )
     return [
-        Claimed(attempt_of[row.id], row.id, row.number, wanted[row.id].interface, row.not_before)
+        Claimed(
+            attempt_of[row.id],
+            row.id,
+            row.number,
+            wanted[row.id].interface,
+            row.not_before,
+            row.appointment_id is not None,
+        )
         for row in rows
     ]
 
@@ -310,8 +328,8 @@ WITH wanted AS (
     SELECT * FROM unnest(:callbacks, :experts, :interfaces, :new_rounds)
         AS wanted (callback_id, expert, interface, new_round)
 ), chosen AS (
-    SELECT callbacks.id, callbacks.number, callbacks.not_before, wanted.expert,
-        wanted.interface, wanted.new_round
+    SELECT callbacks.id, callbacks.number, callbacks.not_before, callbacks.appointment_id,
+        wanted.expert, wanted.interface, wanted.new_round
     FROM callbacks JOIN wanted ON wanted.callback_id = callbacks.id
     WHERE callbacks.closed_at IS NULL AND callbacks.close_reason IS NULL
         AND callbacks.open_attempt_id IS NULL AND callbacks.not_before <= :ready_by
@@ -328,7 +346,7 @@ WITH wanted AS (
     WHERE callbacks.id = attempt.callback_id
 )
 SELECT attempt.id AS attempt_id, chosen.id AS callback_id, chosen.number, chosen.interface,
-    chosen.not_before
+    chosen.not_before, chosen.appointment_id IS NOT NULL AS appointment
 FROM attempt JOIN chosen ON chosen.id = attempt.callback_id
 """
 ).bindparams(
@@ -361,7 +379,14 @@ async def _claim_on_postgres(
         },
     )
     return [
-        Claimed(row.attempt_id, row.callback_id, row.number, row.interface, row.not_before)
+        Claimed(
+            row.attempt_id,
+            row.callback_id,
+            row.number,
+            row.interface,
+            row.not_before,
+            row.appointment,
+        )
         for row in rows
     ]
 

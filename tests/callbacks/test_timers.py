@@ -47,6 +47,20 @@ def test_a_retry_is_claimed_a_little_before_its_instant() -> None:
     ]
 
 
+def test_an_appointments_call_is_warned_at_its_own_instant() -> None:
+    slot = NOW + timedelta(minutes=2)
+    row = Row(
+        due_at=slot + timedelta(minutes=15),
+        not_before=slot,
+        warn_at=slot + timedelta(minutes=5),
+    )
+    assert timers_of(row, CONFIG, NOW, NOW + timedelta(minutes=30)) == [
+        (TimerKind.ATTEMPT, slot - CONFIG.claim_ahead),
+        (TimerKind.WARNING, slot + timedelta(minutes=5)),
+        (TimerKind.DEADLINE, slot + timedelta(minutes=15)),
+    ]
+
+
 def test_a_breached_and_warned_callback_needs_no_more_timers() -> None:
     row = Row(due_at=NOW - timedelta(minutes=1), not_before=NOW, warned_at=NOW, breached_at=NOW)
     assert timers_of(row, CONFIG, NOW, NOW + timedelta(hours=1)) == []

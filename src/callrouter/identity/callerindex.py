@@ -9,7 +9,7 @@ dictionary lookup:
 - At start, LISTEN on `callrouter_callers` first, then every account's balance and every
   confirmed active beneficiary are read; notifications that came meanwhile are applied on
   top, in order.
-- Migration 0015's triggers notify each committed balance with its new value (`a <id>
+- Migration 0016's triggers notify each committed balance with its new value (`a <id>
   <balance>`), in commit order, so the last one applied is the current balance; and each
   changed beneficiary by caller ID (`b <caller id>`): that caller ID is read again, and
   until the read is in, the caller is looked up in the database as before.

@@ -6,8 +6,8 @@ of a beneficiary with its caller ID, `b <caller id>`, which the index reads agai
 Notifications are delivered in commit order, so the last value notified is the current
 one. SQLite has no NOTIFY: there the router reads the database at every call.
 
-Revision ID: 0015_caller_index_notify
-Revises: 0013_oncall_escalations
+Revision ID: 0016_caller_index_notify
+Revises: 0015_appointment_calls
 Create Date: 2026-12-01
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0015_caller_index_notify"
-down_revision: str | None = "0013_oncall_escalations"
+revision: str = "0016_caller_index_notify"
+down_revision: str | None = "0015_appointment_calls"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -169,7 +169,7 @@ async def _rules_alone(
     entries = await directory.entries("d0")
     async with service.engine.connect() as connection:
         booked = await booked_quarters(connection, "d0", start, end)
-    by_name = {entry.expert.name: booked.get(entry.id, set()) for entry in entries}
+    by_name = {entry.expert.name: booked.get(entry.id, []) for entry in entries}
     experts = [entry.expert for entry in entries]
     durations: list[float] = []
     for _ in range(QUERIES):

@@ -221,7 +221,7 @@ def slot_starts(
     return [slot for first, count in runs for slot in _expand(first, count)]
 
 
-_QUARTER_SECONDS = QUARTER.total_seconds()
+_QUARTER_SECONDS = int(QUARTER.total_seconds())
 
 
 def _quarter_index(instant: datetime, origin: float, up: bool) -> int:
@@ -244,7 +244,7 @@ def _open_quarters(stretches: Iterable[Stretch], origin: float, size: int) -> by
 
 
 def _free_quarters(
-    expert: Expert, opened: bytearray, booked: Iterable[datetime], origin: float
+    expert: Expert, opened: bytearray, booked: Iterable[int], origin: int
 ) -> bytearray:
     """`opened` (the expert's working hours as _open_quarters gives them) with 0 at every
     quarter an absence overlaps or that is booked: the quarters the expert can take."""
@@ -258,7 +258,7 @@ def _free_quarters(
             free[first:stop] = bytes(stop - first)
     for quarter in booked:
         # Inlined _quarter_index: an expert may have hundreds of booked quarters.
-        index = int((quarter.timestamp() - origin) // _QUARTER_SECONDS)
+        index = (quarter - origin) // _QUARTER_SECONDS
         if 0 <= index < size:
             free[index] = 0
     return free
@@ -284,14 +284,15 @@ def availability(
     policy: AppointmentPolicy,
     window: Window,
     experts: Sequence[Expert],
-    booked: Mapping[str, set[datetime]],
+    booked: Mapping[str, Iterable[int]],
     start: datetime,
     end: datetime,
     now: datetime,
 ) -> list[SlotAvailability]:
     """The bookable slots in [start, end) and, for each, the experts free for it.
 
-    `experts` are those of the slot's domain; `booked` their booked quarters by name.
+    `experts` are those of the slot's domain; `booked` their booked quarters by name, as
+    the quarters' starts in seconds since the epoch (`datetime.timestamp()`).
 
     Worked on quarter-hour indexes from the first slot, never slot by slot in Python: per
     expert a byte per quarter (free or not), then a lane per quarter where a whole slot
@@ -301,7 +302,8 @@ def availability(
     if not runs:
         return []
     origin = runs[0][0]
-    stamp = origin.timestamp()
+    # Whole seconds: slot starts are quarter hours.
+    stamp = int(origin.timestamp())
     length = int(policy.slot_length / QUARTER)
     offsets = [((first - origin) // QUARTER, count) for first, count in runs]
     size = offsets[-1][0] + offsets[-1][1] - 1 + length

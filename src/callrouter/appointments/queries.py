@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, select
+from sqlalchemy import ColumnElement, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callrouter.appointments.models import AppointmentQuarterRow, AppointmentRow
@@ -132,6 +132,16 @@ async def find(connection: AsyncConnection, where: AppointmentFilter) -> list[Ap
     return await read_views(connection, *conditions, limit=where.limit)
 
 
+# Built once, as the experts' read: an availability query runs it every time.
+_BOOKED = select(QUARTERS.c.expert_id, EpochSeconds(QUARTERS.c.quarter_start)).where(
+    QUARTERS.c.expert_id.in_(
+        select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == bindparam("domain"))
+    ),
+    QUARTERS.c.quarter_start >= bindparam("start"),
+    QUARTERS.c.quarter_start < bindparam("end"),
+)
+
+
 async def booked_quarters(
     connection: AsyncConnection, domain: str, start: datetime, end: datetime
 ) -> dict[int, list[int]]:
@@ -139,13 +149,7 @@ async def booked_quarters(
     expert id, as their starts in seconds since the epoch (integers, not datetimes: a
     domain's weeks hold thousands)."""
     booked: dict[int, list[int]] = defaultdict(list)
-    rows = await connection.execute(
-        select(QUARTERS.c.expert_id, EpochSeconds(QUARTERS.c.quarter_start)).where(
-            QUARTERS.c.expert_id.in_(select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == domain)),
-            QUARTERS.c.quarter_start >= start,
-            QUARTERS.c.quarter_start < end,
-        )
-    )
+    rows = await connection.execute(_BOOKED, {"domain": domain, "start": start, "end": end})
     for expert_id, quarter in rows.all():
         booked[expert_id].append(quarter)
     return booked

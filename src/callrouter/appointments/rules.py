@@ -306,6 +306,7 @@ def availability(
     stamp = int(origin.timestamp())
     length = int(policy.slot_length / QUARTER)
     offsets = [((first - origin) // QUARTER, count) for first, count in runs]
+    # Quarters from the first slot's start to the last one's end.
     size = offsets[-1][0] + offsets[-1][1] - 1 + length
     indexes = list(chain.from_iterable(range(at, at + count) for at, count in offsets))
     pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda bits: (bits[indexes[0]],))

@@ -163,24 +163,19 @@ class QueuesPanel:
 
     def _in_call(self, view: PanelView) -> list[dict[str, Any]]:
         calls = []
-        for call in self.live.calls(limit=_CHANNELS_READ).calls:
-            if call.agent is None:
-                continue
+        for call in self.live.connected_calls(limit=IN_CALL_SHOWN, scan=_CHANNELS_READ):
+            agent = call.agent or ""
             calls.append(
                 {
                     "id": call.uniqueid,
                     "who": caller_label(call.caller_id, call.caller_name, view.seen),
-                    "agent": call.agent
-                    if view.seen.full_caller_ids
-                    else mask_numbers_in(call.agent),
+                    "agent": agent if view.seen.full_caller_ids else mask_numbers_in(agent),
                     "pass": self.watch.pass_of(call.uniqueid),
                     # Since the agent answered; the call's start when that was not seen
                     # (callrouter connected to the PBX during the call).
                     "since": view.local(self.connected_at(call.uniqueid) or call.started_at),
                 }
             )
-            if len(calls) == IN_CALL_SHOWN:
-                break
         return calls
 
 

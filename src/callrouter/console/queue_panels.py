@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
-from callrouter.console.chart import history_svg
+from callrouter.console.chart import history_svgs
 from callrouter.console.figures import QueueFigures, QueueStatistics
 from callrouter.console.panel import DECISIONS, FIGURES, LIVE, TICK, Labels, PanelView
 from callrouter.console.watch import Watch
@@ -287,10 +287,11 @@ class HistoryPanel:
         return {
             "configured": True,
             "bucket_minutes": round(self.statistics.settings.bucket.total_seconds() / 60),
-            "svg": {
-                language: history_svg(buckets, view.timezone, texts["history.title"])
-                for language, texts in self.labels.items()
-            },
+            "svg": history_svgs(
+                buckets,
+                view.timezone,
+                {language: texts["history.title"] for language, texts in self.labels.items()},
+            ),
             "buckets": [
                 {
                     "start": view.local(bucket.start),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from callrouter.console.chart import history_svgs
@@ -23,6 +24,10 @@ IN_CALL_SHOWN = 50
 _CHANNELS_READ = 2000
 
 
+# The same callers are shown at every push while they wait: their labels (masking is the
+# dearest part of the panel) are kept for the callers most recently shown (a few queues
+# of callers and the calls in progress, for each visibility).
+@lru_cache(maxsize=4096)
 def caller_label(caller_id: str, caller_name: str, seen: Visibility) -> str:
     """Who a caller is, as this visibility may see them: the name as stored and the number
     for those who see names, else the masked number only."""

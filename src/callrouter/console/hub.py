@@ -262,33 +262,39 @@ class ConsoleHub:
 
 @dataclass(frozen=True)
 class PushTiming:
-    """What one push cost the shared loop, in ms: all its steps, and the longest (the
-    most a call arriving during the push can wait for it)."""
+    """What one push cost the shared loop, in ms: the CPU of all its steps, and its longest
+    step (the most a call arriving during the push waits for it) in CPU and in wall time
+    (more than the CPU when the machine's other processes took the core meanwhile)."""
 
-    busy_ms: float
-    longest_ms: float
+    cpu_ms: float
+    longest_cpu_ms: float
+    longest_wall_ms: float
 
 
 class _Steps:
     """Times the synchronous steps of one push between its pauses."""
 
     def __init__(self) -> None:
-        self._busy = self._longest = 0.0
-        self._since = time.perf_counter()
+        self._cpu = self._longest_cpu = self._longest_wall = 0.0
+        self._start()
 
     async def pause(self) -> None:
         self._lap()
         await asyncio.sleep(0)
-        self._since = time.perf_counter()
+        self._start()
 
     def finish(self) -> PushTiming:
         self._lap()
-        return PushTiming(self._busy * 1000, self._longest * 1000)
+        return PushTiming(self._cpu * 1000, self._longest_cpu * 1000, self._longest_wall * 1000)
+
+    def _start(self) -> None:
+        self._wall_since, self._cpu_since = time.perf_counter(), time.thread_time()
 
     def _lap(self) -> None:
-        step = time.perf_counter() - self._since
-        self._busy += step
-        self._longest = max(self._longest, step)
+        cpu = time.thread_time() - self._cpu_since
+        self._cpu += cpu
+        self._longest_cpu = max(self._longest_cpu, cpu)
+        self._longest_wall = max(self._longest_wall, time.perf_counter() - self._wall_since)
 
 
 def _drain(messages: asyncio.Queue[Message]) -> None:

@@ -50,7 +50,7 @@ async def test_the_demo_meets_callbacks_and_refunds_a_breached_one_once(sqlite_u
         # As `callrouter demo` has it: callbacks are dialled through the simulated PBX.
         callback_placer=lambda client, on_result: AMIPlacer(client, on_result, clock=clock),
     )
-    app = build_demo_app(hotline, settings, 0.2, interactive=False, screen=False)
+    app = build_demo_app(hotline, settings, 0.2, interactive=False, screen=False, start=START)
     runner = web.AppRunner(app)
     await runner.setup()
     queries = CallbackQueries(app[ENGINE], clock, hotline.config.callbacks.policy)
@@ -80,7 +80,7 @@ async def test_the_demo_meets_callbacks_and_refunds_a_breached_one_once(sqlite_u
         assert hvac.due_at == START + HVAC.due_in
         [hvac_line] = [line for line in at_start if f"#{hvac.id} " in line]
         assert "04 •• •• •0 01" in hvac_line and "hvac" in hvac_line
-        assert "due Tue 17:55  in 0:05:00" in hvac_line and "AT RISK" in hvac_line
+        assert "due Tue 17:56  in 06m00s" in hvac_line and "AT RISK" in hvac_line
 
         async def live_and_afternoon_met() -> bool:
             views = await callbacks()
@@ -125,7 +125,7 @@ async def test_the_demo_meets_callbacks_and_refunds_a_breached_one_once(sqlite_u
     knx = afternoon(views, "knx")
     [knx_line] = [line for line in breached_lines if f"#{knx.id} " in line]
     assert "knx" in knx_line and "due Tue 17:58" in knx_line
-    assert "met: connected 17:50:00, 0:08:00 to spare" in knx_line
+    assert "met: connected 17:50:00, 08m00s to spare" in knx_line
     [met_line] = [
         line
         for line in breached_lines
@@ -134,7 +134,7 @@ async def test_the_demo_meets_callbacks_and_refunds_a_breached_one_once(sqlite_u
     ][:1]
     assert "due Wed 11:50" in met_line and "met: connected 17:50:00" in met_line
     [hvac_line] = [line for line in breached_lines if f"#{hvac.id} " in line]
-    assert "breached: refunded 17:55:01; still to be called back" in hvac_line
+    assert "breached: refunded 17:56:01; still to be called back" in hvac_line
     [hvac_line] = [line for line in late_lines if f"#{hvac.id} " in line]
-    assert "breached: refunded 17:55:01; connected late 17:57:01" in hvac_line
+    assert "breached: refunded 17:56:01; connected late 17:59:01" in hvac_line
     assert at_start[0] == "Pass 4H callbacks (an expert calls back within 4 business hours):"

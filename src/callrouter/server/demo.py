@@ -193,11 +193,13 @@ def build_demo_app(
     screen: bool = True,
     console_url: str | None = None,
     footer: Sequence[str] = (),
+    start: datetime | None = None,
 ) -> web.Application:
-    """The hotline app around a simulator with traffic from the seeded customers."""
+    """The hotline app around a simulator with traffic from the seeded customers.
+    `start`: when the demo's clock started (the Pass 4H story is timed from it)."""
     app = build_app(hotline, extra_contexts=[simulator_context(settings, calls_per_second)])
     app[SCREEN_FOOTER] = list(footer)
-    app.cleanup_ctx.append(demo_callbacks_context(seed=settings.seed))
+    app.cleanup_ctx.append(demo_callbacks_context(start=start, seed=settings.seed))
     if console_url is not None and hotline.console is not None:
         app.cleanup_ctx.append(demo_supervisor_context(console_url))
     if screen:

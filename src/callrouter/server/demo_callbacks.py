@@ -60,12 +60,12 @@ class AfternoonCallback:
 
 
 AFTERNOON_CALLBACKS = (
-    AfternoonCallback("0476000001", "hvac", timedelta(minutes=5)),
+    AfternoonCallback("0476000001", "hvac", timedelta(minutes=6)),
     AfternoonCallback("0611111111", "knx", timedelta(minutes=8)),
 )
 #: The only hvac expert is at a training until just after the hvac callback's deadline.
 AWAY_EXPERT = "David Moreau"
-AWAY_UNTIL = timedelta(minutes=7)
+AWAY_UNTIL = timedelta(minutes=9)
 AWAY_REASON = "formation"
 
 
@@ -193,16 +193,18 @@ async def _send_away(hotline: Hotline, start: datetime, end: datetime) -> None:
 
 
 def demo_callbacks_context(
-    seed: int | None = None, share: float = OPENED_SHARE
+    start: datetime | None = None, seed: int | None = None, share: float = OPENED_SHARE
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """After the PBX link and the dispatcher: the afternoon's callbacks, then the
-    coordinators' openings for as long as the demo runs."""
+    coordinators' openings for as long as the demo runs. The afternoon's deadlines are
+    placed after `start`, the instant the demo's clock started (by default now): seeding
+    the demo takes a few simulated minutes already."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         hotline = app[HOTLINE]
         openings, dispatcher, client = hotline.callback_openings, hotline.callbacks, hotline.ami
         assert openings is not None and dispatcher is not None and client is not None
-        for callback_id in await seed_afternoon(hotline, hotline.clock.now()):
+        for callback_id in await seed_afternoon(hotline, start or hotline.clock.now()):
             dispatcher.opened(callback_id)
         policy = hotline.config.routing_policy()
         coordinators = DemoCoordinators(

@@ -85,7 +85,7 @@ def render_callbacks(
         left = f"in {_duration(callback.due_at - now)}" if owed else ""
         lines.append(
             f"    #{callback.id:<4} {mask_caller_id(callback.number):<15} {callback.domain:<15}"
-            f" due {due:%a %H:%M}  {left:<11} {_standing(callback, zone)}"
+            f" due {due:%a %H:%M}  {left:<13} {_standing(callback, zone)}"
         )
     return lines
 
@@ -114,8 +114,10 @@ def _standing(callback: CallbackView, zone: ZoneInfo) -> str:
 
 
 def _duration(delta: timedelta) -> str:
+    """`5m00s`, `17h59m21s`: not to be read as a time of day."""
     seconds = max(0, int(delta.total_seconds()))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    hours, minutes = divmod(seconds // 60, 60)
+    return (f"{hours}h" if hours else "") + f"{minutes:02d}m{seconds % 60:02d}s"
 
 
 def _clock(instant: datetime, zone: ZoneInfo) -> str:

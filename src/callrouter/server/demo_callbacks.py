@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import secrets
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -154,8 +153,9 @@ async def seed_afternoon(hotline: Hotline, start: datetime) -> list[int]:
         return []
     # Away before the callbacks exist: the dispatcher must not dial the hvac one meanwhile.
     await _send_away(hotline, start - policy.guarantee, start + AWAY_UNTIL)
-    # A fresh key each run: every run shows the story again.
-    run = secrets.token_hex(4)
+    # Keyed by the start: a run started at the same instant (the default start, later the
+    # same day) finds them opened already instead of opening twins.
+    run = f"{start:%Y-%m-%dT%H:%M}"
     created: list[int] = []
     for index, seeded in enumerate(AFTERNOON_CALLBACKS):
         opened_at = start + seeded.due_in - policy.guarantee

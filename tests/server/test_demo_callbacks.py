@@ -136,5 +136,5 @@ async def test_the_demo_meets_callbacks_and_refunds_a_breached_one_once(sqlite_u
     [hvac_line] = [line for line in breached_lines if f"#{hvac.id} " in line]
     assert "breached: refunded 17:56:01; still to be called back" in hvac_line
     [hvac_line] = [line for line in late_lines if f"#{hvac.id} " in line]
-    assert "breached: refunded 17:56:01; connected late 17:59:01" in hvac_line
+    assert "breached: refunded 17:56:01; connected late 17:58:01" in hvac_line
     assert at_start[0] == "Pass 4H callbacks (an expert calls back within 4 business hours):"

@@ -64,7 +64,7 @@ AFTERNOON_CALLBACKS = (
 )
 #: The only hvac expert is at a training until just after the hvac callback's deadline.
 AWAY_EXPERT = "David Moreau"
-AWAY_UNTIL = timedelta(minutes=9)
+AWAY_UNTIL = timedelta(minutes=8)
 AWAY_REASON = "formation"
 
 
@@ -193,7 +193,7 @@ async def _send_away(hotline: Hotline, start: datetime, end: datetime) -> None:
 
 
 def demo_callbacks_context(
-    start: datetime | None = None, seed: int | None = None, share: float = OPENED_SHARE
+    start: datetime | None = None, seed: int | None = None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """After the PBX link and the dispatcher: the afternoon's callbacks, then the
     coordinators' openings for as long as the demo runs. The afternoon's deadlines are
@@ -211,7 +211,6 @@ def demo_callbacks_context(
             openings,
             queue=policy.coordinators_queue,
             default_pass=policy.default_pass,
-            share=share,
             seed=seed,
         )
         hotline.on_routed.append(coordinators.routed)

@@ -108,13 +108,14 @@ def test_the_callbacks_block_counts_down_and_says_met_or_breached_and_refunded()
                 5, Standing.BREACHED, breached_at=due, connected_at=due + timedelta(minutes=2)
             ),
             callback(6, Standing.PENDING, customer_tries=1, due_at=NOW + timedelta(hours=18)),
+            callback(7, Standing.AT_RISK, customer_tries=6, close_reason="gave-up"),
         ],
         NOW,
         PARIS,
         CallbackPolicy(),
     )
     assert lines[0] == "Pass 4H callbacks (an expert calls back within 4 business hours):"
-    at_risk, dialling, met, breached, late, retry = lines[1:]
+    at_risk, dialling, met, breached, late, retry, gave_up = lines[1:]
     # Numbers masked, the deadline and the time left ticking while the callback is owed.
     assert at_risk.startswith("    #1    04 •• •• •0 01  hvac ")
     assert "due Tue 18:04  in 05m00s" in at_risk and at_risk.endswith("AT RISK")
@@ -124,6 +125,7 @@ def test_the_callbacks_block_counts_down_and_says_met_or_breached_and_refunded()
     assert late.endswith("breached: refunded 18:04:30; connected late 18:06:30")
     assert "due Wed 11:59  in 18h00m00s" in retry
     assert retry.endswith("pending, customer did not answer 1x: retry later")
+    assert gave_up.endswith("AT RISK, customer did not answer 6x: a supervisor calls")
     # Met or breached: no countdown any more.
     assert " in " not in met and " in " not in breached
 

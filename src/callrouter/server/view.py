@@ -108,13 +108,15 @@ def _standing(callback: CallbackView, zone: ZoneInfo) -> str:
     if standing is Standing.CANCELLED:
         return "cancelled"
     tried = ""
-    if callback.customer_tries:
+    if callback.close_reason == "gave-up":
+        tried = f", customer did not answer {callback.customer_tries}x: a supervisor calls"
+    elif callback.customer_tries:
         tried = f", customer did not answer {callback.customer_tries}x: retry later"
     return ("AT RISK" if standing is Standing.AT_RISK else "pending") + tried
 
 
 def _duration(delta: timedelta) -> str:
-    """`5m00s`, `17h59m21s`: not to be read as a time of day."""
+    """`05m00s`, `17h59m21s`: not to be read as a time of day."""
     seconds = max(0, int(delta.total_seconds()))
     hours, minutes = divmod(seconds // 60, 60)
     return (f"{hours}h" if hours else "") + f"{minutes:02d}m{seconds % 60:02d}s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from callrouter.calendar import PARIS, HotlineCalendar
@@ -10,6 +11,7 @@ from callrouter.experts.rules import Absence, Expert
 
 HOURS = HotlineCalendar.default().coordinators
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
+HOUR = timedelta(hours=1)
 
 
 def expert(name: str, *domains: str, absences: tuple[Absence, ...] = ()) -> Expert:
@@ -86,3 +88,22 @@ def test_when_everyone_on_duty_was_tried_a_new_round_starts() -> None:
     assert assign([only_chloe_tried], [chloe], [chloe, absent_david], NOW) == [
         Assignment(1, "chloe", new_round=True)
     ]
+
+
+def test_an_appointment_gets_its_reserved_expert_before_an_earlier_deadline() -> None:
+    chloe, david = expert("chloe", "knx"), expert("david", "knx")
+    urgent = waiting(1, due_in=timedelta(minutes=5))
+    appointment = replace(waiting(2, due_in=timedelta(minutes=15)), preferred="chloe")
+    assert assign([urgent, appointment], [chloe, david], [chloe, david], NOW) == [
+        Assignment(2, "chloe"),
+        Assignment(1, "david"),
+    ]
+
+
+def test_a_reserved_expert_passed_over_or_off_duty_leaves_it_to_another() -> None:
+    chloe, david = expert("chloe", "knx"), expert("david", "knx")
+    passed = replace(waiting(1), preferred="chloe", passed_over=frozenset({"chloe"}))
+    assert assign([passed], [chloe, david], [chloe, david], NOW) == [Assignment(1, "david")]
+    away = expert("chloe", "knx", absences=(Absence(NOW - timedelta(hours=1), NOW + HOUR),))
+    absent = replace(waiting(2), preferred="chloe")
+    assert assign([absent], [away, david], [away, david], NOW) == [Assignment(2, "david")]

@@ -11,10 +11,11 @@ from callrouter.calendar import PARIS
 from callrouter.callbacks.alerts import AlertKind
 from callrouter.callbacks.opening import CallbackRequest, CallbackRequestError
 from callrouter.callbacks.rules import Outcome
+from callrouter.experts.rules import Expert
 from callrouter.ledger.prices import AssistanceLevel
 from callrouter.passes import Pass
 
-from .conftest import Desk, expert
+from .conftest import HOURS, Desk, expert
 
 DEADLINE = timedelta(hours=4)
 
@@ -135,6 +136,23 @@ async def test_expert_no_answer_rings_the_next_expert_at_once(desk: Desk) -> Non
         "Local/chloe@experts",
         "Local/david@experts",
     }
+
+
+async def test_an_expert_whose_name_has_a_space_is_passed_over_too(desk: Desk) -> None:
+    """Real names ("Chloé Bernard") were split into words, so the expert who did not
+    answer was rung again at once instead of the next one."""
+    desk.experts = [
+        Expert("Chloé Bernard", "Local/agent3@agents", frozenset({"knx"}), HOURS),
+        Expert("David Moreau", "Local/agent4@agents", frozenset({"knx"}), HOURS),
+    ]
+    await desk.open()
+    engine = desk.new_engine()
+    await engine.run_once()
+    [first] = desk.placer.placed
+    await engine.on_result(desk.result(first, Outcome.EXPERT_NO_ANSWER))
+    await engine.run_once()
+    second = desk.placer.placed[1]
+    assert second.expert_interface != first.expert_interface
 
 
 async def test_the_most_urgent_callback_goes_first(desk: Desk) -> None:

@@ -3,6 +3,7 @@ reconciliation says of an attempt whose Originate has no answer yet."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,6 +13,7 @@ import pytest
 from callrouter.ami import AMIActionError, AMIConnectionError, AMIStats, Message
 from callrouter.callbacks.pbx import AMIPlacer
 from callrouter.callbacks.placing import AttemptRequest, AttemptResult, PlacementFailed
+from callrouter.callbacks.rules import Outcome
 
 REQUEST = AttemptRequest(
     attempt_id=12,
@@ -146,3 +148,54 @@ async def test_getvar_reads_the_first_half_of_local_channels_only() -> None:
     )
     assert await placer(client).reconcile([40]) == {40: False}
     assert client.getvars == ["Local/expert7@experts-00000001;1", "PJSIP/trunk-00000002"]
+
+
+@dataclass
+class BridgingWhileAsked(FakeClient):
+    """A new process reconciles while the customer answers: the listing still shows the
+    expert's channel alone, and both BridgeEnter events arrive while the Getvar that finds
+    the attempt is being answered."""
+
+    handlers: list[Callable[[Message], None]] = field(default_factory=list)
+
+    def subscribe(self, handler: Callable[[Message], None]) -> Callable[[], None]:
+        self.handlers.append(handler)
+        return lambda: None
+
+    async def send_actions(
+        self, actions: Sequence[tuple[str, Sequence[tuple[str, str]]]]
+    ) -> list[Message]:
+        for channel, context in ((EXPERT_CHANNEL, "callback"), (CUSTOMER_CHANNEL, "customers")):
+            entered = Message.event(
+                "BridgeEnter",
+                [("Channel", channel), ("Context", context), ("BridgeUniqueid", "b-1")],
+            )
+            for handler in self.handlers:
+                handler(entered)
+        return [
+            Message.response("Success", [("Variable", "CALLBACK_ATTEMPT"), ("Value", "12")])
+            for _ in actions
+        ]
+
+
+EXPERT_CHANNEL = "Local/expert7@experts-00000001;1"
+CUSTOMER_CHANNEL = "Local/0612345678@customers-00000002;1"
+
+
+async def test_a_bridge_formed_during_the_reconciliation_is_connected_not_failed() -> None:
+    """Missing it, the attempt looked unbridged and its hang-up minutes later was recorded
+    as failed: a met callback counted as a failure, and dialled again."""
+    client = BridgingWhileAsked(
+        channels=[Message.event("CoreShowChannel", [("Channel", EXPERT_CHANNEL), ("BridgeId", "")])]
+    )
+    results: list[AttemptResult] = []
+
+    async def keep(result: AttemptResult) -> None:
+        results.append(result)
+
+    calls = AMIPlacer(client, keep)  # type: ignore[arg-type]
+    assert await calls.reconcile([12]) == {12: True}
+    await asyncio.sleep(0)  # the result is delivered by a task of the placer's
+    await calls.close()
+    [result] = results
+    assert result.outcome is Outcome.CONNECTED and result.connected_at is not None

@@ -21,6 +21,7 @@ class Row:
     not_before: datetime
     warned_at: datetime | None = None
     breached_at: datetime | None = None
+    warn_at: datetime | None = None
 
 
 def test_a_fresh_callback_needs_its_warning_and_its_deadline_within_the_horizon() -> None:
@@ -43,6 +44,20 @@ def test_a_retry_is_claimed_a_little_before_its_instant() -> None:
     )
     assert timers_of(row, CONFIG, NOW, NOW + timedelta(minutes=15)) == [
         (TimerKind.ATTEMPT, retry - CONFIG.claim_ahead)
+    ]
+
+
+def test_an_appointments_call_is_warned_at_its_own_instant() -> None:
+    slot = NOW + timedelta(minutes=2)
+    row = Row(
+        due_at=slot + timedelta(minutes=15),
+        not_before=slot,
+        warn_at=slot + timedelta(minutes=5),
+    )
+    assert timers_of(row, CONFIG, NOW, NOW + timedelta(minutes=30)) == [
+        (TimerKind.ATTEMPT, slot - CONFIG.claim_ahead),
+        (TimerKind.WARNING, slot + timedelta(minutes=5)),
+        (TimerKind.DEADLINE, slot + timedelta(minutes=15)),
     ]
 
 

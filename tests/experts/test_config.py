@@ -27,6 +27,12 @@ def test_defaults() -> None:
         timedelta(weeks=8),
     )
     assert policy.full_refund_notice == timedelta(hours=24)
+    calls = config.appointments.calls
+    assert (calls.guarantee, calls.retry_delay, calls.warn_after) == (
+        timedelta(minutes=15),
+        timedelta(minutes=5),
+        timedelta(minutes=5),
+    )
 
 
 def test_overrides() -> None:
@@ -38,6 +44,8 @@ def test_overrides() -> None:
     )
     assert [domain.key for domain in config.experts.domains] == ["knx"]
     assert config.appointments.policy.slot_length == timedelta(minutes=45)
+    calls = Config.from_mapping({"appointments": {"retry_minutes": 3}}).appointments.calls
+    assert calls.retry_delay == timedelta(minutes=3)
 
 
 @pytest.mark.parametrize(
@@ -55,6 +63,10 @@ def test_overrides() -> None:
         ),
         ({"experts": {"queue": "a b"}}, "experts.queue: 'a b' is not a valid queue name"),
         ({"appointments": {"slot_minutes": 20}}, "appointments.slot_minutes: 20 is not a whole"),
+        (
+            {"appointments": {"warn_after_minutes": 15}},
+            "appointments: the warning comes before the guarantee breaks",
+        ),
         ({"appointments": {"window": "nope"}}, "appointments.window: 'nope' is not a calendar"),
         (
             {"appointments": {"minimum_notice_days": 14, "horizon_weeks": 2}},

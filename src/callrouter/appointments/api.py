@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from callrouter.appointments.absences import AbsenceReassigner
 from callrouter.appointments.config import AppointmentsConfig
 from callrouter.appointments.routes import (
     APPOINTMENT_DESK,
@@ -14,6 +15,7 @@ from callrouter.appointments.routes import (
 )
 from callrouter.appointments.service import AppointmentService
 from callrouter.calendar import HotlineCalendar
+from callrouter.callbacks.alerts import CallbackAlerts
 from callrouter.clock import Clock
 from callrouter.experts.config import ExpertsConfig
 from callrouter.experts.directory import ExpertDirectory
@@ -30,7 +32,10 @@ def build_services(
     experts: ExpertsConfig,
     appointments: AppointmentsConfig,
     ledger: LedgerConfig,
+    alerts: CallbackAlerts | None = None,
 ) -> tuple[ExpertDirectory, AppointmentService]:
+    """The directory and the appointments; an absence recorded in the directory re-assigns
+    the appointments it hits, and `alerts` hears of those left without an expert."""
     engine = sessions.kw.get("bind")
     if not isinstance(engine, AsyncEngine):
         raise TypeError("appointments need sessions bound to an AsyncEngine")
@@ -38,6 +43,7 @@ def build_services(
     service = AppointmentService(
         engine, clock, directory, calendar.window(appointments.window), appointments, ledger
     )
+    directory.on_absence = AbsenceReassigner(service, clock, alerts or CallbackAlerts()).absent
     return directory, service
 
 

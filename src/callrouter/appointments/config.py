@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from callrouter.appointments.calling import SlotCallPolicy, SlotCallRuleError
 from callrouter.appointments.rules import AppointmentPolicy, AppointmentRuleError
 from callrouter.calendar import APPOINTMENTS
 from callrouter.errors import ConfigError
@@ -15,6 +16,7 @@ from callrouter.experts.config import ConfigTable, window_name
 _KEYS = (
     *("window", "slot_minutes", "minimum_notice_days", "horizon_weeks"),
     "full_refund_notice_hours",
+    *("guarantee_minutes", "retry_minutes", "warn_after_minutes"),
 )
 
 
@@ -23,6 +25,8 @@ class AppointmentsConfig:
     #: The calendar window slots must fit in ([calendar.windows.appointments] by default).
     window: str = APPOINTMENTS
     policy: AppointmentPolicy = field(default_factory=AppointmentPolicy)
+    #: The call at the slot: its guarantee, retry delay and warning.
+    calls: SlotCallPolicy = field(default_factory=SlotCallPolicy)
 
 
 def parse_appointments(section: ConfigTable, windows: Iterable[str]) -> AppointmentsConfig:
@@ -51,4 +55,20 @@ def parse_appointments(section: ConfigTable, windows: Iterable[str]) -> Appointm
     except AppointmentRuleError as error:
         raise ConfigError(f"{section.path}: {error}") from None
     window = window_name(section, "window", AppointmentsConfig.window, windows)
-    return AppointmentsConfig(window=window, policy=policy)
+    return AppointmentsConfig(window=window, policy=policy, calls=_calls(section))
+
+
+def _calls(section: ConfigTable) -> SlotCallPolicy:
+    defaults = SlotCallPolicy()
+
+    def minutes(key: str, default: timedelta) -> timedelta:
+        return timedelta(minutes=section.integer(key, default // timedelta(minutes=1), 0, 240))
+
+    try:
+        return SlotCallPolicy(
+            guarantee=minutes("guarantee_minutes", defaults.guarantee),
+            retry_delay=minutes("retry_minutes", defaults.retry_delay),
+            warn_after=minutes("warn_after_minutes", defaults.warn_after),
+        )
+    except SlotCallRuleError as error:
+        raise ConfigError(f"{section.path}: {error}") from None

@@ -5,7 +5,9 @@ A booking is one transaction: the incident is opened and debited at the Pass RDV
 quarter hours are reserved. A reservation that loses a race to another booking fails on
 the primary key of `appointment_quarters` inside a savepoint and the next free expert is
 tried; when none is left the whole transaction rolls back: no incident without its
-appointment, no expert booked twice, no more bookings than experts.
+appointment, no expert booked twice, no more bookings than experts. The call at the slot
+(callrouter.appointments.slotcalls) is written, moved and cancelled in the same
+transactions (an absence recorded after booking: callrouter.appointments.absences).
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ from callrouter.appointments.rules import (
     quarters,
     slot_problem,
     within,
+)
+from callrouter.appointments.slotcalls import (
+    cancel_slot_call,
+    move_slot_call,
+    open_slot_call,
 )
 from callrouter.calendar import Window
 from callrouter.clock import Clock
@@ -231,10 +238,21 @@ class AppointmentService:
                     "cancelled_at": None,
                     "cancel_refunded": None,
                 }
-                appointment_id = await self._reserve(
+                appointment_id = await self.reserve(
                     connection, request.domain, request.start, end, row
                 )
                 view = (await read_views(connection, APPOINTMENTS.c.id == appointment_id))[0]
+                await open_slot_call(
+                    connection,
+                    self._config.calls,
+                    appointment_id=view.id,
+                    incident_id=view.incident_id,
+                    domain=view.domain,
+                    number=view.number_to_call,
+                    expert=view.expert_name,
+                    slot_start=view.start,
+                    now=now,
+                )
             log.info(
                 "appointments.booked",
                 appointment=appointment_id,
@@ -248,7 +266,7 @@ class AppointmentService:
 
         return await idempotent(work, replay)
 
-    async def _reserve(
+    async def reserve(
         self,
         connection: AsyncConnection,
         domain: str,
@@ -345,6 +363,7 @@ class AppointmentService:
                 .where(APPOINTMENTS.c.id == view.id)
                 .values(state="cancelled", cancelled_at=now, cancel_refunded=refund)
             )
+            await cancel_slot_call(connection, view.id, now)
             points = 0
             if refund:
                 done = await refund_within(
@@ -375,8 +394,11 @@ class AppointmentService:
             await connection.execute(delete(QUARTERS).where(QUARTERS.c.appointment_id == view.id))
             end = start + self.policy.slot_length
             row: dict[str, object] = {"id": view.id, "slot_start": start, "slot_end": end}
-            await self._reserve(connection, view.domain, start, end, row, keep=view.expert_id)
+            await self.reserve(connection, view.domain, start, end, row, keep=view.expert_id)
             moved = (await read_views(connection, APPOINTMENTS.c.id == view.id))[0]
+            await move_slot_call(
+                connection, self._config.calls, view.id, moved.start, moved.expert_name
+            )
         log.info("appointments.moved", appointment=view.id, start=start.isoformat())
         return moved
 

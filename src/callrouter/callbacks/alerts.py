@@ -23,6 +23,9 @@ class AlertKind(enum.StrEnum):
     BREACHED = "breached"
     #: The customer did not answer the last allowed try: a person must take over.
     GAVE_UP = "gave-up"
+    #: An appointment's reserved expert is absent and no other of the domain is free for
+    #: its slot: a supervisor finds someone (or moves it with the customer).
+    NO_EXPERT = "no-expert"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 As soon as an expert of the domain is free and on duty, the most urgent ready callback of
 that domain is dialled. An expert who did not answer for a callback is passed over for it
 until every expert on duty of the domain has been tried; then the round starts again.
+An appointment's call (Pass RDV) goes to the expert reserved for its slot first, when that
+expert is free and was not passed over: their time is booked for it, so they are given to
+it before any earliest-deadline pairing; otherwise it takes its turn like any callback.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class WaitingCallback:
     not_before: datetime
     #: Experts who did not answer (or were busy) for it in the current round.
     passed_over: frozenset[str] = field(default=frozenset())
+    #: The expert reserved for it (an appointment's), rung first when free.
+    preferred: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,17 @@ def assign(
                 on_duty_of.setdefault(domain, []).append(expert.name)
     assignments: list[Assignment] = []
     for callback in ready:
+        preferred = callback.preferred
+        if (
+            preferred is not None
+            and preferred not in callback.passed_over
+            and free_of.take_named(callback.domain, preferred)
+        ):
+            assignments.append(Assignment(callback.callback_id, preferred))
+    reserved = {assignment.callback_id for assignment in assignments}
+    for callback in ready:
+        if callback.callback_id in reserved:
+            continue
         if free_of.any_fresh(callback):
             name = free_of.take(callback.domain, callback.passed_over)
             new_round = False
@@ -109,6 +125,13 @@ class _FreeExperts:
         members = self._members.get(callback.domain, set())
         passed = sum(1 for name in callback.passed_over if name in members)
         return len(members) > passed
+
+    def take_named(self, domain: str, name: str) -> bool:
+        """Take `name` if they are free, on duty and of `domain`."""
+        if name in self._taken or name not in self._members.get(domain, ()):
+            return False
+        self._taken.add(name)
+        return True
 
     def take(self, domain: str, passed_over: frozenset[str]) -> str | None:
         names = self._by_domain.get(domain, [])

@@ -12,8 +12,8 @@ import asyncio
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -22,13 +22,20 @@ from callrouter.callbacks import store
 from callrouter.callbacks.alerts import AlertKind, CallbackAlert, CallbackAlerts
 from callrouter.callbacks.config import CallbacksConfig
 from callrouter.callbacks.dispatch import assign
+from callrouter.callbacks.followers import CallbackFollower, NoFollower
 from callrouter.callbacks.placing import (
     AttemptRequest,
     AttemptResult,
     CallPlacer,
     PlacementFailed,
 )
-from callrouter.callbacks.rules import Outcome, StepKind, after_attempt, is_breached
+from callrouter.callbacks.rules import (
+    CallbackPolicy,
+    Outcome,
+    StepKind,
+    after_attempt,
+    is_breached,
+)
 from callrouter.callbacks.timers import clock_speed
 from callrouter.clock import Clock
 from callrouter.db.writer import write_transaction
@@ -76,6 +83,7 @@ class CallbackEngine:
         free_experts: FreeExperts,
         alerts: CallbackAlerts,
         name: str | None = None,
+        follower: CallbackFollower | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -84,6 +92,7 @@ class CallbackEngine:
         self._experts = experts
         self._free_experts = free_experts
         self._alerts = alerts
+        self._follower = follower or NoFollower()
         self.name = name or dispatcher_name()
         self.replan: Replan = lambda callback_id: None
         #: Set when a result arrived: one more cycle is due.
@@ -125,14 +134,19 @@ class CallbackEngine:
         return 1
 
     async def _refund(self, connection: AsyncConnection, row: LedgerRow, now: datetime) -> None:
+        if row.appointment_id is None:
+            reason = f"callback {row.id} not made by its deadline (Pass 4H)"
+        else:
+            reason = (
+                f"appointment {row.appointment_id}: expert and customer not connected "
+                "within the quarter hour of the slot (Pass RDV)"
+            )
+        # Keyed by the callback: whichever way the breach is found, one refund.
         refund = await refund_within(
-            connection,
-            row.incident_id,
-            f"callback {row.id} not made by its deadline (Pass 4H)",
-            f"callback-breach:{row.id}",
-            now,
+            connection, row.incident_id, reason, f"callback-breach:{row.id}", now
         )
         await store.set_callback(connection, row.id, breached_at=now)
+        await self._follower.breached(connection, row.id)
         self._alerts.publish(
             CallbackAlert(
                 AlertKind.BREACHED,
@@ -140,7 +154,7 @@ class CallbackEngine:
                 row.domain,
                 row.due_at,
                 now,
-                f"incident {row.incident_id} refunded ({refund.points} points); "
+                _about(row) + f"incident {row.incident_id} refunded ({refund.points} points); "
                 "the caller is still to be called back",
             )
         )
@@ -157,7 +171,7 @@ class CallbackEngine:
                     row.domain,
                     row.due_at,
                     now,
-                    f"no attempt under way, due in {minutes} min",
+                    _about(row) + f"no attempt under way, due in {minutes} min",
                 )
             )
         return len(rows)
@@ -188,6 +202,7 @@ class CallbackEngine:
         ]
         async with write_transaction(self._engine) as connection:
             claimed = await store.claim(connection, claims, now, self.name, ready_by)
+            await self._follower.claimed(connection, [item.callback_id for item in claimed])
         # Committed: from here on, a crash leaves attempts to reconcile, never to redo.
         outcomes = await asyncio.gather(*(self._place(attempt) for attempt in claimed))
         placed = [
@@ -206,7 +221,7 @@ class CallbackEngine:
             customer_number=attempt.number,
             expert_ring_timeout=self._config.expert_ring_timeout,
             customer_ring_timeout=self._config.customer_ring_timeout,
-            announcement="callback",
+            announcement="appointment" if attempt.appointment else "callback",
         )
         early = (attempt.planned_at - self._clock.now()).total_seconds()
         if early > 0:
@@ -294,7 +309,7 @@ class CallbackEngine:
         now: datetime,
     ) -> None:
         tries = callback.customer_tries + (1 if result.outcome in _REACHED_CUSTOMER else 0)
-        step = after_attempt(result.outcome, tries, self._config.policy, now)
+        step = after_attempt(result.outcome, tries, self._policy_of(callback), now)
         values: dict[str, object] = {"open_attempt_id": None, "customer_tries": tries}
         if callback.closed_at is not None:
             # Cancelled while it rang: the attempt is recorded, nothing follows.
@@ -307,6 +322,7 @@ class CallbackEngine:
             if late and callback.breached_at is None and callback.incident_refunded_at is None:
                 # Met after the deadline is still a breach: the case is free.
                 await self._refund(connection, callback, now)
+            await self._follower.connected(connection, callback.id, late)
         elif step.kind is StepKind.NEXT_EXPERT:
             values.update(
                 not_before=step.not_before,
@@ -328,6 +344,12 @@ class CallbackEngine:
                 )
             )
         await store.set_callback(connection, callback.id, **values)
+
+    def _policy_of(self, callback: LedgerRow) -> CallbackPolicy:
+        """The [callbacks] policy, with the row's own retry delay (an appointment's)."""
+        if callback.retry_delay_s is None:
+            return self._config.policy
+        return replace(self._config.policy, retry_delay=timedelta(seconds=callback.retry_delay_s))
 
     async def reconcile(self, *, stale_only: bool = False) -> int:
         """Attempts without an outcome (after a restart, a reconnection, or a result that
@@ -370,6 +392,11 @@ class CallbackEngine:
             )
         self.replan(attempt.callback_id)
         return 1
+
+
+def _about(row: LedgerRow) -> str:
+    """An appointment's alert names it: the supervisor looks it up by that."""
+    return "" if row.appointment_id is None else f"appointment {row.appointment_id}: "
 
 
 def _breachable(row: LedgerRow, now: datetime) -> bool:

@@ -105,11 +105,13 @@ class LegTracker:
         """Found still up on the PBX after a reconnection or a restart: follow it again.
 
         Already bridged with the customer: connected, as seen now (its bridge was missed).
+        Expected (`expect`) before the PBX was asked, what happened meanwhile counts too.
         """
         attempt = self._attempts.setdefault(attempt_id, _Attempt())
-        self._bind(attempt_id, channel)
+        # Events followed since `expect` may already tell (a bridge formed meanwhile).
+        results = self._bind(attempt_id, channel)
         if not bridged or attempt.reported:
-            return []
+            return results
         attempt.reported = True
         return [
             AttemptResult(

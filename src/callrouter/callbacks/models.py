@@ -38,6 +38,7 @@ class Callback(Base):
     __tablename__ = "callbacks"
     __table_args__ = (
         CheckConstraint("customer_tries >= 0", name="customer_tries_not_negative"),
+        CheckConstraint("retry_delay_s >= 0", name="retry_delay_not_negative"),
         # The dispatcher's sweeps (deadlines, warnings, ready callbacks) read open ones only.
         Index(
             "ix_callbacks_open_due_at",
@@ -62,7 +63,7 @@ class Callback(Base):
     #: Not dialled before this instant (a customer-side retry delay).
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
     customer_tries: Mapped[int] = mapped_column(Integer, default=0)
-    #: Experts who did not answer for it in the current round, space-separated.
+    #: Experts who did not answer for it in the current round, one name per line.
     passed_over: Mapped[str] = mapped_column(Text, default="")
     open_attempt_id: Mapped[int | None] = mapped_column(Integer)
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -71,6 +72,15 @@ class Callback(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: met, cancelled, incident-refunded; gave-up while still open
     close_reason: Mapped[str | None] = mapped_column(String(24))
+    #: The Pass RDV appointment this call is for (NULL: a Pass 4H callback). Its own
+    #: settings below; NULL ones take the [callbacks] settings.
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), unique=True)
+    #: The expert reserved for the slot: rung first when free.
+    reserved_expert: Mapped[str | None] = mapped_column(String(EXPERT_NAME_LENGTH))
+    #: When a supervisor is warned if nothing is under way (else `due_at - warn_before`).
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Customer did not answer: tried again this many seconds later (else the setting).
+    retry_delay_s: Mapped[int | None] = mapped_column(Integer)
 
 
 class CallbackAttempt(Base):

@@ -100,6 +100,10 @@ class AMIPlacer:
         # tracked and open until its events or a reconciliation settle it.
 
     async def reconcile(self, attempt_ids: Sequence[int]) -> dict[int, bool]:
+        # Followed from before the listing: a bridge formed while the listing and the
+        # Getvars are answered is in no answer, only in the events of that moment.
+        for attempt_id in attempt_ids:
+            self._tracker.expect(attempt_id)
         listed = await self._client.send_list_action("CoreShowChannels")
         bridge_of = {m["Channel"]: m.get("BridgeId") or "" for m in listed if m.get("Channel")}
         found: dict[int, str] = {}

@@ -113,9 +113,11 @@ class CallbackQueries:
             .scalar_subquery()
             .label("attempt_count")
         )
-        return select(
-            CALLBACKS, INCIDENTS.c.refunded_at.label("incident_refunded_at"), attempts
-        ).join_from(CALLBACKS, INCIDENTS, CALLBACKS.c.incident_id == INCIDENTS.c.id)
+        return (
+            select(CALLBACKS, INCIDENTS.c.refunded_at.label("incident_refunded_at"), attempts)
+            .join_from(CALLBACKS, INCIDENTS, CALLBACKS.c.incident_id == INCIDENTS.c.id)
+            .where(store.PASS_4H)
+        )
 
     async def page(
         self, *, standing: Standing | None = None, after: int | None = None, limit: int = 50
@@ -168,7 +170,7 @@ class CallbackQueries:
             select(standing_now, func.count())
             .select_from(CALLBACKS)
             .join(INCIDENTS, CALLBACKS.c.incident_id == INCIDENTS.c.id)
-            .where(CALLBACKS.c.closed_at.is_(None))
+            .where(CALLBACKS.c.closed_at.is_(None), store.PASS_4H)
             .group_by(standing_now)
         )
         async with self._engine.connect() as connection:
@@ -198,7 +200,8 @@ class CallbackQueries:
         now = self._clock.now()
         async with write_transaction(self._engine) as connection:
             row = await store.lock_callback(connection, callback_id)
-            if row is None:
+            # An appointment's call is cancelled with its appointment, never alone.
+            if row is None or row.appointment_id is not None:
                 raise UnknownCallback(callback_id)
             if row.closed_at is not None:
                 raise CallbackClosed(

@@ -45,15 +45,23 @@ ATTEMPTS = _table(CallbackAttempt)
 #: A callback whose incident was refunded for another reason than its own breach
 #: (reclassified non-attributable, refunded by staff) is cancelled: nobody owes a call.
 CANCELLED_BY_REFUND = and_(INCIDENTS.c.refunded_at.is_not(None), CALLBACKS.c.breached_at.is_(None))
+#: Pass 4H callbacks, not the calls at appointments' slots that ride the same dispatcher:
+#: what the callbacks' surfaces (API, commands, console, gauges) list.
+PASS_4H = CALLBACKS.c.appointment_id.is_(None)
 _STILL_OWED = or_(INCIDENTS.c.refunded_at.is_(None), CALLBACKS.c.breached_at.is_not(None))
 
 
+#: Between the names of `passed_over`: a line break, which no expert's name may hold
+#: (textrules refuses control characters in names), while spaces are common in them.
+_NAMES_APART = "\n"
+
+
 def passed_over(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+    return frozenset(name for name in text.split(_NAMES_APART) if name)
 
 
 def with_passed_over(text: str, expert: str) -> str:
-    return " ".join(sorted(passed_over(text) | {expert}))
+    return _NAMES_APART.join(sorted(passed_over(text) | {expert}))
 
 
 async def insert_callback(
@@ -64,7 +72,11 @@ async def insert_callback(
     number: str,
     opened_at: datetime,
     due_at: datetime,
+    not_before: datetime | None = None,
+    **appointment: object,
 ) -> int:
+    """A callback dialled from `not_before` (default: at once); `appointment` gives an
+    appointment's columns (appointment_id, reserved_expert, warn_at, retry_delay_s)."""
     callback_id: int = (
         await connection.execute(
             insert(CALLBACKS).returning(CALLBACKS.c.id),
@@ -74,9 +86,10 @@ async def insert_callback(
                 "number": number,
                 "opened_at": opened_at,
                 "due_at": due_at,
-                "not_before": opened_at,
+                "not_before": not_before or opened_at,
                 "customer_tries": 0,
                 "passed_over": "",
+                **appointment,
             },
         )
     ).scalar_one()
@@ -121,8 +134,9 @@ async def overdue(connection: AsyncConnection, now: datetime, limit: int) -> lis
 async def mark_at_risk(
     connection: AsyncConnection, now: datetime, warn_from: datetime
 ) -> list[LedgerRow]:
-    """Mark warned the open callbacks due before `warn_from` with no attempt under way
-    and no warning yet; returns them (id, domain, due_at)."""
+    """Mark warned the open callbacks due before `warn_from` (or whose own `warn_at` has
+    come) with no attempt under way and no warning yet; returns them (id, domain, due_at,
+    appointment_id)."""
     rows = await connection.execute(
         update(CALLBACKS)
         .where(
@@ -130,13 +144,18 @@ async def mark_at_risk(
             CALLBACKS.c.warned_at.is_(None),
             CALLBACKS.c.breached_at.is_(None),
             CALLBACKS.c.open_attempt_id.is_(None),
-            CALLBACKS.c.due_at <= warn_from,
+            or_(
+                and_(CALLBACKS.c.warn_at.is_(None), CALLBACKS.c.due_at <= warn_from),
+                CALLBACKS.c.warn_at <= now,
+            ),
             CALLBACKS.c.incident_id.in_(
                 select(INCIDENTS.c.id).where(INCIDENTS.c.refunded_at.is_(None))
             ),
         )
         .values(warned_at=now)
-        .returning(CALLBACKS.c.id, CALLBACKS.c.domain, CALLBACKS.c.due_at)
+        .returning(
+            CALLBACKS.c.id, CALLBACKS.c.domain, CALLBACKS.c.due_at, CALLBACKS.c.appointment_id
+        )
     )
     return list(rows.all())
 
@@ -159,6 +178,7 @@ async def waiting(
             CALLBACKS.c.due_at,
             CALLBACKS.c.not_before,
             CALLBACKS.c.passed_over,
+            CALLBACKS.c.reserved_expert,
         )
         .join_from(CALLBACKS, INCIDENTS, CALLBACKS.c.incident_id == INCIDENTS.c.id)
         .where(
@@ -179,6 +199,7 @@ async def waiting(
             due_at=row.due_at,
             not_before=row.not_before,
             passed_over=passed_over(row.passed_over),
+            preferred=row.reserved_expert,
         )
         for row in rows
     ]
@@ -199,6 +220,8 @@ class Claimed:
     number: str
     interface: str
     planned_at: datetime
+    #: An appointment's call: the expert hears the appointment's announcement.
+    appointment: bool = False
 
 
 _SET_OPEN_ATTEMPT = (
@@ -233,7 +256,11 @@ async def claim(
     rows = (
         await connection.execute(
             select(
-                CALLBACKS.c.id, CALLBACKS.c.number, CALLBACKS.c.not_before, CALLBACKS.c.passed_over
+                CALLBACKS.c.id,
+                CALLBACKS.c.number,
+                CALLBACKS.c.not_before,
+                CALLBACKS.c.passed_over,
+                CALLBACKS.c.appointment_id,
             )
             .where(
                 CALLBACKS.c.id.in_(wanted),
@@ -280,7 +307,14 @@ async def claim(
         ],
     )
     return [
-        Claimed(attempt_of[row.id], row.id, row.number, wanted[row.id].interface, row.not_before)
+        Claimed(
+            attempt_of[row.id],
+            row.id,
+            row.number,
+            wanted[row.id].interface,
+            row.not_before,
+            row.appointment_id is not None,
+        )
         for row in rows
     ]
 
@@ -294,8 +328,8 @@ WITH wanted AS (
     SELECT * FROM unnest(:callbacks, :experts, :interfaces, :new_rounds)
         AS wanted (callback_id, expert, interface, new_round)
 ), chosen AS (
-    SELECT callbacks.id, callbacks.number, callbacks.not_before, wanted.expert,
-        wanted.interface, wanted.new_round
+    SELECT callbacks.id, callbacks.number, callbacks.not_before, callbacks.appointment_id,
+        wanted.expert, wanted.interface, wanted.new_round
     FROM callbacks JOIN wanted ON wanted.callback_id = callbacks.id
     WHERE callbacks.closed_at IS NULL AND callbacks.close_reason IS NULL
         AND callbacks.open_attempt_id IS NULL AND callbacks.not_before <= :ready_by
@@ -312,7 +346,7 @@ WITH wanted AS (
     WHERE callbacks.id = attempt.callback_id
 )
 SELECT attempt.id AS attempt_id, chosen.id AS callback_id, chosen.number, chosen.interface,
-    chosen.not_before
+    chosen.not_before, chosen.appointment_id IS NOT NULL AS appointment
 FROM attempt JOIN chosen ON chosen.id = attempt.callback_id
 """
 ).bindparams(
@@ -345,7 +379,14 @@ async def _claim_on_postgres(
         },
     )
     return [
-        Claimed(row.attempt_id, row.callback_id, row.number, row.interface, row.not_before)
+        Claimed(
+            row.attempt_id,
+            row.callback_id,
+            row.number,
+            row.interface,
+            row.not_before,
+            row.appointment,
+        )
         for row in rows
     ]
 
@@ -388,26 +429,27 @@ async def open_attempts(
     return list((await connection.execute(query.order_by(ATTEMPTS.c.id))).scalars())
 
 
+#: What a callback's timers are planned from (callbacks.timers.timers_of).
+TIMER_COLUMNS = (
+    CALLBACKS.c.id,
+    CALLBACKS.c.due_at,
+    CALLBACKS.c.not_before,
+    CALLBACKS.c.warned_at,
+    CALLBACKS.c.warn_at,
+    CALLBACKS.c.breached_at,
+)
+
+
 def timer_rows_due(until: datetime) -> Any:
     """Open callbacks with a warning or a deadline before `until` (the timers' horizon)."""
-    return select(
-        CALLBACKS.c.id,
-        CALLBACKS.c.due_at,
-        CALLBACKS.c.not_before,
-        CALLBACKS.c.warned_at,
-        CALLBACKS.c.breached_at,
-    ).where(CALLBACKS.c.closed_at.is_(None), CALLBACKS.c.due_at <= until)
+    return select(*TIMER_COLUMNS).where(
+        CALLBACKS.c.closed_at.is_(None), CALLBACKS.c.due_at <= until
+    )
 
 
 def timer_rows_retrying(now: datetime, until: datetime) -> Any:
     """Open callbacks waiting for a retry that falls within the horizon."""
-    return select(
-        CALLBACKS.c.id,
-        CALLBACKS.c.due_at,
-        CALLBACKS.c.not_before,
-        CALLBACKS.c.warned_at,
-        CALLBACKS.c.breached_at,
-    ).where(
+    return select(*TIMER_COLUMNS).where(
         CALLBACKS.c.closed_at.is_(None),
         CALLBACKS.c.not_before > now,
         CALLBACKS.c.not_before <= until,

@@ -55,7 +55,8 @@ def timers_of(
     # Claimed a little ahead, placed on time (CallbacksConfig.claim_ahead).
     instants = [(TimerKind.ATTEMPT, row.not_before - config.claim_ahead)]
     if row.warned_at is None:
-        instants.append((TimerKind.WARNING, warning_at(row.due_at, config.policy)))
+        warn = row.warn_at if row.warn_at is not None else warning_at(row.due_at, config.policy)
+        instants.append((TimerKind.WARNING, warn))
     if row.breached_at is None:
         instants.append((TimerKind.DEADLINE, row.due_at))
     return [(kind, at) for kind, at in instants if now < at <= until]
@@ -156,13 +157,9 @@ class CallbackTimers:
         until = now + self._config.timer_horizon
         for start in range(0, len(marked), CHUNK):
             chunk = marked[start : start + CHUNK]
-            query = select(
-                store.CALLBACKS.c.id,
-                store.CALLBACKS.c.due_at,
-                store.CALLBACKS.c.not_before,
-                store.CALLBACKS.c.warned_at,
-                store.CALLBACKS.c.breached_at,
-            ).where(store.CALLBACKS.c.id.in_(chunk), store.CALLBACKS.c.closed_at.is_(None))
+            query = select(*store.TIMER_COLUMNS).where(
+                store.CALLBACKS.c.id.in_(chunk), store.CALLBACKS.c.closed_at.is_(None)
+            )
             await self._plan_rows(query, now, until)
 
     async def _plan_rows(self, query: Any, now: datetime, until: datetime) -> int:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callrouter.callbacks.store import CALLBACKS, CANCELLED_BY_REFUND
+from callrouter.callbacks.store import CALLBACKS, CANCELLED_BY_REFUND, PASS_4H
 from callrouter.console.panels_callbacks import CallbacksReading, CallbacksSource, OwedCallback
 from callrouter.ledger.tables import INCIDENTS, MOVEMENTS
 
@@ -16,8 +16,9 @@ from callrouter.ledger.tables import INCIDENTS, MOVEMENTS
 SHOWN = 50
 
 _C = CALLBACKS.c
-#: Not connected, not closed, not cancelled by a refund for another reason.
-_OWED = and_(_C.connected_at.is_(None), _C.closed_at.is_(None), not_(CANCELLED_BY_REFUND))
+#: Not connected, not closed, not cancelled by a refund for another reason (Pass 4H only:
+#: appointments' calls have their own panel).
+_OWED = and_(PASS_4H, _C.connected_at.is_(None), _C.closed_at.is_(None), not_(CANCELLED_BY_REFUND))
 
 
 def callbacks_source(engine: AsyncEngine) -> CallbacksSource:
@@ -29,12 +30,16 @@ def callbacks_source(engine: AsyncEngine) -> CallbacksSource:
             .order_by(_C.due_at, _C.id)
             .limit(SHOWN)
         )
-        met = select(func.count()).where(_C.connected_at >= since, _C.connected_at < _C.due_at)
-        breached = select(func.count()).where(_C.breached_at >= since)
+        met = select(func.count()).where(
+            PASS_4H, _C.connected_at >= since, _C.connected_at < _C.due_at
+        )
+        breached = select(func.count()).where(PASS_4H, _C.breached_at >= since)
         refunded = select(func.coalesce(func.sum(MOVEMENTS.c.amount), 0)).where(
             MOVEMENTS.c.kind == "refund",
             MOVEMENTS.c.created_at >= since,
-            MOVEMENTS.c.incident_id.in_(select(_C.incident_id).where(_C.breached_at.is_not(None))),
+            MOVEMENTS.c.incident_id.in_(
+                select(_C.incident_id).where(PASS_4H, _C.breached_at.is_not(None))
+            ),
         )
         async with engine.connect() as connection:
             rows = (await connection.execute(owed_query)).all()

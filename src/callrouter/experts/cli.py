@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callrouter.appointments.api import build_services
 from callrouter.clock import SystemClock
 from callrouter.config import load_config
 from callrouter.db.cli import service_command
@@ -56,7 +57,16 @@ def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
         sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace
     ) -> ExpertDirectory:
         config = load_config(getattr(args, "config", None))
-        return ExpertDirectory(sessions, SystemClock(), config.calendar(), config.experts)
+        # With the appointments: an absence re-assigns those booked with the expert.
+        directory, _ = build_services(
+            sessions,
+            SystemClock(),
+            config.calendar(),
+            config.experts,
+            config.appointments,
+            config.ledger,
+        )
+        return directory
 
     return service_command(build, action)
 

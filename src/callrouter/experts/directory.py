@@ -4,7 +4,7 @@ of a domain as the pure rules see them (callrouter.experts.rules.Expert)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,6 +43,11 @@ class AbsenceEntry:
     reason: str
 
 
+#: Told (expert id, start, end) once an absence is recorded: appointments booked with the
+#: expert then are re-assigned (callrouter.appointments.absences).
+AbsenceHook = Callable[[int, datetime, datetime], Awaitable[object]]
+
+
 @dataclass(frozen=True)
 class ExpertEntry:
     """An expert as the directory holds them: the rules' Expert plus its bookkeeping."""
@@ -67,6 +72,7 @@ class ExpertDirectory:
         self._clock = clock
         self._calendar = calendar or HotlineCalendar.default()
         self.config = config or ExpertsConfig()
+        self.on_absence: AbsenceHook | None = None
 
     async def all(self) -> list[Expert]:
         """Every active expert, with their absences not over yet, by name."""
@@ -197,6 +203,8 @@ class ExpertDirectory:
                 )
             ).scalar_one()
         log.info("experts.absent", expert=name, start=start.isoformat(), end=end.isoformat())
+        if self.on_absence is not None:
+            await self.on_absence(expert_id, start, end)
         return AbsenceEntry(absence_id, start, end, reason)
 
     async def remove(self, name: str) -> None:

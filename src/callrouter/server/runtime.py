@@ -24,6 +24,7 @@ from callrouter.ami.client import AMIClient, reconnect_delays
 from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
 from callrouter.appointments.api import build_services, setup_appointment_api
 from callrouter.appointments.service import AppointmentService
+from callrouter.appointments.slotcalls import AppointmentStates
 from callrouter.calendar import is_open
 from callrouter.callbacks.alerts import CallbackAlerts
 from callrouter.callbacks.engine import CallbackEngine
@@ -193,6 +194,7 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
         config.experts,
         config.appointments,
         config.ledger,
+        hotline.callback_alerts,
     )
     setup_appointment_api(
         app,
@@ -426,6 +428,7 @@ async def callbacks_context(app: web.Application) -> AsyncIterator[None]:
         experts=directory.all,
         free_experts=lambda experts, now: free_experts(experts, live, now, queue),
         alerts=hotline.callback_alerts,
+        follower=AppointmentStates(),
     )
     dispatcher = CallbackDispatcher(engine, clock, config, callback_engine)
     hotline.callbacks = dispatcher

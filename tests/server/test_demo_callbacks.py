@@ -36,6 +36,8 @@ async def test_the_demo_meets_callbacks_and_refunds_a_breached_one_once(sqlite_u
         secret="demo-4h",
         seed=5,
         time_scale=0.02,
+        # The router answers before the fail-safe on a loaded machine too (1 s of real time).
+        router_wait=50.0,
         login_failure_delay=0.0,
         answer_delay=(1.0, 2.0),
         talk_time=(5.0, 10.0),

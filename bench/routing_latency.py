@@ -5,7 +5,10 @@
 
 Runs the real hotline (AMI over loopback TCP, live view, identity and balance checks in
 the database, call records) against the simulator's inbound traffic at each rate in turn,
-on a weekday at 10:00 (every known caller is checked for payment and queued). Callers
+on a weekday at 10:00 (every known caller is checked for payment and queued). The 200
+callers seeded stay away once served, so at these rates most calls come from unknown
+numbers and hear the refusal message, whose record is committed before its Redirect: the
+latency is printed apart for the two paths. Callers
 enter through `from-trunk` and key `#` and their pass digit after the welcome, as
 beneficiaries do in the real IVR.
 The simulator runs in its own process, as Asterisk would on its own machine (`--pbx-nice`
@@ -13,7 +16,8 @@ lowers its priority; on a shared, loaded box a niced simulator cannot deliver th
 
 For each rate it prints the rate asked, the rate the simulator really delivered (calls
 placed per second of wall time, and HotlineCall events the router received per second),
-the simulator's CPU use, the router's CPU per call routed, and p50/p90/p99/max latency.
+the simulator's CPU use, the router's CPU per call routed, how late its event loop ran a
+5 ms timer (long synchronous stretches, or a starved process), and p50/p90/p99/max latency.
 A rate the simulator could not deliver is reported as such: its latency is not the latency
 at the rate asked.
 Without --url it uses $CALLROUTER_TEST_POSTGRES_URL and creates (then drops) its own
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import io
 import multiprocessing
@@ -71,6 +76,54 @@ class PBXReport:
     wall: float
     cpu: float
     profile: str
+
+
+class LoopLag:
+    """How late the router's event loop runs a timer asked every `interval` s: a long
+    synchronous stretch anywhere in the process shows as a late wake-up, whatever its
+    cause (CPU starvation by other processes included: read it with the load average)."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.lags_ms: list[float] = []
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(self.interval)
+            self.lags_ms.append((loop.time() - asked - self.interval) * 1000.0)
+
+    def summary(self) -> str:
+        lags = self.lags_ms or [0.0]
+        return (
+            f"loop lag (timer every {self.interval * 1000:g} ms): p50 {percentile(lags, 0.5):.2f}"
+            f" ms, p99 {percentile(lags, 0.99):.2f} ms, max {max(lags):.1f} ms,"
+            f" {sum(lag > 2 for lag in lags)} of {len(lags)} wake-ups > 2 ms late"
+        )
+
+
+def split_by_path(decided: list[tuple[str, bool, float]]) -> str:
+    """The decisions' targets, and latency apart for the two paths: a message waits for
+    its record's commit before its Redirect; a queued caller waits for no write."""
+    if not decided:
+        return "no decision"
+    targets: dict[str, int] = {}
+    for target, _, _ in decided:
+        targets[target] = targets.get(target, 0) + 1
+    shares = ", ".join(
+        f"{target} {100 * count / len(decided):.0f}%"
+        for target, count in sorted(targets.items(), key=lambda item: -item[1])
+    )
+    paths = []
+    for label, first in (("no write first", False), ("record committed first", True)):
+        latencies = [latency for _, stored, latency in decided if stored is first]
+        if latencies:
+            paths.append(
+                f"{label} ({len(latencies)}): p50 {percentile(latencies, 0.5):.2f} ms,"
+                f" p99 {percentile(latencies, 0.99):.2f} ms"
+            )
+    return f"decisions: {shares}\nlatency by path: " + "; ".join(paths)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -185,6 +238,14 @@ async def run_rate(
         pbx=PBXLink("127.0.0.1", port, "callrouter", secret),
         clock=SimulatedClock(weekday_10h),
     )
+    # Per decision: its target, and whether its record was committed before the Redirect
+    # (a message) or is written after it (a caller queued).
+    decided: list[tuple[str, bool, float]] = []
+    hotline.on_routed.append(
+        lambda routed: decided.append(
+            (routed.decision.target.value, routed.stored, routed.latency_ms)
+        )
+    )
     runner = web.AppRunner(build_app(hotline))
     await runner.setup()
     try:
@@ -194,9 +255,11 @@ async def run_rate(
         assert router is not None
         print(f"\n== asked {rate:g} new calls/s for {seconds:g} s")
         cpu_started = time.process_time()
-        profiler = cProfile.Profile() if profile_router else None
+        profiler = cProfile.Profile(time.thread_time) if profile_router else None
         if profiler is not None:
             profiler.enable()
+        lag = LoopLag()
+        lag_task = asyncio.create_task(lag.run())
         go.set()
         # Count the HotlineCalls of the steady state: from when the first callers are
         # through the IVR to the end of the traffic.
@@ -207,11 +270,18 @@ async def run_rate(
         window = time.perf_counter() - window_started
         await asyncio.sleep(IVR_SECONDS)
         await router.wait_idle()
+        lag_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lag_task
         if profiler is not None:
             profiler.disable()
-            print("router profile (callrouter's functions, top 30 by cumulative time):")
+            # CPU time, not wall time: on a shared machine wall time counts the waits for a
+            # core. (Cumulative times of SQLAlchemy's greenlet-driven calls are unreliable.)
+            print("router profile (callrouter's functions, top 30 by cumulative CPU time):")
             stats = pstats.Stats(profiler).sort_stats("cumulative")
             stats.print_stats("callrouter", 30)
+            print("router profile (top 40 by own CPU time):")
+            stats.sort_stats("tottime").print_stats(40)
         report = await loop.run_in_executor(None, reports.get)
         cpu = time.process_time() - cpu_started
         latencies = list(router.latencies_ms)
@@ -230,6 +300,8 @@ async def run_rate(
             f"{1000 * cpu / max(len(latencies), 1):.2f} ms of CPU per call routed"
             + (" (profiled: cProfile inflates it)" if profile_router else "")
         )
+        print(lag.summary())
+        print(split_by_path(decided))
         if latencies:
             p99 = percentile(latencies, 0.99)
             print(

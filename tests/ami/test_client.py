@@ -626,6 +626,9 @@ async def test_bad_headers_are_refused_before_sending(
         await client.send_action("Ping", {"ActionID": "mine"})
     with pytest.raises(ValueError, match="line break"):
         await client.send_action("Setvar", {"Variable": "X", "Value": "1\r\n\r\nAction: Hangup"})
+    for bad in ({"Value": "1\nAction: Hangup"}, {"Value": "1\r"}, {"Va\nlue": "1"}, {"V:": "1"}):
+        with pytest.raises(ValueError, match="line break or a colon"):
+            await client.send_action("Setvar", bad)
     await client.send_action("Ping")
 
     assert [a.name for a in server.actions] == ["Login", "Ping"]
@@ -674,6 +677,42 @@ async def test_a_failing_subscriber_does_not_stop_the_others(
     assert received == ["FullyBooted", "QueueCallerJoin"]
     assert client.stats.handler_errors == 3
     assert client.connected
+    await client.close()
+
+
+async def test_a_burst_of_events_lets_the_work_they_start_run_before_its_end(
+    server: FakeAMI, make_client: Callable[..., AMIClient]
+) -> None:
+    # A router descheduled for a while reads hundreds of events at once: a call announced
+    # at the start of the burst is routed while the rest is delivered, not after it.
+    client = make_client()
+    received: list[int] = []
+    routed_after: list[int] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    async def route() -> None:
+        routed_after.append(len(received))
+
+    def on_event(message: Message) -> None:
+        if message.name == "UserEvent":
+            received.append(int(message["Seq"]))
+            if message["Seq"] == "0":
+                tasks.append(asyncio.get_running_loop().create_task(route()))
+
+    client.subscribe(on_event)
+    await client.connect()
+    burst = 500
+    server.sessions[0].send(
+        b"".join(
+            Message.event("UserEvent", {"UserEvent": "Burst", "Seq": str(n)}).encode()
+            for n in range(burst)
+        )
+    )
+    await client.send_action("Ping")
+    await asyncio.gather(*tasks)
+
+    assert received == list(range(burst))
+    assert routed_after and routed_after[0] < burst
     await client.close()
 
 

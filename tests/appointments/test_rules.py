@@ -102,7 +102,8 @@ def test_capacity_counts_experts_on_duty_for_the_whole_slot_and_not_booked() -> 
     day = paris(2025, 3, 10, 0, 0)
     away = Absence(paris(2025, 3, 10, 9, 0), paris(2025, 3, 10, 12, 0))
     experts = [_expert("anne"), _expert("bruno", (away,)), _expert("chloe")]
-    booked = {"chloe": set(quarters(paris(2025, 3, 10, 8, 15), paris(2025, 3, 10, 8, 45)))}
+    taken = quarters(paris(2025, 3, 10, 8, 15), paris(2025, 3, 10, 8, 45))
+    booked = {"chloe": [int(quarter.timestamp()) for quarter in taken]}
     slots = availability(POLICY, WINDOW, experts, booked, day, day + timedelta(days=1), now)
     by_time = {slot.start.astimezone(PARIS).time(): slot.free for slot in slots}
     assert by_time[time(8, 0)] == ("anne", "bruno")  # chloe's 08:15 is booked

@@ -1,19 +1,19 @@
-"""On PostgreSQL the writer sends batches of records straight to asyncpg through the hot
-pool: the records read back exactly as the SQLAlchemy path stores them, a batch with a
-fail-safe still takes the path that flags decisions, a naive instant is still refused."""
+"""On PostgreSQL the writer sends every batch straight to asyncpg through the hot pool:
+the records read back exactly as the SQLAlchemy path stores them, outcomes complete their
+decisions and fail-safes flag them as there, a naive instant is still refused."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from callrouter.calls import writer as writer_module
-from callrouter.calls.records import CallRecordData, recent_call_records
+from callrouter.calls.records import CallOutcome, CallRecordData, recent_call_records
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.db.hotpool import HotPool
 
@@ -41,7 +41,8 @@ def no_core_inserts(monkeypatch: pytest.MonkeyPatch) -> None:
     async def refused(*_args: Any) -> None:
         raise AssertionError("the records went through SQLAlchemy")
 
-    monkeypatch.setattr(writer_module, "add_call_records", refused)
+    for name in ("add_call_records", "record_outcomes", "record_failsafe"):
+        monkeypatch.setattr(writer_module, name, refused)
 
 
 async def test_records_go_straight_to_asyncpg_and_read_back_unchanged(
@@ -74,7 +75,9 @@ async def test_a_batch_with_a_failsafe_flags_the_decision_it_follows(
     database_engine: AsyncEngine,
     engine_sessions: async_sessionmaker[AsyncSession],
     hot_pool: HotPool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    no_core_inserts(monkeypatch)
     writer = CallRecordWriter(database_engine, hot_pool=hot_pool)
     writer.add(QUEUED)
     writer.add_failsafe(replace(FAILSAFE, uniqueid=QUEUED.uniqueid))
@@ -82,6 +85,90 @@ async def test_a_batch_with_a_failsafe_flags_the_decision_it_follows(
     assert [(r.uniqueid, r.failsafe) for r in await stored(engine_sessions)] == [
         (QUEUED.uniqueid, True)
     ]
+
+
+async def test_failsafes_flag_each_calls_latest_decision_or_record_the_undecided_once(
+    database_engine: AsyncEngine,
+    engine_sessions: async_sessionmaker[AsyncSession],
+    hot_pool: HotPool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A burst of fail-safes (the router fell behind) in one batch: a call retried twice
+    # has its latest decision flagged, not the first; a call never decided, announced
+    # twice, gets one fail-safe record; a decided call without a fail-safe is untouched.
+    no_core_inserts(monkeypatch)
+    first_try = replace(QUEUED, uniqueid="1741000200.1", target="pin-retry", queue=None)
+    second_try = replace(
+        first_try, target="coordinators-queue", decided_at=QUEUED.decided_at + timedelta(seconds=20)
+    )
+    untouched = replace(QUEUED, uniqueid="1741000200.2")
+    undecided = replace(FAILSAFE, uniqueid="1741000200.3")
+    writer = CallRecordWriter(database_engine, hot_pool=hot_pool)
+    writer.add(first_try)
+    writer.add(untouched)
+    await writer.flush()
+    writer.add(second_try)
+    writer.add_failsafe(replace(FAILSAFE, uniqueid=first_try.uniqueid))
+    writer.add_failsafe(undecided)
+    writer.add_failsafe(replace(undecided, latency_ms=6000.0))
+    await writer.flush()
+    assert sorted(
+        ((r.uniqueid, r.target, r.failsafe) for r in await stored(engine_sessions)),
+    ) == [
+        (first_try.uniqueid, "coordinators-queue", True),
+        (first_try.uniqueid, "pin-retry", False),
+        (untouched.uniqueid, untouched.target, False),
+        (undecided.uniqueid, undecided.target, True),
+    ]
+    [kept] = [r for r in await stored(engine_sessions) if r.uniqueid == undecided.uniqueid]
+    assert kept == undecided
+
+
+async def test_an_outcome_completes_its_decision_straight_through_asyncpg(
+    database_engine: AsyncEngine,
+    engine_sessions: async_sessionmaker[AsyncSession],
+    hot_pool: HotPool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    no_core_inserts(monkeypatch)
+    message = replace(CLOSED, uniqueid="1741000300.1", redirected=False, error="no answer on file")
+    other = replace(message, target="pin-retry")
+    writer = CallRecordWriter(database_engine, hot_pool=hot_pool)
+    writer.add(message)
+    writer.add(other)
+    # In the same batch as its record, then in a later one.
+    writer.set_outcome(
+        CallOutcome(
+            uniqueid=message.uniqueid,
+            decided_at=message.decided_at,
+            target=message.target,
+            redirected=False,
+            error="Channel does not exist",
+            latency_ms=4.2,
+        )
+    )
+    await writer.flush()
+    by_target = {r.target: r for r in await stored(engine_sessions)}
+    assert by_target[message.target] == replace(
+        message, error="Channel does not exist", latency_ms=4.2
+    )
+    assert by_target["pin-retry"] == other
+    writer.set_outcome(
+        CallOutcome(
+            uniqueid=message.uniqueid,
+            decided_at=message.decided_at,
+            target=message.target,
+            redirected=True,
+            error=None,
+            latency_ms=3.1,
+        )
+    )
+    await writer.flush()
+    by_target = {r.target: r for r in await stored(engine_sessions)}
+    assert by_target[message.target] == replace(
+        message, redirected=True, error=None, latency_ms=3.1
+    )
+    assert by_target["pin-retry"] == other
 
 
 async def test_a_naive_instant_is_refused_and_the_batch_kept(

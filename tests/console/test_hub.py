@@ -16,6 +16,8 @@ from callrouter.console.hub import SIGNED_OUT, ConsoleHub, Message, Subscription
 from callrouter.console.panel import LIVE, TICK, Labels, PanelView
 from callrouter.http.access import Role, visibility
 
+from ..support.waits import until
+
 SUPERVISOR, ADMIN = visibility(Role.SUPERVISOR), visibility(Role.ADMIN)
 
 
@@ -69,7 +71,7 @@ def test_a_new_console_starts_with_a_full_snapshot_in_local_time() -> None:
     assert set(body["panels"]) == {"live", "slow"}
 
 
-def test_many_changes_and_many_consoles_cost_one_computation_per_visibility() -> None:
+async def test_many_changes_and_many_consoles_cost_one_computation_per_visibility() -> None:
     hub, live, slow = make_hub()
     supervisors = [hub.subscribe(SUPERVISOR, f"s{i}") for i in range(100)]
     admin = hub.subscribe(ADMIN, "a")
@@ -78,7 +80,7 @@ def test_many_changes_and_many_consoles_cost_one_computation_per_visibility() ->
     live.value = 1
     for _ in range(10_000):
         hub.changed(LIVE)
-    hub.flush()
+    await hub.flush()
     # Once for the supervisors' masked view, once for the admin's: not per event or console.
     assert live.computed - computed == 2
     # The slow panel's topic was not announced: not recomputed.
@@ -90,17 +92,17 @@ def test_many_changes_and_many_consoles_cost_one_computation_per_visibility() ->
     assert panels_of(drain(admin)[-1]) == {"live": {"value": 1, "names": True}}
 
 
-def test_nothing_is_sent_when_a_recomputed_panel_did_not_change() -> None:
+async def test_nothing_is_sent_when_a_recomputed_panel_did_not_change() -> None:
     hub, _, _ = make_hub()
     subscription = hub.subscribe(SUPERVISOR, "s")
     assert subscription is not None
     drain(subscription)
     hub.changed(LIVE)
-    hub.flush()
+    await hub.flush()
     assert drain(subscription) == []
 
 
-def test_a_late_console_gets_what_the_others_have_then_the_same_delta() -> None:
+async def test_a_late_console_gets_what_the_others_have_then_the_same_delta() -> None:
     hub, live, _ = make_hub()
     early = hub.subscribe(SUPERVISOR, "e")
     assert early is not None
@@ -109,34 +111,34 @@ def test_a_late_console_gets_what_the_others_have_then_the_same_delta() -> None:
     hub.changed(LIVE)
     late = hub.subscribe(SUPERVISOR, "l")  # between the change and the push
     assert late is not None
-    hub.flush()
+    await hub.flush()
     late_messages = drain(late)
     assert [m.kind for m in late_messages] == ["snapshot", "delta"]
     assert panels_of(late_messages[-1])["live"]["value"] == 5
     assert panels_of(drain(early)[-1])["live"]["value"] == 5
 
 
-def test_after_a_pbx_reconnection_every_console_gets_a_fresh_snapshot() -> None:
+async def test_after_a_pbx_reconnection_every_console_gets_a_fresh_snapshot() -> None:
     hub, live, _ = make_hub()
     subscription = hub.subscribe(SUPERVISOR, "s")
     assert subscription is not None
     drain(subscription)
     live.value = 9
     hub.resync()
-    hub.flush()
+    await hub.flush()
     [message] = drain(subscription)
     assert message.kind == "snapshot"
     assert panels_of(message)["live"]["value"] == 9
 
 
-def test_a_console_that_falls_behind_skips_to_a_snapshot() -> None:
+async def test_a_console_that_falls_behind_skips_to_a_snapshot() -> None:
     hub, live, _ = make_hub()
     subscription = hub.subscribe(SUPERVISOR, "s")
     assert subscription is not None
     for value in range(1, 100):
         live.value = value
         hub.changed(LIVE)
-        hub.flush()
+        await hub.flush()
     messages = drain(subscription)
     assert len(messages) <= 32
     snapshots = [m for m in messages if m.kind == "snapshot"]
@@ -145,7 +147,7 @@ def test_a_console_that_falls_behind_skips_to_a_snapshot() -> None:
     assert last_value == 99
 
 
-def test_signing_out_ends_that_session_s_streams_only() -> None:
+async def test_signing_out_ends_that_session_s_streams_only() -> None:
     hub, _, _ = make_hub()
     mine = hub.subscribe(SUPERVISOR, "mine")
     other = hub.subscribe(SUPERVISOR, "other")
@@ -154,7 +156,7 @@ def test_signing_out_ends_that_session_s_streams_only() -> None:
     hub.end_session("mine")
     assert drain(mine) == [SIGNED_OUT]
     hub.changed(LIVE)
-    hub.flush()
+    await hub.flush()
     assert drain(mine) == []
     assert other.ended is False
 
@@ -194,12 +196,65 @@ async def test_the_running_hub_gathers_a_burst_into_one_push() -> None:
         await asyncio.gather(task, return_exceptions=True)
 
 
+async def test_time_driven_panels_move_under_steady_traffic() -> None:
+    hub = ConsoleHub(
+        FakeClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC)),
+        ZoneInfo("Europe/Paris"),
+        push_interval=0.01,
+        max_consoles=10,
+        tick_seconds=0.2,
+    )
+    slow = CountingPanel("slow", frozenset({TICK}))
+    hub.register(slow)
+    assert hub.subscribe(SUPERVISOR, "s") is not None
+    computed = slow.computed
+
+    async def traffic() -> None:
+        # Changes keep coming faster than the tick: the hub never waits a whole tick.
+        while True:
+            hub.changed(LIVE)
+            await asyncio.sleep(0.02)
+
+    tasks = [asyncio.create_task(traffic()), asyncio.create_task(hub.run())]
+    try:
+        await until(lambda: slow.computed > computed, "the tick panel recomputed")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_push_to_many_consoles_lets_other_work_run_in_between() -> None:
+    hub, live, _ = make_hub()
+    consoles = [hub.subscribe(SUPERVISOR, f"s{i}") for i in range(100)]
+    queues = [c.messages for c in consoles if c is not None]
+    for messages in queues:
+        messages.get_nowait()
+    live.value = 1
+    hub.changed(LIVE)
+    handed: list[int] = []
+
+    async def routing() -> None:
+        # Another task of the loop (the router): how many consoles had the delta each
+        # time it got to run during the push.
+        while not all(not messages.empty() for messages in queues):
+            handed.append(sum(not messages.empty() for messages in queues))
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(routing())
+    await hub.flush()
+    await other
+    assert any(0 < count < len(queues) for count in handed), handed
+    timing = hub.timings[-1]
+    assert 0 <= timing.longest_cpu_ms <= timing.cpu_ms
+
+
 class BrokenPanel(CountingPanel):
     def snapshot(self, view: PanelView) -> dict[str, Any]:
         raise RuntimeError("broken")
 
 
-def test_a_broken_panel_does_not_stop_the_others() -> None:
+async def test_a_broken_panel_does_not_stop_the_others() -> None:
     hub, live, _ = make_hub()
     hub.register(BrokenPanel("broken", frozenset({LIVE})))
     subscription = hub.subscribe(SUPERVISOR, "s")
@@ -208,5 +263,5 @@ def test_a_broken_panel_does_not_stop_the_others() -> None:
     assert "broken" not in panels_of(snapshot)
     live.value = 3
     hub.changed(LIVE)
-    hub.flush()
+    await hub.flush()
     assert panels_of(drain(subscription)[-1]) == {"live": {"value": 3, "names": False}}

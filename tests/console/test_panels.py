@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from callrouter.ami.message import Message
 from callrouter.clock import FakeClock
 from callrouter.console.activity_panels import Alert, AlertsPanel, DecisionsPanel, LinkPanel
-from callrouter.console.chart import history_svg
+from callrouter.console.chart import history_svgs
 from callrouter.console.figures import Bucket, QueueStatistics
 from callrouter.console.labels import choose_language
 from callrouter.console.panel import PanelView
@@ -108,7 +108,9 @@ def test_the_chart_is_svg_with_a_title_and_hatched_abandons() -> None:
         Bucket(start, 3, 1, 2),
         Bucket(start + timedelta(minutes=15), 0, 0, 0),
     ]
-    svg = history_svg(buckets, PARIS, "Appels <décrochés>")
+    svgs = history_svgs(buckets, PARIS, {"fr": "Appels <décrochés>", "en": "Calls"})
+    assert '<title id="history-title">Calls</title>' in svgs["en"]
+    svg = svgs["fr"]
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert '<title id="history-title">Appels &lt;décrochés&gt;</title>' in svg
     assert 'fill="url(#hatch)"' in svg

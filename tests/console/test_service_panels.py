@@ -196,6 +196,24 @@ async def test_a_changed_roster_is_announced() -> None:
     assert panel.snapshot(view_for(Role.SUPERVISOR, now))["now"] is None
 
 
+async def test_what_the_panel_kept_gives_way_to_a_new_roster_and_to_the_window_opening() -> None:
+    rosters = Rosters(Roster(WINDOW, PEOPLE))  # nobody rostered: no hand-off to wait for
+    panel = OnCallPanel(rosters.read)
+    evening = datetime(2025, 3, 3, 17, 59, 30, tzinfo=PARIS)
+    await panel.refresh(evening)
+    assert panel.snapshot(view_for(Role.SUPERVISOR, evening))["window_open"] is False
+    opened = panel.snapshot(view_for(Role.SUPERVISOR, datetime(2025, 3, 3, 18, tzinfo=PARIS)))
+    assert opened["window_open"] is True and opened["now"] is None
+    rosters.roster = ROSTER
+    await panel.refresh(evening)
+    later = datetime(2025, 3, 3, 18, 5, tzinfo=PARIS)
+    assert panel.snapshot(view_for(Role.SUPERVISOR, later))["now"] == {
+        "primary": "Emma",
+        "secondary": None,
+        "manager": "Sophie",
+    }
+
+
 @dataclass(frozen=True)
 class Emergency:
     """What the escalation tracker holds for an emergency (its `Escalation`'s fields)."""

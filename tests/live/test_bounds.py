@@ -110,3 +110,25 @@ def test_mangled_queue_and_uniqueid_values_cannot_grow_the_state(
     assert waiting <= calls.total
     members = {m.interface for queue in live.queues() for m in queue.members}
     assert members <= {f"Local/agent{n}@agents" for n in (1, 2, 3, 4, 5, 9)}
+
+
+def test_calls_in_progress_are_found_in_order_among_the_first_channels_only(
+    clock: FakeClock,
+) -> None:
+    members = [(f"Agent {n}", f"Local/agent{n}@agents") for n in range(4)]
+    live = LiveState(clock)
+    configure(live, {"experts": members})
+    channels = [(f"Local/06{n}@hotline-{n:08x};2", f"1.{n}") for n in range(8)]
+    for channel, uniqueid in channels:
+        live.apply(newchannel(channel, uniqueid, (f"06{uniqueid}", "")))
+    for (channel, uniqueid), member in zip(channels[1::2], members, strict=True):
+        live.apply(agent_event("AgentConnect", "experts", channel, uniqueid, member))
+    live.apply(agent_event("AgentComplete", "experts", *channels[3], members[1]))
+
+    def connected(limit: int, scan: int) -> list[tuple[str, str | None]]:
+        return [(c.uniqueid, c.agent) for c in live.connected_calls(limit=limit, scan=scan)]
+
+    assert connected(10, 100) == [("1.1", "Agent 0"), ("1.5", "Agent 2"), ("1.7", "Agent 3")]
+    assert connected(2, 100) == [("1.1", "Agent 0"), ("1.5", "Agent 2")]
+    # Channels beyond `scan` are not looked at: the cost stays bounded.
+    assert connected(10, 6) == [("1.1", "Agent 0"), ("1.5", "Agent 2")]

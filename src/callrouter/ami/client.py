@@ -61,6 +61,8 @@ BANNER_PREFIX = "Asterisk Call Manager/"
 _READ_SIZE = 1 << 16
 #: close() waits this long at most for the `Logoff` answer before dropping the link.
 _LOGOFF_TIMEOUT = 1.0
+#: Events delivered to subscribers before the reader lets other tasks run (~1-2 ms of work).
+_EVENTS_PER_TURN = 64
 
 Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 T = TypeVar("T")
@@ -436,7 +438,9 @@ class AMIClient:
         for key, value in [("Action", name), *items]:
             if key.lower() == "actionid":
                 raise ValueError("the AMI client assigns the ActionID itself")
-            if any(c in key or c in value for c in "\r\n") or ":" in key:
+            # Plain `in` tests: a generator over the characters cost more than the rest of
+            # building the action (a routed call sends 2-4).
+            if "\r" in key or "\n" in key or ":" in key or "\r" in value or "\n" in value:
                 # A line break in a value would smuggle extra headers or actions.
                 raise ValueError(f"AMI header {key!r} holds a line break or a colon")
         action_id = f"{self._id_prefix}{next(self._ids)}"
@@ -601,7 +605,14 @@ class AMIClient:
                     break
                 link.last_received = loop.time()
                 stats.bytes_received += len(data)
-                for message in feed(data):
+                for count, message in enumerate(feed(data), 1):
+                    if count % _EVENTS_PER_TURN == 0:
+                        # A read that waited (the process was descheduled, the loop busy)
+                        # holds hundreds of events: let the calls they started be routed
+                        # meanwhile rather than after the last of them.
+                        await asyncio.sleep(0)
+                        if link.dropped:
+                            return
                     if message.kind is not event or link.pending:
                         dispatch(link, message)
                         continue

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, select
+from sqlalchemy import ColumnElement, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callrouter.appointments.models import AppointmentQuarterRow, AppointmentRow
+from callrouter.db.types import EpochSeconds
 from callrouter.experts.directory import DOMAINS, EXPERTS
 from callrouter.ledger.prices import AssistanceLevel
 from callrouter.ledger.tables import ACCOUNTS, INCIDENTS
@@ -131,19 +132,24 @@ async def find(connection: AsyncConnection, where: AppointmentFilter) -> list[Ap
     return await read_views(connection, *conditions, limit=where.limit)
 
 
+# Built once, as the experts' read: an availability query runs it every time.
+_BOOKED = select(QUARTERS.c.expert_id, EpochSeconds(QUARTERS.c.quarter_start)).where(
+    QUARTERS.c.expert_id.in_(
+        select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == bindparam("domain"))
+    ),
+    QUARTERS.c.quarter_start >= bindparam("start"),
+    QUARTERS.c.quarter_start < bindparam("end"),
+)
+
+
 async def booked_quarters(
     connection: AsyncConnection, domain: str, start: datetime, end: datetime
-) -> dict[int, set[datetime]]:
+) -> dict[int, list[int]]:
     """The quarter hours in [start, end) already reserved for experts of `domain`, by
-    expert id."""
-    booked: dict[int, set[datetime]] = defaultdict(set)
-    rows = await connection.execute(
-        select(QUARTERS.c.expert_id, QUARTERS.c.quarter_start).where(
-            QUARTERS.c.expert_id.in_(select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == domain)),
-            QUARTERS.c.quarter_start >= start,
-            QUARTERS.c.quarter_start < end,
-        )
-    )
-    for expert_id, quarter in rows:
-        booked[expert_id].add(quarter)
+    expert id, as their starts in seconds since the epoch (integers, not datetimes: a
+    domain's weeks hold thousands)."""
+    booked: dict[int, list[int]] = defaultdict(list)
+    rows = await connection.execute(_BOOKED, {"domain": domain, "start": start, "end": end})
+    for expert_id, quarter in rows.all():
+        booked[expert_id].append(quarter)
     return booked

@@ -15,6 +15,7 @@ from callrouter.appointments import schemas
 from callrouter.appointments.errors import AppointmentError
 from callrouter.appointments.models import AppointmentState
 from callrouter.appointments.queries import AppointmentFilter, AppointmentView
+from callrouter.appointments.rules import SlotAvailability
 from callrouter.appointments.service import AppointmentService, BookingRequest
 from callrouter.clock import Clock
 from callrouter.errors import CallrouterError
@@ -72,9 +73,16 @@ async def availability(call: Call, query: schemas.AvailabilityQuery) -> schemas.
         raise InvalidInput("to", f"one query covers at most {MAX_AVAILABILITY_SPAN.days} days")
     with reported(desk.clock):
         slots = await desk.service.availability(query.domain, query.from_, query.to)
+    return availability_answer(query.domain, desk.service.policy.slot_length, slots)
+
+
+def availability_answer(
+    domain: str, slot_length: timedelta, slots: list[SlotAvailability]
+) -> schemas.Availability:
+    """The availability route's answer (bench/appointments.py times it too)."""
     return schemas.Availability(
-        domain=query.domain,
-        slot_minutes=int(desk.service.policy.slot_length.total_seconds() // 60),
+        domain=domain,
+        slot_minutes=int(slot_length.total_seconds() // 60),
         items=[
             schemas.Slot(
                 start=slot.start, end=slot.end, capacity=slot.capacity, experts=list(slot.free)

@@ -18,12 +18,13 @@ Choices (SPEC-level, documented in config/callrouter.toml):
 from __future__ import annotations
 
 import enum
+import functools
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from itertools import compress
-from operator import itemgetter
+from datetime import UTC, date, datetime, timedelta
+from itertools import accumulate, chain, repeat
+from operator import add, itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -31,8 +32,6 @@ from callrouter.calendar import Window, next_closing, next_opening
 from callrouter.experts.rules import Expert
 
 QUARTER = timedelta(minutes=15)
-#: '0'/'1' characters to 0/1 bytes.
-_FLAGS = bytes.maketrans(b"01", b"\0\1")
 _LATEST = datetime.max.replace(tzinfo=UTC)
 
 Stretch = tuple[datetime, datetime]
@@ -109,8 +108,17 @@ def open_stretches(window: Window, start: datetime, end: datetime) -> list[Stret
     touching periods merged. Read day by day from the window's own periods: the calendar's
     instant-by-instant search is correct but far too slow for weeks of slots."""
     zone = window.timezone
-    day = start.astimezone(zone).date() - timedelta(days=1)
+    first = start.astimezone(zone).date() - timedelta(days=1)
     last = end.astimezone(zone).date() + timedelta(days=1)
+    return [(s, e) for s, e in _merged_periods(window, first, last) if e > start and s < end]
+
+
+@functools.lru_cache(maxsize=64)
+def _merged_periods(window: Window, first: date, last: date) -> tuple[Stretch, ...]:
+    # Every availability query of a day asks for the same days: remembered, as the
+    # window's periods (and holidays) of a date never change.
+    zone = window.timezone
+    day = first
     periods: list[Stretch] = []
     while day <= last:
         for local_start, local_end in window.periods_starting_on(day):
@@ -127,7 +135,7 @@ def open_stretches(window: Window, start: datetime, end: datetime) -> list[Stret
             stretches[-1] = (stretches[-1][0], max(stretches[-1][1], period_end))
         else:
             stretches.append((period_start, period_end))
-    return [(s, e) for s, e in stretches if e > start and s < end]
+    return tuple(stretches)
 
 
 def _minus(stretches: Iterable[Stretch], holes: Iterable[Stretch]) -> list[Stretch]:
@@ -146,15 +154,9 @@ def _minus(stretches: Iterable[Stretch], holes: Iterable[Stretch]) -> list[Stret
     return result
 
 
-def duty_stretches(
-    expert: Expert,
-    start: datetime,
-    end: datetime,
-    hours: Callable[[Window], list[Stretch]] | None = None,
-) -> list[Stretch]:
-    """When `expert` is on duty around [start, end): working hours minus absences.
-    `hours` may return the window's open stretches from a cache shared by many experts."""
-    opened = hours(expert.hours) if hours is not None else open_stretches(expert.hours, start, end)
+def duty_stretches(expert: Expert, start: datetime, end: datetime) -> list[Stretch]:
+    """When `expert` is on duty around [start, end): working hours minus absences."""
+    opened = open_stretches(expert.hours, start, end)
     return sorted(_minus(opened, ((a.start, a.end) for a in expert.absences)))
 
 
@@ -182,26 +184,44 @@ class SlotAvailability(NamedTuple):
         return len(self.free)
 
 
-def slot_starts(
+def _slot_runs(
     policy: AppointmentPolicy, window: Window, start: datetime, end: datetime, now: datetime
-) -> list[datetime]:
-    """Every bookable slot start in [start, end) at `now`, in order."""
+) -> list[tuple[datetime, int]]:
+    """The bookable slot starts in [start, end) at `now` as runs: (first start, how many
+    starts a quarter hour apart), one per open stretch that holds a slot, in order."""
     zone = window.timezone
     low = max(start, earliest_start(policy, now, zone))
     high = min(end, latest_start(policy, now, zone) + timedelta(microseconds=1))
-    starts: list[datetime] = []
+    runs: list[tuple[datetime, int]] = []
     for opening, closing in open_stretches(window, low, high):
         first = max(opening, low).astimezone(UTC)
         # Quarter hours of local time are quarter hours of UTC: offsets are whole quarters.
         remainder = (first - datetime(2000, 1, 1, tzinfo=UTC)) % QUARTER
         slot = first if not remainder else first + (QUARTER - remainder)
-        while slot < high and slot + policy.slot_length <= closing:
-            starts.append(slot)
-            slot += QUARTER
-    return starts
+        # Starts slot + k quarters with k < (high - slot) / QUARTER (starting before
+        # `high`) and k <= (closing - slot_length - slot) / QUARTER (ending by closing).
+        before_high = -((slot - high) // QUARTER)
+        by_closing = (closing - policy.slot_length - slot) // QUARTER + 1
+        count = min(before_high, by_closing)
+        if count > 0:
+            runs.append((slot, count))
+    return runs
 
 
-_QUARTER_SECONDS = QUARTER.total_seconds()
+def _expand(first: datetime, count: int) -> Iterator[datetime]:
+    """`count` instants a quarter hour apart from `first` (added in C, not in a loop)."""
+    return accumulate(repeat(QUARTER, count - 1), add, initial=first)
+
+
+def slot_starts(
+    policy: AppointmentPolicy, window: Window, start: datetime, end: datetime, now: datetime
+) -> list[datetime]:
+    """Every bookable slot start in [start, end) at `now`, in order."""
+    runs = _slot_runs(policy, window, start, end, now)
+    return [slot for first, count in runs for slot in _expand(first, count)]
+
+
+_QUARTER_SECONDS = int(QUARTER.total_seconds())
 
 
 def _quarter_index(instant: datetime, origin: float, up: bool) -> int:
@@ -211,79 +231,115 @@ def _quarter_index(instant: datetime, origin: float, up: bool) -> int:
     return index + 1 if up and index != quarters_from_origin else index
 
 
-def _free_mask(stretches: Sequence[Stretch], booked: Iterable[datetime], origin: float) -> int:
-    """Bit q set when quarter hour q after `origin` lies wholly in a stretch and is not
-    booked: one big integer per expert, so a slot's test is a few bit operations."""
-    mask = 0
+def _open_quarters(stretches: Iterable[Stretch], origin: float, size: int) -> bytearray:
+    """Byte q is 1 when quarter hour q after the epoch timestamp `origin` lies wholly in one
+    of `stretches`, else 0 (set by slices, in C)."""
+    quarters = bytearray(size)
     for stretch_start, stretch_end in stretches:
         first = max(_quarter_index(stretch_start, origin, up=True), 0)
-        stop = _quarter_index(stretch_end, origin, up=False)
+        stop = min(_quarter_index(stretch_end, origin, up=False), size)
         if stop > first:
-            mask |= ((1 << (stop - first)) - 1) << first
-    # Inlined _quarter_index: an expert may have hundreds of booked quarters.
-    taken = [
-        index
-        for quarter in booked
-        if (index := int((quarter.timestamp() - origin) // _QUARTER_SECONDS)) >= 0
-    ]
-    if taken:
-        # One bit per booked quarter, set in bytes then read as one integer.
-        bits = bytearray(max(taken) // 8 + 1)
-        for index in taken:
-            bits[index >> 3] |= 1 << (index & 7)
-        mask &= ~int.from_bytes(bits, "little")
-    return mask
+            quarters[first:stop] = b"\1" * (stop - first)
+    return quarters
+
+
+def _free_quarters(
+    expert: Expert, opened: bytearray, booked: Iterable[int], origin: int
+) -> bytearray:
+    """`opened` (the expert's working hours as _open_quarters gives them) with 0 at every
+    quarter an absence overlaps or that is booked: the quarters the expert can take."""
+    free = bytearray(opened)
+    size = len(free)
+    for absence in expert.absences:
+        # The quarters that end after it starts and start before it ends.
+        first = max(_quarter_index(absence.start, origin, up=False), 0)
+        stop = min(_quarter_index(absence.end, origin, up=True), size)
+        if stop > first:
+            free[first:stop] = bytes(stop - first)
+    for quarter in booked:
+        # Inlined _quarter_index: an expert may have hundreds of booked quarters.
+        index = (quarter - origin) // _QUARTER_SECONDS
+        if 0 <= index < size:
+            free[index] = 0
+    return free
+
+
+def _whole_slots(free: bytearray, length: int) -> int:
+    """Lane q (bits 8q to 8q + 7) is 1 when quarters q to q + length - 1 are all free: read
+    as one integer the bytes are 8-bit lanes, so this is the AND of it shifted by 0 to
+    length - 1 lanes."""
+    lanes = int.from_bytes(free, "little")
+    whole = lanes
+    for shift in range(1, length):
+        whole &= lanes >> (8 * shift)
+    return whole
+
+
+#: Builds a SlotAvailability from a (start, end, free) tuple in C, as its `_make` does in
+#: Python: a query makes a thousand of them.
+_slot_availability = functools.partial(tuple.__new__, SlotAvailability)
 
 
 def availability(
     policy: AppointmentPolicy,
     window: Window,
     experts: Sequence[Expert],
-    booked: Mapping[str, set[datetime]],
+    booked: Mapping[str, Iterable[int]],
     start: datetime,
     end: datetime,
     now: datetime,
 ) -> list[SlotAvailability]:
     """The bookable slots in [start, end) and, for each, the experts free for it.
 
-    `experts` are those of the slot's domain; `booked` their booked quarters by name."""
-    starts = slot_starts(policy, window, start, end, now)
-    if not starts:
+    `experts` are those of the slot's domain; `booked` their booked quarters by name, as
+    the quarters' starts in seconds since the epoch (`datetime.timestamp()`).
+
+    Worked on quarter-hour indexes from the first slot, never slot by slot in Python: per
+    expert a byte per quarter (free or not), then a lane per quarter where a whole slot
+    fits; eight experts share a byte (one bit each), read at every slot's quarter at once;
+    each distinct row of those bytes is turned into names once."""
+    runs = _slot_runs(policy, window, start, end, now)
+    if not runs:
         return []
-    origin, span_end = starts[0], starts[-1] + policy.slot_length
+    origin = runs[0][0]
+    # Whole seconds: slot starts are quarter hours.
+    stamp = int(origin.timestamp())
     length = int(policy.slot_length / QUARTER)
-    cache: dict[int, list[Stretch]] = {}
-
-    def hours(of: Window) -> list[Stretch]:
-        key = id(of)
-        if key not in cache:
-            cache[key] = open_stretches(of, origin, span_end)
-        return cache[key]
-
-    # Per expert, a 0/1 byte per quarter hour where a whole slot fits, read at each slot's
-    # quarter in one C-level call; then one column of flags per slot.
-    stamp = origin.timestamp()
-    indexes = [int((slot.timestamp() - stamp) // _QUARTER_SECONDS) for slot in starts]
+    offsets = [((first - origin) // QUARTER, count) for first, count in runs]
+    # Quarters from the first slot's start to the last one's end.
+    size = offsets[-1][0] + offsets[-1][1] - 1 + length
+    indexes = list(chain.from_iterable(range(at, at + count) for at, count in offsets))
     pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda bits: (bits[indexes[0]],))
-    size = indexes[-1] + 1
-    names: list[str] = []
-    columns: list[tuple[int, ...]] = []
-    for expert in sorted(experts, key=lambda e: e.name):
-        free = _free_mask(
-            duty_stretches(expert, origin, span_end, hours), booked.get(expert.name, ()), stamp
+    span_end = origin + QUARTER * size
+    opened: dict[int, bytearray] = {}
+    ordered = sorted(experts, key=lambda e: e.name)
+    groups: list[int] = []
+    for position, expert in enumerate(ordered):
+        hours = opened.get(id(expert.hours))
+        if hours is None:
+            stretches = open_stretches(expert.hours, origin, span_end)
+            hours = opened[id(expert.hours)] = _open_quarters(stretches, stamp, size)
+        free = _free_quarters(expert, hours, booked.get(expert.name, ()), stamp)
+        if position % 8 == 0:
+            groups.append(0)
+        groups[-1] |= _whole_slots(free, length) << (position % 8)
+    columns = [pick(group.to_bytes(size, "little")) for group in groups]
+    rows: list[tuple[int, ...]] = (
+        list(zip(*columns, strict=True)) if columns else [()] * len(indexes)
+    )
+    # Few distinct rows (most slots have everyone free): each one's names found once.
+    free_names = {
+        row: tuple(
+            expert.name
+            for position, expert in enumerate(ordered)
+            if row[position // 8] >> (position % 8) & 1
         )
-        whole = free
-        for shift in range(1, length):
-            whole &= free >> shift
-        bits = format(whole, "b")[::-1].encode().translate(_FLAGS).ljust(size, b"\0")
-        names.append(expert.name)
-        columns.append(pick(bits))
-    if not names:
-        return [SlotAvailability(slot, slot + policy.slot_length, ()) for slot in starts]
-    return [
-        SlotAvailability(slot, slot + policy.slot_length, tuple(compress(names, flags)))
-        for slot, flags in zip(starts, zip(*columns, strict=True), strict=True)
-    ]
+        for row in set(rows)
+    }
+    starts = chain.from_iterable(_expand(first, count) for first, count in runs)
+    ends = chain.from_iterable(_expand(first + policy.slot_length, count) for first, count in runs)
+    frees = map(free_names.__getitem__, rows)
+    return list(map(_slot_availability, zip(starts, ends, frees, strict=True)))
 
 
 def full_refund_on_cancel(policy: AppointmentPolicy, start: datetime, now: datetime) -> bool:

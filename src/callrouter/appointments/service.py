@@ -154,7 +154,7 @@ class AppointmentService:
             async with self.engine.connect() as connection:
                 return await self._directory.read(connection, domain)
 
-        async def booked() -> dict[int, set[datetime]]:
+        async def booked() -> dict[int, list[int]]:
             async with self.engine.connect() as connection:
                 return await booked_quarters(
                     connection, domain, start, end + self.policy.slot_length
@@ -163,7 +163,7 @@ class AppointmentService:
         # Two connections, so the two reads wait for the database side by side. They may
         # see two instants: an answer to read, not a promise (booking checks for itself).
         entries, taken = await asyncio.gather(experts(), booked())
-        by_name = {entry.expert.name: taken.get(entry.id, set()) for entry in entries}
+        by_name = {entry.expert.name: taken.get(entry.id, []) for entry in entries}
         return availability(
             self.policy, self.window, [e.expert for e in entries], by_name, start, end, now
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import count
 
 from callrouter.calendar.errors import CalendarError
@@ -27,7 +28,10 @@ def _require_aware(instant: datetime) -> None:
         raise ValueError(f"{instant.isoformat()} has no time zone; calendar needs aware instants")
 
 
-def _periods_of_day(window: Window, day: date) -> list[Period]:
+# Windows are immutable values: a day's periods are worked out once (every routed call asks
+# whether the coordinators are open, which walks yesterday's and today's periods).
+@lru_cache(maxsize=4096)
+def _periods_of_day(window: Window, day: date) -> tuple[Period, ...]:
     """The periods starting on a local date, as UTC instants, in order."""
     periods: list[Period] = []
     for start, end in window.periods_starting_on(day):
@@ -38,7 +42,7 @@ def _periods_of_day(window: Window, day: date) -> list[Period]:
         if end_utc > start_utc:
             periods.append((start_utc, end_utc))
     periods.sort()
-    return periods
+    return tuple(periods)
 
 
 def _periods(window: Window, instant: datetime) -> Iterator[Period]:

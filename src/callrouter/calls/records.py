@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
@@ -133,10 +133,14 @@ async def record_outcomes(
 
 
 def _row(record: CallRecordData) -> dict[str, object]:
-    row = asdict(record)
+    # Not `asdict`: it deep-copies every value (datetimes included) of every record.
+    row = {name: getattr(record, name) for name in _FIELD_NAMES}
     if record.chosen_pass is not None:
         row["chosen_pass"] = Pass(record.chosen_pass).value
     return row
+
+
+_FIELD_NAMES = tuple(field.name for field in fields(CallRecordData))
 
 
 async def recent_call_records(session: AsyncSession, limit: int = 100) -> list[CallRecordData]:

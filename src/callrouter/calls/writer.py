@@ -17,7 +17,7 @@ import contextlib
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callrouter.calls.pgrecords import insert_call_records
+from callrouter.calls.pgrecords import flag_failsafes, insert_call_records, update_outcomes
 from callrouter.calls.records import (
     CallOutcome,
     CallRecordData,
@@ -36,6 +36,8 @@ MAX_PENDING = 100_000
 #: fsync per batch on the callers' database; a PostgreSQL crash could lose the last ~0.6 s,
 #: which the next start recovers from the PBX for calls still held.
 _NO_SYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+#: Both at once: a query without parameters may hold several statements.
+_BEGIN_WITHOUT_SYNCHRONOUS_COMMIT = f"BEGIN; {_NO_SYNCHRONOUS_COMMIT}"
 
 
 class CallRecordWriter:
@@ -113,8 +115,8 @@ class CallRecordWriter:
             return
         try:
             hot_pool = self._hot_pool
-            if not failsafes and not outcomes and hot_pool is not None and hot_pool.is_open:
-                await _insert_on_postgres(hot_pool, records)
+            if hot_pool is not None and hot_pool.is_open:
+                await _write_on_postgres(hot_pool, records, failsafes, outcomes)
             else:
                 await self._write(records, failsafes, outcomes)
         except asyncio.CancelledError:
@@ -180,11 +182,29 @@ class CallRecordWriter:
                 self._wake.set()
 
 
-async def _insert_on_postgres(hot_pool: HotPool, records: list[CallRecordData]) -> None:
-    """Records alone (no fail-safe), straight to asyncpg: 0.6 ms less CPU per call than Core."""
-    async with hot_pool.connection() as driver, driver.transaction():
-        await driver.execute(_NO_SYNCHRONOUS_COMMIT)
-        await insert_call_records(driver, records)
+async def _write_on_postgres(
+    hot_pool: HotPool,
+    records: list[CallRecordData],
+    failsafes: list[CallRecordData],
+    outcomes: list[CallOutcome],
+) -> None:
+    """Straight to asyncpg, in the order `_write` keeps: 0.6 ms less CPU per call than Core.
+
+    The transaction is opened and set in one round trip (a message's caller waits for this
+    commit before hearing it): BEGIN, then SET LOCAL, then the statements, cost one more."""
+    async with hot_pool.connection() as driver:
+        await driver.execute(_BEGIN_WITHOUT_SYNCHRONOUS_COMMIT)
+        try:
+            await insert_call_records(driver, records)
+            await update_outcomes(driver, outcomes)
+            await flag_failsafes(driver, failsafes)
+        except BaseException:
+            # asyncpg would roll back at release too, but reports that as an error; if
+            # this fails, its release terminates the connection.
+            with contextlib.suppress(Exception):
+                await driver.execute("ROLLBACK")
+            raise
+        await driver.execute("COMMIT")
 
 
 def _settle(future: asyncio.Future[None]) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from callrouter.console.panel import DECISIONS, LINK, TICK, Labels, PanelView
-from callrouter.console.watch import Watch
+from callrouter.console.watch import RECENT, Watch
 from callrouter.http.access import mask_account_numbers, mask_caller_id, mask_numbers_in
 
 #: How long a fail-safe stays an alert.
@@ -48,23 +49,30 @@ class DecisionsPanel:
         seen = view.seen
         lines = []
         for line in self.watch.decisions:
-            reason = line.reason
-            if not seen.account_numbers:
-                reason = mask_numbers_in(mask_account_numbers(reason))
             lines.append(
                 {
                     "at": view.local(line.decided_at),
                     "caller": line.caller_id
                     if seen.full_caller_ids
-                    else mask_caller_id(line.caller_id),
+                    else _masked_caller_id(line.caller_id),
                     "pass": line.chosen_pass,
                     "target": line.target,
                     "queue": line.queue,
-                    "reason": reason,
+                    "reason": line.reason if seen.account_numbers else _masked(line.reason),
                     "latency_ms": round(line.latency_ms, 1),
                 }
             )
         return {"configured": True, "decisions": lines}
+
+
+# The same lines are shown at every push until newer decisions push them out: each is
+# masked once, not at every push.
+@lru_cache(maxsize=4 * RECENT)
+def _masked(reason: str) -> str:
+    return mask_numbers_in(mask_account_numbers(reason))
+
+
+_masked_caller_id = lru_cache(maxsize=4 * RECENT)(mask_caller_id)
 
 
 class LinkPanel:

@@ -7,7 +7,7 @@ the same figures in a table for screen readers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -17,8 +17,23 @@ WIDTH, HEIGHT = 720, 200
 _LEFT, _BOTTOM, _TOP = 36, 22, 8
 
 
-def history_svg(buckets: Sequence[Bucket], timezone: ZoneInfo, title: str) -> str:
-    """The chart for `buckets` (oldest first), titled for screen readers."""
+def history_svgs(
+    buckets: Sequence[Bucket], timezone: ZoneInfo, titles: Mapping[str, str]
+) -> dict[str, str]:
+    """The chart for `buckets` (oldest first) per language, titled for screen readers in
+    each: drawn once, only the title differs (it is redrawn at every push under traffic)."""
+    body = _drawing(buckets, timezone)
+    return {
+        language: (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+            'role="img" class="history-chart" aria-labelledby="history-title">'
+            f'<title id="history-title">{escape(title)}</title>{body}'
+        )
+        for language, title in titles.items()
+    }
+
+
+def _drawing(buckets: Sequence[Bucket], timezone: ZoneInfo) -> str:
     count = max(1, len(buckets))
     plot_w, plot_h = WIDTH - _LEFT - 8, HEIGHT - _BOTTOM - _TOP
     top = max([1, *(b.answered + b.abandoned for b in buckets), *(b.peak_waiting for b in buckets)])
@@ -29,9 +44,6 @@ def history_svg(buckets: Sequence[Bucket], timezone: ZoneInfo, title: str) -> st
         return _TOP + plot_h - plot_h * value / top
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'class="history-chart" aria-labelledby="history-title">',
-        f'<title id="history-title">{escape(title)}</title>',
         '<defs><pattern id="hatch" width="4" height="4" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="4" height="4" class="abandoned-bg"/>'
         '<line x1="0" y1="0" x2="0" y2="4" class="abandoned-hatch"/></pattern></defs>',

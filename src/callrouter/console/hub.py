@@ -7,13 +7,17 @@ visibility (masked for supervisors, whole for admins) whatever the number of con
 queues the same message text to every console: a full snapshot to a console that has just
 connected (or fell behind, or after a PBX reconnection), else a delta of the panels whose
 JSON changed. So the cost of the consoles grows neither with the AMI traffic nor (beyond
-putting a string in a queue) with their number.
+putting a string in a queue) with their number. A push runs in small steps (a panel, a
+batch of consoles) with the loop given back in between: the router shares that loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,7 +35,9 @@ log = structlog.get_logger(__name__)
 #: Messages a console may have waiting before it is considered behind (it then gets a fresh
 #: snapshot instead of the backlog).
 _BACKLOG = 32
-#: Seconds between two "tick" recomputations when nothing else happens.
+#: Consoles handed a message per loop turn: their streams write in the turn after.
+_BATCH = 8
+#: Seconds between two "tick" recomputations.
 TICK_SECONDS = 5.0
 #: The browser waits this long (ms) before reconnecting a dropped stream.
 RETRY_MS = 1000
@@ -92,6 +98,8 @@ class ConsoleHub:
         self._resync = False
         self._wake = asyncio.Event()
         self.flushes = 0
+        #: The latest pushes' cost to the loop (bench/console_latency.py prints them).
+        self.timings: deque[PushTiming] = deque(maxlen=10_000)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -161,59 +169,70 @@ class ConsoleHub:
 
     async def run(self) -> None:
         """The hub's task (owned by the console's cleanup context)."""
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time() + self._tick_seconds
         while True:
-            try:
-                async with asyncio.timeout(self._tick_seconds):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(next_tick):
                     await self._wake.wait()
-            except TimeoutError:
+            if loop.time() >= next_tick:
+                # On time, not only when idle: under steady traffic the hub never idles,
+                # and the panels that follow the clock (countdowns, windows) must move.
                 self._dirty.add(TICK)
+                next_tick = loop.time() + self._tick_seconds
             # Gather the burst of changes that woke us into one push.
             await asyncio.sleep(self._push_interval)
             self._wake.clear()
             try:
-                self.flush()
+                await self.flush()
             except Exception:
                 # The consoles must keep being served after a bad round (a failing hook).
                 log.exception("console.flush_failed")
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
+        """One push: the panels whose topics were announced, recomputed once per
+        visibility, and the same message handed to every console of it.
+
+        It gives the loop back after each panel and each small batch of consoles: the
+        router shares this loop, and a call arriving during a push then waits for one of
+        those steps, not for the whole push (the woken streams write in the loop turn that
+        follows their batch, not all together)."""
+        steps = _Steps()
         topics, self._dirty = self._dirty, set()
         resync, self._resync = self._resync, False
         for hook in self._before_flush:
             hook(topics)
         self.flushes += 1
         for seen in {subscription.seen for subscription in self._subscriptions}:
-            group = [s for s in self._subscriptions if s.seen == seen and not s.ended]
+            sent = self._sent.setdefault(seen, {})
+            view = self._view(seen)
+            changed: dict[str, str] = {}
+            for panel in self._panels:
+                if not resync and panel.key in sent and not panel.topics & topics:
+                    continue
+                text = _computed(panel, view)
+                if text is not None and (resync or sent.get(panel.key) != text):
+                    sent[panel.key] = changed[panel.key] = text
+                await steps.pause()
             if resync:
-                snapshot = self._snapshot(seen, fresh=True)
-                for subscription in group:
-                    self._deliver(subscription, snapshot)
+                message = self._message("snapshot", dict(sent))
+            elif changed:
+                message = self._message("delta", changed)
+            else:
                 continue
-            changed = self._recompute(seen, topics)
-            if not changed:
-                continue
-            delta = self._message("delta", changed)
-            for subscription in group:
-                self._deliver(subscription, delta)
+            group = [s for s in self._subscriptions if s.seen == seen and not s.ended]
+            for first in range(0, len(group), _BATCH):
+                for subscription in group[first : first + _BATCH]:
+                    self._deliver(subscription, message)
+                await steps.pause()
+        self.timings.append(steps.finish())
 
-    def _recompute(self, seen: Visibility, topics: set[str]) -> dict[str, str]:
-        sent = self._sent.setdefault(seen, {})
-        view = self._view(seen)
-        changed: dict[str, str] = {}
-        for panel in self._panels:
-            if panel.key in sent and not panel.topics & topics:
-                continue
-            text = _computed(panel, view)
-            if text is not None and sent.get(panel.key) != text:
-                sent[panel.key] = changed[panel.key] = text
-        return changed
-
-    def _snapshot(self, seen: Visibility, *, fresh: bool = False) -> Message:
+    def _snapshot(self, seen: Visibility) -> Message:
         """Every panel: as the other consoles of this visibility were last sent it (the
-        next delta brings them all up to date together), or computed now when `fresh` or
-        when no console of this visibility is connected."""
+        next delta brings them all up to date together), or computed now when no console
+        of this visibility is connected."""
         sent = self._sent.get(seen)
-        if fresh or sent is None:
+        if sent is None:
             view = self._view(seen)
             computed = {panel.key: _computed(panel, view) for panel in self._panels}
             sent = self._sent[seen] = {
@@ -239,6 +258,43 @@ class ConsoleHub:
             # A console that does not read fast enough skips to the present.
             _drain(subscription.messages)
             subscription.messages.put_nowait(self._snapshot(subscription.seen))
+
+
+@dataclass(frozen=True)
+class PushTiming:
+    """What one push cost the shared loop, in ms: the CPU of all its steps, and its longest
+    step (the most a call arriving during the push waits for it) in CPU and in wall time
+    (more than the CPU when the machine's other processes took the core meanwhile)."""
+
+    cpu_ms: float
+    longest_cpu_ms: float
+    longest_wall_ms: float
+
+
+class _Steps:
+    """Times the synchronous steps of one push between its pauses."""
+
+    def __init__(self) -> None:
+        self._cpu = self._longest_cpu = self._longest_wall = 0.0
+        self._start()
+
+    async def pause(self) -> None:
+        self._lap()
+        await asyncio.sleep(0)
+        self._start()
+
+    def finish(self) -> PushTiming:
+        self._lap()
+        return PushTiming(self._cpu * 1000, self._longest_cpu * 1000, self._longest_wall * 1000)
+
+    def _start(self) -> None:
+        self._wall_since, self._cpu_since = time.perf_counter(), time.thread_time()
+
+    def _lap(self) -> None:
+        cpu = time.thread_time() - self._cpu_since
+        self._cpu += cpu
+        self._longest_cpu = max(self._longest_cpu, cpu)
+        self._longest_wall = max(self._longest_wall, time.perf_counter() - self._wall_since)
 
 
 def _drain(messages: asyncio.Queue[Message]) -> None:

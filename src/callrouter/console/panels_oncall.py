@@ -1,15 +1,17 @@
 """Who is on call now (primary, secondary, manager) and who comes next, with the hand-off
 time in the calendar's offset. The roster is read by the panel's poller; who holds which
-layer is worked out at each snapshot (the "tick" topic), so a hand-off shows within a tick
-even when nobody changed the roster."""
+layer is worked out again at the first snapshot (the "tick" topic at the latest) from the
+time the team or the on-call window changes, so a hand-off shows within a tick even when
+nobody changed the roster."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
-from callrouter.calendar import is_open
+from callrouter.calendar import is_open, next_closing, next_opening
 from callrouter.console.panel import LIVE, TICK, Labels, PanelView
 from callrouter.http.access import mask_caller_id, mask_numbers_in
 from callrouter.oncall.roster import (
@@ -23,6 +25,8 @@ from callrouter.oncall.roster import (
 
 ONCALL = "oncall"
 POLL_SECONDS = 15.0
+#: How long who is on call is taken as known when no change is in sight.
+_RECHECK = timedelta(minutes=1)
 
 
 class LiveEscalation(Protocol):
@@ -126,6 +130,7 @@ class OnCallPanel:
         self._read_roster = read_roster
         self._escalations = escalations
         self.roster: Roster | None = None
+        self._kept: _Duty | None = None
 
     async def refresh(self, now: datetime) -> bool:
         roster = await self._read_roster()
@@ -137,21 +142,51 @@ class OnCallPanel:
         roster = self.roster
         if roster is None:
             return {"configured": True, "read": False}
-        team = on_call_at(roster, view.now)
-        upcoming = next_on_call(roster, view.now)
-        change = next_hand_off(roster, view.now)
         return {
             "configured": True,
             "read": True,
-            "window_open": is_open(roster.window, view.now),
+            **self._duty(roster, view),
+            "escalations": [_escalation(live, view) for live in self._escalations()],
+        }
+
+    def _duty(self, roster: Roster, view: PanelView) -> dict[str, Any]:
+        """Who is on call now and next. Worked out again only when the roster was read
+        anew or the team or the window may have changed: the live view recomputes this
+        panel at every push (for the escalations), and the roster's arithmetic costs
+        about a millisecond the router would wait for."""
+        kept = self._kept
+        if kept is not None and kept.roster is roster and kept.since <= view.now < kept.until:
+            return kept.shown
+        team = on_call_at(roster, view.now)
+        upcoming = next_on_call(roster, view.now)
+        change = next_hand_off(roster, view.now)
+        window_open = is_open(roster.window, view.now)
+        edge = (next_closing if window_open else next_opening)(roster.window, view.now)
+        shown = {
+            "window_open": window_open,
             "now": None if team.empty else team_names(team),
             # When the team on call now hands over (or the on-call hours end).
             "until": None if team.empty or change is None else view.local(change.at),
             "next": None
             if upcoming is None
             else {"at": view.local(upcoming.at), "team": team_names(upcoming.team)},
-            "escalations": [_escalation(live, view) for live in self._escalations()],
         }
+        # Nothing above changes before the team or the window does; a change found beyond
+        # the roster's horizon comes into view with time: looked for again now and then.
+        until = min(edge, view.now + _RECHECK, *([] if change is None else [change.at]))
+        self._kept = _Duty(roster, view.now, until, shown)
+        return shown
+
+
+@dataclass(frozen=True)
+class _Duty:
+    """The on-call part of the panel, as computed at `since` from `roster`: true until
+    `until`."""
+
+    roster: Roster
+    since: datetime
+    until: datetime
+    shown: dict[str, Any]
 
 
 def _escalation(live: LiveEscalation, view: PanelView) -> dict[str, Any]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 
-from callrouter.console.chart import history_svg
+from callrouter.console.chart import history_svgs
 from callrouter.console.figures import QueueFigures, QueueStatistics
 from callrouter.console.panel import DECISIONS, FIGURES, LIVE, TICK, Labels, PanelView
 from callrouter.console.watch import Watch
@@ -23,6 +24,10 @@ IN_CALL_SHOWN = 50
 _CHANNELS_READ = 2000
 
 
+# The same callers are shown at every push while they wait: their labels (masking is the
+# dearest part of the panel) are kept for the callers most recently shown (a few queues
+# of callers and the calls in progress, for each visibility).
+@lru_cache(maxsize=4096)
 def caller_label(caller_id: str, caller_name: str, seen: Visibility) -> str:
     """Who a caller is, as this visibility may see them: the name as stored and the number
     for those who see names, else the masked number only."""
@@ -163,24 +168,19 @@ class QueuesPanel:
 
     def _in_call(self, view: PanelView) -> list[dict[str, Any]]:
         calls = []
-        for call in self.live.calls(limit=_CHANNELS_READ).calls:
-            if call.agent is None:
-                continue
+        for call in self.live.connected_calls(limit=IN_CALL_SHOWN, scan=_CHANNELS_READ):
+            agent = call.agent or ""
             calls.append(
                 {
                     "id": call.uniqueid,
                     "who": caller_label(call.caller_id, call.caller_name, view.seen),
-                    "agent": call.agent
-                    if view.seen.full_caller_ids
-                    else mask_numbers_in(call.agent),
+                    "agent": agent if view.seen.full_caller_ids else mask_numbers_in(agent),
                     "pass": self.watch.pass_of(call.uniqueid),
                     # Since the agent answered; the call's start when that was not seen
                     # (callrouter connected to the PBX during the call).
                     "since": view.local(self.connected_at(call.uniqueid) or call.started_at),
                 }
             )
-            if len(calls) == IN_CALL_SHOWN:
-                break
         return calls
 
 
@@ -292,10 +292,11 @@ class HistoryPanel:
         return {
             "configured": True,
             "bucket_minutes": round(self.statistics.settings.bucket.total_seconds() / 60),
-            "svg": {
-                language: history_svg(buckets, view.timezone, texts["history.title"])
-                for language, texts in self.labels.items()
-            },
+            "svg": history_svgs(
+                buckets,
+                view.timezone,
+                {language: texts["history.title"] for language, texts in self.labels.items()},
+            ),
             "buckets": [
                 {
                     "start": view.local(bucket.start),

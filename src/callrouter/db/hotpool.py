@@ -66,6 +66,11 @@ class HotPool:
         async with self.connection() as connection:
             return await connection.fetchrow(query, *args)
 
+    async def connect_alone(self) -> Any:
+        """A connection of its own, outside the pool, to the same server (a LISTEN that
+        lasts as long as the process); the caller closes it."""
+        return await asyncpg.connect(**self._connect_kwargs)
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
         """A connection of the pool, given back when the block ends. A connection lost

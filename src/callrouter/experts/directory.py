@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Table, and_, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -33,6 +33,30 @@ def _table(model: type[Any]) -> Table:
 EXPERTS = _table(ExpertRow)
 DOMAINS = _table(ExpertDomainRow)
 ABSENCES = _table(ExpertAbsenceRow)
+
+# One round trip: a row per (expert, domain, absence not over yet at `now`). Built once:
+# an availability query reads a domain's experts every time, and building and keying the
+# statement cost more than running it.
+_ACTIVE = (
+    select(
+        EXPERTS,
+        DOMAINS.c.domain,
+        ABSENCES.c.id.label("absence_id"),
+        ABSENCES.c.starts_at,
+        ABSENCES.c.ends_at,
+        ABSENCES.c.reason,
+    )
+    .join(DOMAINS, DOMAINS.c.expert_id == EXPERTS.c.id)
+    .outerjoin(
+        ABSENCES,
+        and_(ABSENCES.c.expert_id == EXPERTS.c.id, ABSENCES.c.ends_at > bindparam("now")),
+    )
+    .where(EXPERTS.c.removed_at.is_(None))
+    .order_by(EXPERTS.c.name)
+)
+_ACTIVE_OF_DOMAIN = _ACTIVE.where(
+    EXPERTS.c.id.in_(select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == bindparam("domain")))
+)
 
 
 @dataclass(frozen=True)
@@ -84,31 +108,15 @@ class ExpertDirectory:
 
     async def read(self, connection: AsyncConnection, domain: str | None) -> list[ExpertEntry]:
         """The active experts (of `domain` when given) in the caller's transaction."""
-        # One round trip: a row per (expert, domain, absence not over yet).
-        query = (
-            select(
-                EXPERTS,
-                DOMAINS.c.domain,
-                ABSENCES.c.id.label("absence_id"),
-                ABSENCES.c.starts_at,
-                ABSENCES.c.ends_at,
-                ABSENCES.c.reason,
-            )
-            .join(DOMAINS, DOMAINS.c.expert_id == EXPERTS.c.id)
-            .outerjoin(
-                ABSENCES,
-                and_(ABSENCES.c.expert_id == EXPERTS.c.id, ABSENCES.c.ends_at > self._clock.now()),
-            )
-            .where(EXPERTS.c.removed_at.is_(None))
-        )
-        if domain is not None:
-            query = query.where(
-                EXPERTS.c.id.in_(select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == domain))
-            )
+        now = self._clock.now()
+        if domain is None:
+            result = await connection.execute(_ACTIVE, {"now": now})
+        else:
+            result = await connection.execute(_ACTIVE_OF_DOMAIN, {"now": now, "domain": domain})
         rows: dict[int, Any] = {}
         domains: dict[int, set[str]] = defaultdict(set)
         found: dict[int, dict[int, AbsenceEntry]] = defaultdict(dict)
-        for row in await connection.execute(query.order_by(EXPERTS.c.name)):
+        for row in result:
             rows.setdefault(row.id, row)
             domains[row.id].add(row.domain)
             if row.absence_id is not None:

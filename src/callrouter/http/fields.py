@@ -8,11 +8,11 @@ and the checks on what comes in cannot drift apart. Errors raised here are
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from annotated_types import GroupedMetadata
 from pydantic import (
@@ -110,7 +110,14 @@ def _instant(value: object) -> object:
 def _calendar_time(value: datetime, info: SerializationInfo) -> str:
     # Times are stored in UTC; people read them in the calendar's zone, offset included.
     context = info.context or {}
-    zone: ZoneInfo = context.get(TIMEZONE, UTC)
+    zone: tzinfo = context.get(TIMEZONE, UTC)
+    return _in_zone(value, zone)
+
+
+@functools.lru_cache(maxsize=16384)
+def _in_zone(value: datetime, zone: tzinfo) -> str:
+    # An availability answer writes a thousand slot times, the same ones query after query;
+    # converting and formatting costs ten times the lookup. Equal instants give equal text.
     return value.astimezone(zone).isoformat()
 
 

@@ -270,6 +270,18 @@ class LiveState:
             next_after=str(page[-1].seq) if page and more else None,
         )
 
+    def connected_calls(self, *, limit: int, scan: int) -> list[LiveCall]:
+        """The first `limit` live calls connected to a queue member, in the order of `calls`,
+        among the first `scan` channels. Only those get a view: a console pushing five times
+        a second must not copy every channel the PBX carries to find them."""
+        found: list[LiveCall] = []
+        for call in self._ordered.islice(0, scan):
+            if call.agent is not None:
+                found.append(call.view())
+                if len(found) == limit:
+                    break
+        return found
+
     def knows_queue(self, name: str) -> bool:
         return name in self._queues
 

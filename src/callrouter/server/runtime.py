@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from callrouter.accounts.api import setup_account_api
 from callrouter.ami.client import AMIClient, reconnect_delays
 from callrouter.ami.errors import AMIConnectionError, AMIError, AMILoginError
+from callrouter.ami.message import Message
 from callrouter.appointments.api import build_services, setup_appointment_api
 from callrouter.appointments.service import AppointmentService
 from callrouter.appointments.slotcalls import AppointmentStates
@@ -57,6 +58,7 @@ from callrouter.experts.presence import free_experts
 from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
+from callrouter.identity.callerindex import CallerIndex
 from callrouter.identity.codes import CodeHasher
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.service import LedgerService
@@ -107,6 +109,8 @@ class Hotline:
     records: CallRecordWriter | None = None
     #: PostgreSQL: the pool of the statements every call runs, open with the database.
     hot_pool: HotPool | None = None
+    #: PostgreSQL: the callers recognised by caller ID, in memory (started with the pool).
+    callers: CallerIndex | None = None
     oncall: RosterService | None = None
     escalations: EscalationTracker | None = None
     escalation_store: EscalationStore | None = None
@@ -155,11 +159,13 @@ def build_app(hotline: Hotline, *, extra_contexts: Sequence[Any] = ()) -> web.Ap
     hotline.sessions = sessions
     if is_postgres(engine):
         hotline.hot_pool = HotPool(engine, hotline.config.database.hot_pool_size)
+        hotline.callers = CallerIndex(hotline.hot_pool)
     hotline.identity = IdentityService(
         sessions,
         hotline.clock,
         hasher=CodeHasher(pin_pepper=hotline.pin_pepper),
         hot_pool=hotline.hot_pool,
+        callers=hotline.callers,
     )
     hotline.ledger = LedgerService(sessions, hotline.clock, hotline.config.ledger)
     app.cleanup_ctx.append(database_context)
@@ -287,6 +293,9 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     hot_pool = hotline.hot_pool
     if hot_pool is not None:
         await hot_pool.open()
+    callers = hotline.callers
+    if callers is not None:
+        await callers.start()
     records = CallRecordWriter(engine, hot_pool=hot_pool)
     records.start()
     hotline.records = records
@@ -297,6 +306,8 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
             await records.close()
         finally:
             try:
+                if callers is not None:
+                    await callers.close()
                 if hot_pool is not None:
                     await hot_pool.close()
             finally:
@@ -360,10 +371,15 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         sleep=_clock_sleep(clock),
         on_status=lambda items: store.add(tracker.resync(items, clock.now())),
     )
+
+    def follow_escalations(event: Message) -> None:
+        if tracker.reads(event.name):
+            store.add(tracker.on_event(event, clock.now()))
+
     unsubscribe = [
         *sync.attach(),
         client.subscribe(router.on_event),
-        client.subscribe(lambda event: store.add(tracker.on_event(event, clock.now()))),
+        client.subscribe(follow_escalations),
         client.on_connected(lambda: _reconcile_records(hotline, client, router)),
         client.on_connected(lambda: _program_members(programmer)),
     ]

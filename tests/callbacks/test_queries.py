@@ -102,3 +102,24 @@ async def test_the_gauges_count_the_callbacks_still_to_make(desk: Desk) -> None:
     assert (gauges.counts.pending, gauges.counts.at_risk, gauges.counts.breached) == (1, 1, 1)
     sample = metrics.registry.get_sample_value("callrouter_callbacks", {"state": "breached"})
     assert sample == 1
+
+
+async def test_the_latest_are_those_owed_and_those_settled_since(desk: Desk) -> None:
+    engine = desk.new_engine()
+    await desk.open()  # met long ago: left out
+    await engine.run_once()
+    await engine.on_result(desk.result(desk.placer.placed[-1], Outcome.CONNECTED))
+    desk.experts = []
+    _, owed_long_ago = await desk.open(domain="hvac")
+    desk.advance(timedelta(hours=1))
+    since = desk.clock.now()
+    desk.experts = [expert("chloe")]
+    _, met_lately = await desk.open()
+    await engine.run_once()
+    await engine.on_result(desk.result(desk.placer.placed[-1], Outcome.CONNECTED))
+
+    queries = CallbackQueries(desk.engine, desk.clock, desk.config.policy)
+    latest = await queries.latest(since, 10)
+    # By deadline; what was settled before `since` is left out, what is owed is not.
+    assert [view.id for view in latest] == [owed_long_ago, met_lately]
+    assert [view.id for view in await queries.latest(since, 1)] == [owed_long_ago]

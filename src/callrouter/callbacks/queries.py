@@ -140,6 +140,28 @@ class CallbackQueries:
             rows = (await connection.execute(query)).all()
         return [self._view(row, now) for row in rows]
 
+    async def latest(self, since: datetime, limit: int) -> list[CallbackView]:
+        """The callbacks still open, and those met, breached or closed at `since` or after,
+        by deadline (the demo's screen: what is owed now and what just happened)."""
+        now = self._clock.now()
+        c = CALLBACKS.c
+        query = (
+            self._select()
+            .where(
+                or_(
+                    c.closed_at.is_(None),
+                    c.closed_at >= since,
+                    c.connected_at >= since,
+                    c.breached_at >= since,
+                )
+            )
+            .order_by(c.due_at, c.id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [self._view(row, now) for row in rows]
+
     async def open_counts(self) -> dict[Standing, int]:
         """How many callbacks still to be made stand each way (the metrics' gauges)."""
         now = self._clock.now()

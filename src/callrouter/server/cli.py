@@ -121,6 +121,7 @@ def demo_command(args: argparse.Namespace) -> int:
             config, metrics=MetricsConfig(enabled=True, token=secrets.token_urlsafe(32))
         )
     clock = _demo_clock(config, args.start, args.speed)
+    start = clock.now().astimezone(config.calendar_settings.timezone)
     interactive = sys.stdout.isatty()
     if interactive:
         # The screen is redrawn on stdout; log lines would tear it, so they go to a file.
@@ -160,8 +161,8 @@ def demo_command(args: argparse.Namespace) -> int:
         interactive=interactive,
         console_url=f"http://{host}:{port}/console/",
         footer=metrics,
+        start=start,
     )
-    start = clock.now().astimezone(config.calendar_settings.timezone)
     print(
         f"callrouter demo: simulated clock from {start:%A %d %B %Y %H:%M} at {args.speed:g}x,"
         f" {args.rate:g} calls/s; API on http://{host}:{port}/api/queues"

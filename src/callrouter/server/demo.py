@@ -21,6 +21,7 @@ from callrouter.appointments.demo import seed_demo_appointments
 from callrouter.appointments.queries import AppointmentFilter
 from callrouter.appointments.view import SHOWN, render_appointments
 from callrouter.calendar import Window, is_open
+from callrouter.callbacks.queries import CallbackQueries
 from callrouter.http.access import Role
 from callrouter.identity.errors import BeneficiaryExists
 from callrouter.identity.service import IdentityService
@@ -28,8 +29,10 @@ from callrouter.ledger.service import LedgerService
 from callrouter.oncall.roster import Layer
 from callrouter.oncall.service import RosterService
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
-from callrouter.server.runtime import HOTLINE, Hotline, PBXLink, build_app
+from callrouter.server.demo_callbacks import demo_callbacks_context
+from callrouter.server.runtime import ENGINE, HOTLINE, Hotline, PBXLink, build_app
 from callrouter.server.view import (
+    render_callbacks,
     render_escalations,
     render_oncall,
     render_queues,
@@ -41,6 +44,10 @@ log = structlog.get_logger(__name__)
 #: An appointment stays on screen this long after its start: the expert's call is
 #: guaranteed within the quarter hour (seeds/000, Pass RDV).
 APPOINTMENT_GRACE = timedelta(minutes=15)
+#: A callback met, breached or closed stays on screen this long (simulated time).
+CALLBACK_GRACE = timedelta(minutes=30)
+#: Callbacks listed on screen at most.
+CALLBACKS_SHOWN = 8
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,13 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
     DemoCustomer("Atelier Morel", "0622222222", "640028", 20, "3"),
     DemoCustomer("Sophie Garnier", "0633333333", "315690", 100, "1", keys_pin=True),
     DemoCustomer("Karim Haddad", "0644444444", "482213", 300, "3", keys_pin=True, fumbles_pin=True),
+    # Pass 4H callers, enough of them to see callbacks while the coordinators are open
+    # (a caller who was served stays away for the day).
+    DemoCustomer("Garage Fontaine", "0645454545", "571204", 200, "1"),
+    DemoCustomer("Pharmacie Roche", "0656565656", "830917", 150, "1"),
+    # 0699...: the lab's number that never answers (pbxsim LAB_ENDPOINTS): the callback
+    # is tried again later.
+    DemoCustomer("Cabinet Vasseur", "0699000017", "262548", 300, "1"),
 )
 
 #: Callers the hotline does not know: they hear the refusal message.
@@ -179,10 +193,13 @@ def build_demo_app(
     screen: bool = True,
     console_url: str | None = None,
     footer: Sequence[str] = (),
+    start: datetime | None = None,
 ) -> web.Application:
-    """The hotline app around a simulator with traffic from the seeded customers."""
+    """The hotline app around a simulator with traffic from the seeded customers.
+    `start`: when the demo's clock started (the Pass 4H story is timed from it)."""
     app = build_app(hotline, extra_contexts=[simulator_context(settings, calls_per_second)])
     app[SCREEN_FOOTER] = list(footer)
+    app.cleanup_ctx.append(demo_callbacks_context(start=start, seed=settings.seed))
     if console_url is not None and hotline.console is not None:
         app.cleanup_ctx.append(demo_supervisor_context(console_url))
     if screen:
@@ -251,8 +268,12 @@ def screen_context(
     *, interactive: bool, refresh: float = 0.5
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
+        hotline = app[HOTLINE]
+        callbacks = CallbackQueries(app[ENGINE], hotline.clock, hotline.config.callbacks.policy)
         task = asyncio.create_task(
-            _screen(app[HOTLINE], app[SCREEN_FOOTER], interactive=interactive, refresh=refresh)
+            _screen(
+                hotline, callbacks, app[SCREEN_FOOTER], interactive=interactive, refresh=refresh
+            )
         )
         try:
             yield
@@ -264,8 +285,24 @@ def screen_context(
     return context
 
 
+async def callback_lines(hotline: Hotline, callbacks: CallbackQueries) -> list[str]:
+    """The screen's Pass 4H block: what is owed and what happened lately."""
+    now = hotline.clock.now()
+    return render_callbacks(
+        await callbacks.latest(now - CALLBACK_GRACE, CALLBACKS_SHOWN),
+        now,
+        hotline.config.calendar_settings.timezone,
+        hotline.config.callbacks.policy,
+    )
+
+
 async def _screen(
-    hotline: Hotline, footer: list[str], *, interactive: bool, refresh: float
+    hotline: Hotline,
+    callbacks: CallbackQueries,
+    footer: list[str],
+    *,
+    interactive: bool,
+    refresh: float,
 ) -> None:
     zone = hotline.config.calendar_settings.timezone
     assert hotline.live is not None
@@ -295,6 +332,7 @@ async def _screen(
                 recent=hotline.recent,
                 oncall=oncall,
                 appointments=render_appointments(upcoming, zone),
+                callbacks=await callback_lines(hotline, callbacks),
                 ami_up=ami_up,
             )
             sys.stdout.write("\x1b[H\x1b[2J" + "\n".join([screen, "", *footer]) + "\n")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from callrouter.callbacks.queries import CallbackView
+from callrouter.callbacks.rules import CallbackPolicy, GuaranteeClock, Standing
+from callrouter.http.access import mask_caller_id
 from callrouter.live.state import QueueView
 from callrouter.oncall.roster import OnCallTeam, Roster, next_hand_off, next_on_call, on_call_at
 from callrouter.oncall.tracking import Escalation
@@ -19,11 +22,12 @@ def render_queues(
     recent: Sequence[str] = (),
     oncall: Sequence[str] = (),
     appointments: Sequence[str] = (),
+    callbacks: Sequence[str] = (),
     ami_up: bool = True,
     max_callers: int = 8,
 ) -> str:
-    """The whole screen as text: who is on call, one block per queue, the next
-    appointments, then the latest decisions."""
+    """The whole screen as text: who is on call, one block per queue, the Pass 4H
+    callbacks, the next appointments, then the latest decisions."""
     local = now.astimezone(zone)
     lines = [
         f"callrouter — {local:%A %d %B %Y %H:%M:%S} ({zone.key})"
@@ -50,12 +54,76 @@ def render_queues(
         if hidden > 0:
             lines.append(f"    ... and {hidden} more waiting")
         lines.append("")
+    if callbacks:
+        lines.extend([*callbacks, ""])
     if appointments:
         lines.extend([*appointments, ""])
     if recent:
         lines.append("Latest routing decisions:")
         lines.extend(f"    {line}" for line in recent)
     return "\n".join(lines)
+
+
+def render_callbacks(
+    callbacks: Sequence[CallbackView], now: datetime, zone: ZoneInfo, policy: CallbackPolicy
+) -> list[str]:
+    """One line per callback: masked number, domain, deadline, the time left while it is
+    owed, then how it stands (met, or breached and refunded)."""
+    hours = policy.guarantee.total_seconds() / 3600
+    unit = "hour" if hours == 1 else "hours"
+    within = (
+        f"{hours:g} business {unit}"
+        if policy.clock is GuaranteeClock.BUSINESS_HOURS
+        else f"{hours:g} {unit}, wall clock"
+    )
+    lines = [f"Pass 4H callbacks (an expert calls back within {within}):"]
+    if not callbacks:
+        return [*lines, "    none open or closed lately"]
+    for callback in callbacks:
+        due = callback.due_at.astimezone(zone)
+        owed = callback.standing in (Standing.PENDING, Standing.AT_RISK, Standing.DIALLING)
+        left = f"in {_duration(callback.due_at - now)}" if owed else ""
+        lines.append(
+            f"    #{callback.id:<4} {mask_caller_id(callback.number):<15} {callback.domain:<15}"
+            f" due {due:%a %H:%M}  {left:<13} {_standing(callback, zone)}"
+        )
+    return lines
+
+
+def _standing(callback: CallbackView, zone: ZoneInfo) -> str:
+    standing = callback.standing
+    if standing is Standing.MET:
+        assert callback.connected_at is not None
+        spare = _duration(callback.due_at - callback.connected_at)
+        return f"met: connected {_clock(callback.connected_at, zone)}, {spare} to spare"
+    if standing is Standing.BREACHED:
+        if callback.breached_at is None:
+            return "deadline passed: refund under way"
+        told = f"breached: refunded {_clock(callback.breached_at, zone)}"
+        if callback.connected_at is not None:
+            return f"{told}; connected late {_clock(callback.connected_at, zone)}"
+        return f"{told}; still to be called back"
+    if standing is Standing.DIALLING:
+        return f"dialling (attempt {callback.attempt_count})"
+    if standing is Standing.CANCELLED:
+        return "cancelled"
+    tried = ""
+    if callback.close_reason == "gave-up":
+        tried = f", customer did not answer {callback.customer_tries}x: a supervisor calls"
+    elif callback.customer_tries:
+        tried = f", customer did not answer {callback.customer_tries}x: retry later"
+    return ("AT RISK" if standing is Standing.AT_RISK else "pending") + tried
+
+
+def _duration(delta: timedelta) -> str:
+    """`05m00s`, `17h59m21s`: not to be read as a time of day."""
+    seconds = max(0, int(delta.total_seconds()))
+    hours, minutes = divmod(seconds // 60, 60)
+    return (f"{hours}h" if hours else "") + f"{minutes:02d}m{seconds % 60:02d}s"
+
+
+def _clock(instant: datetime, zone: ZoneInfo) -> str:
+    return f"{instant.astimezone(zone):%H:%M:%S}"
 
 
 def summary_line(queues: Sequence[QueueView]) -> str:

@@ -101,6 +101,9 @@ class CallbackDispatcher:
             try:
                 await self._lead()
                 await self._dispatch_while_leading()
+                # The lead was lost (its connection died): a standby that has been asking
+                # all along gets it first, rather than this process grabbing it back.
+                await asyncio.sleep(self._config.takeover_interval.total_seconds())
             except Exception:
                 # The database went away under us, say: let another process lead meanwhile.
                 log.exception("callbacks.dispatcher_failed")

@@ -49,6 +49,7 @@ from callrouter.http.fields import TIMEZONE
 from callrouter.identity.models import Account
 from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.prices import AssistanceLevel
+from callrouter.server.runtime import settle_heap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pg import bench_database
@@ -149,6 +150,7 @@ async def run(url: str, bookings: int) -> None:
             f"in {seconds:.2f} s = {(booked + full) / seconds:,.0f} requests/s "
             f"({booked / seconds:,.0f} bookings/s)"
         )
+        settle_heap()  # as `callrouter serve` does once started
         await _availability(service, start, end)
         await _rules_alone(service, directory, start, end)
     finally:

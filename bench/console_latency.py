@@ -56,7 +56,7 @@ from callrouter.config import Config
 from callrouter.console.panel import LIVE, Labels, PanelView
 from callrouter.http.access import Role
 from callrouter.pbxsim import CallerProfile
-from callrouter.server.runtime import Hotline, PBXLink, build_app
+from callrouter.server.runtime import Hotline, PBXLink, build_app, settle_heap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pg import temporary_postgres_database
@@ -191,6 +191,7 @@ async def one_run(
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
+    settle_heap()  # as `callrouter serve` does once started
     base_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
     clients = None
     results: multiprocessing.Queue[tuple[list[tuple[str, float]], float]] = context.Queue()

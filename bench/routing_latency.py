@@ -57,7 +57,7 @@ from callrouter.identity.service import IdentityService
 from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.service import LedgerService
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
-from callrouter.server.runtime import Hotline, PBXLink, build_app
+from callrouter.server.runtime import Hotline, PBXLink, build_app, settle_heap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pg import temporary_postgres_database
@@ -251,6 +251,7 @@ async def run_rate(
     try:
         while hotline.ami is None or not hotline.ami.connected:
             await asyncio.sleep(0.05)
+        settle_heap()  # as `callrouter serve` does once started
         router = hotline.router
         assert router is not None
         print(f"\n== asked {rate:g} new calls/s for {seconds:g} s")

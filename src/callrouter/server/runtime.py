@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -631,6 +632,14 @@ async def _recent_decisions(hotline: Hotline, limit: int) -> list[dict[str, Any]
     return [record.to_dict() for record in records]
 
 
+def settle_heap() -> None:
+    """Once started: what start-up built (about 150,000 modules, types, functions) moves to
+    the collector's permanent generation. Every full collection scanned it again, ~80 ms
+    of CPU on the event loop each time, which made the p99 of requests and of routing."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve_until_stopped(app: web.Application, host: str, port: int) -> None:
     """Run the app until SIGINT/SIGTERM; then every cleanup context runs backwards."""
     import signal
@@ -645,6 +654,7 @@ async def serve_until_stopped(app: web.Application, host: str, port: int) -> Non
         site = web.TCPSite(runner, host, port)
         await site.start()
         log.info("http.listening", url=f"http://{host}:{port}")
+        settle_heap()
         await stop.wait()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

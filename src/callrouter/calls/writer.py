@@ -91,7 +91,10 @@ class CallRecordWriter:
     async def close(self) -> None:
         """Stop, after writing everything received (nothing is dropped on shutdown)."""
         if self._task is not None:
-            self._task.cancel()
+            # Never in the middle of a write: one cancelled after its commit would be
+            # restored and written a second time by the flush below.
+            async with self._flushing:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None

@@ -45,7 +45,8 @@ _LOCK = "lock"
 _PREFIX = "segment-"
 _SUFFIX = ".jsonl"
 _INSTANTS = ("arrived_at", "decided_at", "reconciled_at")
-_FIELD_NAMES = frozenset(field.name for field in fields(CallRecordData))
+_FIELD_ORDER = tuple(field.name for field in fields(CallRecordData))
+_FIELD_NAMES = frozenset(_FIELD_ORDER)
 
 
 class JournalError(CallrouterError):
@@ -126,7 +127,7 @@ class RecordJournal:
         """One line, one `os.write`; OSError when it is not all written (disk full, EIO).
         After a failure the segment is left for a new one, so a torn line is always the
         last of its segment."""
-        line = (json.dumps(record.to_dict(), separators=(",", ":")) + "\n").encode()
+        line = _encode(record)
         if self._fd is None:
             self._start_segment()
         assert self._fd is not None
@@ -203,6 +204,16 @@ def read_segment(path: Path) -> list[CallRecordData]:
                     torn=not line.endswith(b"\n"),
                 )
     return records
+
+
+def _encode(record: CallRecordData) -> bytes:
+    # Not `to_dict`: its `asdict` deep-copies every value, 4/5 of an append's CPU.
+    values = {name: getattr(record, name) for name in _FIELD_ORDER}
+    for name in _INSTANTS:
+        instant = values[name]
+        if instant is not None:
+            values[name] = instant.isoformat()
+    return (json.dumps(values, separators=(",", ":")) + "\n").encode()
 
 
 def _decode(line: bytes) -> CallRecordData:

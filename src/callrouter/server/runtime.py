@@ -293,6 +293,12 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     hotline, engine = app[HOTLINE], app[ENGINE]
     await upgrade_async(hotline.database_url)
     log.info("database.ready", url=engine.url.render_as_string(hide_password=True))
+    hot_pool = hotline.hot_pool
+    if hot_pool is not None:
+        await hot_pool.open()
+    callers = hotline.callers
+    if callers is not None:
+        await callers.start()
     # Before routing begins, and before any reconciliation could recover the same calls.
     journal = RecordJournal(
         journal_directory(hotline.config.database.journal_dir, hotline.database_url)
@@ -302,12 +308,6 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     except BaseException:
         journal.close()
         raise
-    hot_pool = hotline.hot_pool
-    if hot_pool is not None:
-        await hot_pool.open()
-    callers = hotline.callers
-    if callers is not None:
-        await callers.start()
     records = CallRecordWriter(engine, hot_pool=hot_pool, journal=journal)
     records.start()
     hotline.records = records

@@ -1,5 +1,5 @@
-"""Reading appointments: as staff list them, as a holder sees theirs, and the booked quarter
-hours the availability is computed from."""
+"""Reading appointments: as staff list them (with the expert who took the call at the slot),
+as a holder sees theirs, and the booked quarter hours the availability is computed from."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, select
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callrouter.appointments.models import AppointmentQuarterRow, AppointmentRow
+from callrouter.callbacks.store import ATTEMPTS, CALLBACKS
 from callrouter.db.types import EpochSeconds
 from callrouter.experts.directory import DOMAINS, EXPERTS
 from callrouter.ledger.prices import AssistanceLevel
@@ -33,6 +34,7 @@ class AppointmentView:
     account_number: str
     incident_id: int
     domain: str
+    #: The expert reserved for the slot (rung first).
     expert_id: int
     expert_name: str
     expert_interface: str
@@ -51,7 +53,25 @@ class AppointmentView:
     debited: int
     balance_after: int
     refunded_at: datetime | None
+    #: Who took the call at the slot (or is taking it): the expert of its latest attempt an
+    #: expert answered, who may not be the reserved one (busy or not answering: the
+    #: dispatcher hands the call to another). None until an expert answered.
+    taken_by_id: int | None = None
+    taken_by_name: str | None = None
 
+
+_TAKER = EXPERTS.alias("taker")
+_TAKEN = ATTEMPTS.alias("taken")
+# The latest attempt at the appointment's call that an expert answered.
+_LATEST_TAKEN = (
+    select(func.max(ATTEMPTS.c.id))
+    .join(CALLBACKS, ATTEMPTS.c.callback_id == CALLBACKS.c.id)
+    .where(
+        CALLBACKS.c.appointment_id == APPOINTMENTS.c.id,
+        ATTEMPTS.c.expert_answered_at.is_not(None),
+    )
+    .scalar_subquery()
+)
 
 _VIEW = (
     select(
@@ -62,10 +82,25 @@ _VIEW = (
         INCIDENTS.c.debited,
         INCIDENTS.c.balance_after,
         INCIDENTS.c.refunded_at,
+        _TAKER.c.id.label("taken_by_id"),
+        _TAKEN.c.expert.label("taken_by_name"),
     )
     .join_from(APPOINTMENTS, ACCOUNTS, APPOINTMENTS.c.account_id == ACCOUNTS.c.id)
     .join(EXPERTS, APPOINTMENTS.c.expert_id == EXPERTS.c.id)
     .join(INCIDENTS, APPOINTMENTS.c.incident_id == INCIDENTS.c.id)
+    .outerjoin(_TAKEN, _TAKEN.c.id == _LATEST_TAKEN)
+    # An attempt names its expert (name and interface, as the dialplan dialled them): the
+    # one directory row with both that was active when the attempt was claimed (a removed
+    # expert's name may be given to a new one later).
+    .outerjoin(
+        _TAKER,
+        and_(
+            _TAKER.c.name == _TAKEN.c.expert,
+            _TAKER.c.interface == _TAKEN.c.interface,
+            _TAKER.c.added_at <= _TAKEN.c.claimed_at,
+            or_(_TAKER.c.removed_at.is_(None), _TAKER.c.removed_at > _TAKEN.c.claimed_at),
+        ),
+    )
 )
 
 
@@ -99,6 +134,8 @@ async def read_views(
             debited=row.debited,
             balance_after=row.balance_after,
             refunded_at=row.refunded_at,
+            taken_by_id=row.taken_by_id,
+            taken_by_name=row.taken_by_name,
         )
         for row in await connection.execute(query)
     ]

@@ -225,8 +225,16 @@ def appointment(view: AppointmentView) -> schemas.Appointment:
     return schemas.Appointment(
         **_holder_view(view).model_dump(),
         account_number=view.account_number,
-        expert=schemas.ExpertRef(id=view.expert_id, name=view.expert_name),
+        expert=_expert_of_the_call(view),
+        reserved_expert=schemas.ExpertRef(id=view.expert_id, name=view.expert_name),
         booked_by=view.booked_by,
         booked_at=view.booked_at,
         cancel_refunded=view.cancel_refunded,
     )
+
+
+def _expert_of_the_call(view: AppointmentView) -> schemas.ExpertRef:
+    """Who took the call at the slot once an expert answered it, else who is reserved."""
+    if view.taken_by_id is not None and view.taken_by_name is not None:
+        return schemas.ExpertRef(id=view.taken_by_id, name=view.taken_by_name)
+    return schemas.ExpertRef(id=view.expert_id, name=view.expert_name)

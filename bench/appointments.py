@@ -34,7 +34,7 @@ from sqlalchemy import insert
 from callrouter.appointments.api import build_services
 from callrouter.appointments.config import AppointmentsConfig
 from callrouter.appointments.errors import SlotFull
-from callrouter.appointments.queries import booked_quarters
+from callrouter.appointments.queries import domain_duty
 from callrouter.appointments.routes import availability_answer
 from callrouter.appointments.rules import availability, slot_starts
 from callrouter.appointments.service import AppointmentService, BookingRequest
@@ -205,15 +205,14 @@ async def _rules_alone(
     service: AppointmentService, directory: ExpertDirectory, start: datetime, end: datetime
 ) -> None:
     """The same answer without the database: what the pure rules cost on their own."""
-    entries = await directory.entries("d0")
     async with service.engine.connect() as connection:
-        booked = await booked_quarters(connection, "d0", start, end)
-    by_name = {entry.expert.name: booked.get(entry.id, []) for entry in entries}
-    experts = [entry.expert for entry in entries]
+        experts, booked = await domain_duty(
+            connection, "d0", start, end + service.policy.slot_length, directory.hours_window
+        )
     durations: list[float] = []
     for _ in range(QUERIES):
         began = time.perf_counter()
-        availability(service.policy, service.window, experts, by_name, start, end, NOW)
+        availability(service.policy, service.window, experts, booked, start, end, NOW)
         durations.append((time.perf_counter() - began) * 1000)
     print(f"  of which the pure rules: {_percentiles(durations)}")
 

@@ -3,7 +3,7 @@ as a holder sees theirs, and the booked quarter hours the availability is comput
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,9 +12,11 @@ from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callrouter.appointments.models import AppointmentQuarterRow, AppointmentRow
+from callrouter.calendar import Window
 from callrouter.callbacks.store import ATTEMPTS, CALLBACKS
-from callrouter.db.types import EpochSeconds
-from callrouter.experts.directory import DOMAINS, EXPERTS
+from callrouter.db.types import EpochSeconds, JoinedText
+from callrouter.experts.directory import ABSENCES, DOMAINS, EXPERTS
+from callrouter.experts.rules import Absence, Expert
 from callrouter.ledger.prices import AssistanceLevel
 from callrouter.ledger.tables import ACCOUNTS, INCIDENTS
 
@@ -169,24 +171,78 @@ async def find(connection: AsyncConnection, where: AppointmentFilter) -> list[Ap
     return await read_views(connection, *conditions, limit=where.limit)
 
 
-# Built once, as the experts' read: an availability query runs it every time.
-_BOOKED = select(QUARTERS.c.expert_id, EpochSeconds(QUARTERS.c.quarter_start)).where(
-    QUARTERS.c.expert_id.in_(
-        select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == bindparam("domain"))
-    ),
-    QUARTERS.c.quarter_start >= bindparam("start"),
-    QUARTERS.c.quarter_start < bindparam("end"),
+_DOMAIN = DOMAINS.alias("domain")
+# One round trip and one row per expert of the domain (one more per absence beyond the first
+# that overlaps the span): the expert, an absence, and as joined text their domains and their
+# booked quarters (seconds since the epoch). A row per booked quarter, as the query read
+# before, cost more in rows than all the rest. Built once: building and keying the
+# statement cost more than running it.
+_DUTY = (
+    select(
+        EXPERTS.c.name,
+        EXPERTS.c.interface,
+        EXPERTS.c.hours,
+        select(JoinedText(_DOMAIN.c.domain))
+        .where(_DOMAIN.c.expert_id == EXPERTS.c.id)
+        .scalar_subquery()
+        .label("domains"),
+        ABSENCES.c.starts_at,
+        ABSENCES.c.ends_at,
+        select(JoinedText(EpochSeconds(QUARTERS.c.quarter_start)))
+        .where(
+            QUARTERS.c.expert_id == EXPERTS.c.id,
+            QUARTERS.c.quarter_start >= bindparam("start"),
+            QUARTERS.c.quarter_start < bindparam("end"),
+        )
+        .scalar_subquery()
+        .label("booked"),
+    )
+    .outerjoin(
+        ABSENCES,
+        and_(
+            ABSENCES.c.expert_id == EXPERTS.c.id,
+            ABSENCES.c.ends_at > bindparam("start"),
+            ABSENCES.c.starts_at < bindparam("end"),
+        ),
+    )
+    .where(
+        EXPERTS.c.removed_at.is_(None),
+        EXPERTS.c.id.in_(
+            select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == bindparam("domain"))
+        ),
+    )
 )
 
 
-async def booked_quarters(
-    connection: AsyncConnection, domain: str, start: datetime, end: datetime
-) -> dict[int, list[int]]:
-    """The quarter hours in [start, end) already reserved for experts of `domain`, by
-    expert id, as their starts in seconds since the epoch (integers, not datetimes: a
-    domain's weeks hold thousands)."""
-    booked: dict[int, list[int]] = defaultdict(list)
-    rows = await connection.execute(_BOOKED, {"domain": domain, "start": start, "end": end})
-    for expert_id, quarter in rows.all():
-        booked[expert_id].append(quarter)
-    return booked
+async def domain_duty(
+    connection: AsyncConnection,
+    domain: str,
+    start: datetime,
+    end: datetime,
+    window: Callable[[str], Window],
+) -> tuple[list[Expert], dict[str, list[int]]]:
+    """The active experts of `domain` with their absences that overlap [start, end) (those
+    are all the availability rules can see of them), and by name the quarter hours in
+    [start, end) already reserved for them, as their starts in seconds since the epoch.
+    `window` gives the calendar window an expert's hours name."""
+    found: dict[str, Any] = {}
+    absences: dict[str, list[Absence]] = {}
+    for row in await connection.execute(_DUTY, {"domain": domain, "start": start, "end": end}):
+        found.setdefault(row.name, row)
+        if row.starts_at is not None:
+            absences.setdefault(row.name, []).append(Absence(row.starts_at, row.ends_at))
+    experts = [
+        Expert(
+            name=name,
+            interface=row.interface,
+            domains=frozenset(row.domains.split(",")),
+            hours=window(row.hours),
+            absences=tuple(sorted(absences.get(name, ()), key=lambda a: a.start)),
+        )
+        for name, row in found.items()
+    ]
+    booked = {
+        name: list(map(int, row.booked.split(","))) if row.booked else []
+        for name, row in found.items()
+    }
+    return experts, booked

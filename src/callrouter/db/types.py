@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime
+from sqlalchemy import BigInteger, DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -58,3 +58,22 @@ def _epoch_seconds_postgresql(element: EpochSeconds, compiler: SQLCompiler, **kw
 def _epoch_seconds_sqlite(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
     # The column holds naive UTC text, which strftime reads as UTC.
     return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+class JoinedText(FunctionElement[str]):
+    """An aggregate: the group's values as one comma-separated text, NULL for none. Many
+    small values of one row's group (an expert's booked quarters) come back as one column
+    of one row instead of a row each: the database joins them, Python splits one string."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(JoinedText, "postgresql")
+def _joined_text_postgresql(element: JoinedText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"string_agg(CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
+
+
+@compiles(JoinedText, "sqlite")
+def _joined_text_sqlite(element: JoinedText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"

@@ -235,6 +235,7 @@ async def domain_duty(
         Expert(
             name=name,
             interface=row.interface,
+            # Domain keys hold no comma (experts.rules.Domain).
             domains=frozenset(row.domains.split(",")),
             hours=window(row.hours),
             absences=tuple(sorted(absences.get(name, ()), key=lambda a: a.start)),

@@ -14,6 +14,8 @@ from callrouter.appointments.absences import AbsenceReassigner
 from callrouter.appointments.queries import APPOINTMENTS, AppointmentView, read_views
 from callrouter.appointments.routes import appointment
 from callrouter.appointments.slotcalls import AppointmentStates
+from callrouter.appointments.view import render_appointments
+from callrouter.calendar import PARIS
 from callrouter.callbacks.alerts import AlertKind, CallbackAlert, CallbackAlerts
 from callrouter.callbacks.config import CallbacksConfig
 from callrouter.callbacks.engine import CallbackEngine
@@ -272,6 +274,9 @@ async def test_the_listing_names_the_expert_who_took_the_call_and_the_reserved_o
         "Expert 1",
         entries["Expert 1"],
     )
+    # The demo screen's line names them too (`rdv list` reads the same property).
+    [_, line] = render_appointments([await slots.view(view.id)], PARIS)
+    assert "Expert 2" in line and "Expert 1" not in line
 
 
 async def test_a_busy_reserved_expert_is_replaced_by_a_free_one(slots: SlotDesk) -> None:

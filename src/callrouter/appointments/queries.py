@@ -61,6 +61,12 @@ class AppointmentView:
     taken_by_id: int | None = None
     taken_by_name: str | None = None
 
+    @property
+    def expert_on_call(self) -> str:
+        """Who took the call at the slot once an expert answered it, else the reserved one:
+        the expert listings name."""
+        return self.taken_by_name or self.expert_name
+
 
 _TAKER = EXPERTS.alias("taker")
 _TAKEN = ATTEMPTS.alias("taken")

@@ -25,6 +25,7 @@ from callrouter.ami.errors import AMIActionError
 from callrouter.ami.message import Message
 from callrouter.calendar import HotlineCalendar
 from callrouter.clock import Clock
+from callrouter.eager import start_eagerly
 from callrouter.errors import CallrouterError
 from callrouter.passes import Pass
 from callrouter.routing.billing import ChargeKind, EmergencyBilling, HoldWallet
@@ -190,11 +191,14 @@ class Router:
         max_hold_age: timedelta = timedelta(hours=4),
         store_first: StoreSink | None = None,
         store_wait: float = 1.0,
+        read_at: Callable[[], float] = time.perf_counter,
     ) -> None:
         """`store_first` makes a message's record durable before its Redirect; `store_wait`
         bounds how long (seconds) a caller waits for its commit when it could not be
         journaled: past it the message is played anyway and the record stays queued, as a
-        database away must not keep callers on hold."""
+        database away must not keep callers on hold. `read_at` says when the bytes of the
+        event being handled were read (time.perf_counter; the AMI client's `read_at`): the
+        latency counts from there, the events handed out before it included."""
         self._pbx = pbx
         self._directory = directory
         self._wallet = wallet
@@ -206,6 +210,7 @@ class Router:
         self._record_failsafe_sink = record_failsafe
         self._store_first_sink = store_first
         self._store_wait = store_wait
+        self._read_at = read_at
         self.billing: EmergencyBilling | None = (
             None
             if wallet is None
@@ -215,18 +220,20 @@ class Router:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._seen: dict[tuple[str, int], None] = {}
-        #: The latest decisions' latencies (UserEvent received to Redirect written).
+        #: The latest decisions' latencies (UserEvent read to Redirect written).
         self.latencies_ms: deque[float] = deque(maxlen=100_000)
 
     def on_event(self, event: Message) -> None:
-        """AMI subscriber: cheap, synchronous; the work happens in an owned task."""
+        """AMI subscriber: a HotlineCall is routed at once up to its first wait (identifying
+        the caller from memory, deciding and writing the Redirect take no wait); the rest
+        goes on in an owned task."""
         if self.billing is not None:
             self.billing.on_event(event)
         if event.name != "UserEvent":
             return
         kind = event.get("UserEvent")
         if kind == "HotlineCall":
-            received = time.perf_counter()
+            received = self._read_at()
             call = parse_hotline_call(event)
             key = (call.uniqueid, call.attempt)
             if not call.channel or key in self._seen:
@@ -234,7 +241,9 @@ class Router:
                 # one decision per call attempt, never two Redirects.
                 return
             self._remember(key)
-            self._spawn(self._route(call, received))
+            # Now, not after the rest of what the reader holds: a caller known from memory
+            # has their Redirect written before this returns (callrouter/eager.py).
+            self._spawn(start_eagerly(self._route(call, received)))
         elif kind == "HotlineFailsafe":
             # The dialplan gave up waiting for us and queued the caller itself: a decision
             # came too late or never. The record says so, for the supervisor.

@@ -762,3 +762,26 @@ def test_reconnect_delays_reject_bad_bounds() -> None:
         next(reconnect_delays(0, 1))
     with pytest.raises(ValueError):
         AMIClient("127.0.0.1", 5038, "u", "s", reconnect_min_delay=5, reconnect_max_delay=1)
+
+
+async def test_subscribers_know_when_the_bytes_of_their_event_were_read(
+    server: FakeAMI, make_client: Callable[..., AMIClient]
+) -> None:
+    # The router's latency counts from the read, not from when its turn came in the burst.
+    import time
+
+    client = make_client()
+    seen: list[tuple[str, float]] = []
+    client.subscribe(lambda message: seen.append((message.name, client.read_at)))
+    await client.connect()
+    await client.send_action("Ping")
+    before = time.perf_counter()
+    burst = [Message.event("Newexten", {"Priority": str(i)}) for i in range(300)]
+    server.sessions[0].send(b"".join(event.encode() for event in burst))
+    await client.send_action("Ping")
+    stamps = [at for name, at in seen if name == "Newexten"]
+    assert len(stamps) == 300
+    # Stamped when read (one stamp per read, whatever their place in it), after the send.
+    assert all(before < at <= time.perf_counter() for at in stamps)
+    assert len(set(stamps)) < len(stamps)
+    await client.close()

@@ -27,6 +27,7 @@ import enum
 import itertools
 import random
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -251,6 +252,9 @@ class AMIClient:
         self._link: _Link | None = None
         self._state = AMIState.IDLE
         self._stats = AMIStats()
+        #: time.perf_counter() when the bytes of the events being handed out were read: a
+        #: subscriber's latency counts from there, the events before it in the read included.
+        self.read_at = 0.0
         # Replaced, never changed in place: a handler may (un)subscribe while events are
         # being delivered.
         self._subscribers: tuple[Callable[[Message], None], ...] = ()
@@ -595,6 +599,7 @@ class AMIClient:
         reason = "the AMI closed the connection"
         loop = asyncio.get_running_loop()
         try:
+            self.read_at = time.perf_counter()
             for message in backlog:
                 self._dispatch(link, message)
             stats, feed, dispatch = self._stats, link.parser.feed, self._dispatch
@@ -603,6 +608,7 @@ class AMIClient:
                 data = await link.reader.read(_READ_SIZE)
                 if not data:
                     break
+                self.read_at = time.perf_counter()
                 link.last_received = loop.time()
                 stats.bytes_received += len(data)
                 for count, message in enumerate(feed(data), 1):

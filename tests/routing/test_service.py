@@ -395,6 +395,17 @@ async def test_settle_waits_for_the_calls_under_way_and_their_records() -> None:
     assert sorted(r.call.uniqueid for r in harness.records) == ["1.1", "1.2"]
 
 
+async def test_a_call_taken_urgently_then_in_order_is_routed_once() -> None:
+    # The AMI client hands a HotlineCall out urgently, then in order with the rest.
+    harness = Harness()
+    event = hotline_call()
+    harness.router.take_call(event)
+    harness.router.on_event(event)
+    await harness.router.wait_idle()
+    assert [name for name, _ in harness.pbx.actions].count("Redirect") == 1
+    assert len(harness.records) == 1
+
+
 async def test_the_latency_counts_from_when_the_event_was_read() -> None:
     # The AMI client read the HotlineCall's bytes 40 ms ago (events before it in the same
     # read were handed out meanwhile): the caller waited that long too.

@@ -395,6 +395,7 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
     unsubscribe = [
         *sync.attach(),
         client.subscribe(router.on_event),
+        client.subscribe_urgent("UserEvent", router.take_call),
         client.subscribe(follow_escalations),
         client.on_connected(lambda: _reconcile_records(hotline, client, router)),
         client.on_connected(lambda: _program_members(programmer)),

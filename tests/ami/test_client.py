@@ -762,3 +762,48 @@ def test_reconnect_delays_reject_bad_bounds() -> None:
         next(reconnect_delays(0, 1))
     with pytest.raises(ValueError):
         AMIClient("127.0.0.1", 5038, "u", "s", reconnect_min_delay=5, reconnect_max_delay=1)
+
+
+async def test_subscribers_know_when_the_bytes_of_their_event_were_read(
+    server: FakeAMI, make_client: Callable[..., AMIClient]
+) -> None:
+    # The router's latency counts from the read, not from when its turn came in the burst.
+    import time
+
+    client = make_client()
+    seen: list[tuple[str, float]] = []
+    client.subscribe(lambda message: seen.append((message.name, client.read_at)))
+    await client.connect()
+    await client.send_action("Ping")
+    before = time.perf_counter()
+    burst = [Message.event("Newexten", {"Priority": str(i)}) for i in range(300)]
+    server.sessions[0].send(b"".join(event.encode() for event in burst))
+    await client.send_action("Ping")
+    stamps = [at for name, at in seen if name == "Newexten"]
+    assert len(stamps) == 300
+    # Stamped when read (one stamp per read, whatever their place in it), after the send.
+    assert all(before < at <= time.perf_counter() for at in stamps)
+    assert len(set(stamps)) < len(stamps)
+    await client.close()
+
+
+async def test_an_urgent_event_is_handed_out_before_the_events_read_with_it(
+    server: FakeAMI, make_client: Callable[..., AMIClient]
+) -> None:
+    # A call waiting for its Redirect does not wait for the hundred events that came in the
+    # same read; every subscriber still gets every event in order.
+    client = make_client()
+    order: list[str] = []
+    client.subscribe(lambda message: order.append(f"{message.name} {message.get('N')}"))
+    client.subscribe_urgent("UserEvent", lambda message: order.append(f"urgent {message.get('N')}"))
+    await client.connect()
+    await client.send_action("Ping")
+    order.clear()
+    read = [Message.event("Newexten", {"N": str(i)}) for i in range(100)]
+    read.insert(90, Message.event("UserEvent", {"UserEvent": "HotlineCall", "N": "call"}))
+    server.sessions[0].send(b"".join(event.encode() for event in read))
+    await client.send_action("Ping")
+    assert order[0] == "urgent call"
+    assert order[1:] == [f"{event.name} {event.get('N')}" for event in read]
+    assert order.count("urgent call") == 1
+    await client.close()

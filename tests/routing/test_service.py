@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -161,6 +163,7 @@ class Harness:
         directory_down: bool = False,
         store_first: StoreSink | None = None,
         store_wait: float = 1.0,
+        read_at: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.pbx = pbx or FakePBX()
         self.directory = FakeDirectory({"0612345678": JEAN}, balance=balance, broken=directory_down)
@@ -182,6 +185,7 @@ class Harness:
             record_failsafe=self._record_failsafe,
             store_first=store_first,
             store_wait=store_wait,
+            read_at=read_at,
         )
 
     async def _record(self, routed: RoutedCall) -> None:
@@ -367,11 +371,55 @@ def test_garbled_contract_headers_get_safe_defaults(
     assert call.caller_id == "" and call.pass_digit == ""
 
 
+class AnsweringLaterPBX(FakePBX):
+    """Writes at once (as the AMI client does) and answers a turn of the loop later."""
+
+    async def send_actions(
+        self,
+        actions: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+        *,
+        timeout: float | None = None,
+    ) -> list[Message | CallrouterError]:
+        written = await super().send_actions(actions, timeout=timeout)
+        await asyncio.sleep(0)
+        return written
+
+
 async def test_settle_waits_for_the_calls_under_way_and_their_records() -> None:
     # Reconciliation after a login reads the records once these are handed over.
-    harness = Harness()
+    harness = Harness(pbx=AnsweringLaterPBX())
     harness.router.on_event(hotline_call(uniqueid="1.1"))
     harness.router.on_event(hotline_call(uniqueid="1.2"))
     assert harness.records == []
     await harness.router.settle()
     assert sorted(r.call.uniqueid for r in harness.records) == ["1.1", "1.2"]
+
+
+async def test_a_call_taken_urgently_then_in_order_is_routed_once() -> None:
+    # The AMI client hands a HotlineCall out urgently, then in order with the rest.
+    harness = Harness()
+    event = hotline_call()
+    harness.router.take_call(event)
+    harness.router.on_event(event)
+    await harness.router.wait_idle()
+    assert [name for name, _ in harness.pbx.actions].count("Redirect") == 1
+    assert len(harness.records) == 1
+
+
+async def test_the_latency_counts_from_when_the_event_was_read() -> None:
+    # The AMI client read the HotlineCall's bytes 40 ms ago (events before it in the same
+    # read were handed out meanwhile): the caller waited that long too.
+    harness = Harness(read_at=lambda: time.perf_counter() - 0.040)
+    [routed] = await harness.route(hotline_call())
+    assert 40.0 <= routed.latency_ms < 1000.0
+
+
+async def test_a_known_callers_redirect_is_written_before_the_event_handler_returns() -> None:
+    # Not after the rest of what the AMI reader holds (up to 64 events, ~2 ms at 400
+    # calls/s), nor after the tasks queued before it: no turn of the loop in between.
+    harness = Harness(pbx=AnsweringLaterPBX())
+    harness.router.on_event(hotline_call())
+    assert [name for name, _ in harness.pbx.actions] == ["Setvar", "Setvar", "Redirect"]
+    assert harness.records == []  # the PBX's answer and the record come after
+    await harness.router.wait_idle()
+    assert [r.redirected for r in harness.records] == [True]

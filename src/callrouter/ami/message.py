@@ -120,6 +120,11 @@ class Message:
             self._fields = fields
         return fields
 
+    def fields(self) -> Mapping[str, str]:
+        """Every header by its exact name, the first of repeats: for a reader of most of a
+        message's headers, one split instead of a search per header."""
+        return self._index()
+
     def _index_leniently(self) -> dict[str, str]:
         """For a frame with a "Key:Value" or bare line somewhere."""
         fields: dict[str, str] = {}

@@ -25,6 +25,7 @@ from callrouter.ami.errors import AMIActionError
 from callrouter.ami.message import Message
 from callrouter.calendar import HotlineCalendar
 from callrouter.clock import Clock
+from callrouter.eager import start_eagerly
 from callrouter.errors import CallrouterError
 from callrouter.passes import Pass
 from callrouter.routing.billing import ChargeKind, EmergencyBilling, HoldWallet
@@ -68,25 +69,39 @@ class HotlineCall:
 
 def parse_hotline_call(event: Message) -> HotlineCall:
     """Read the contract headers; a header missing or garbled gets a safe default."""
-    attempt_text = event.get("Attempt") or "1"
-    attempt = int(attempt_text) if attempt_text.isdigit() else 1
-    arrival_text = event.get("Arrival") or ""
+    headers = event.fields()
+
+    def header(name: str) -> str:
+        value = headers.get(name)
+        # Our dialplan spells its headers exactly; another case is still read.
+        return value if value is not None else event.get(name) or ""
+
+    arrival_text = header("Arrival")
     try:
         arrived_at: datetime | None = datetime.fromtimestamp(float(arrival_text), UTC)
     except (ValueError, OverflowError, OSError):
         arrived_at = None
     return HotlineCall(
-        channel=event.get("Channel") or "",
-        uniqueid=event.get("Uniqueid") or "",
-        linkedid=event.get("Linkedid") or "",
-        caller_id=(event.get("Caller") or event.get("CallerIDNum") or "").strip(),
-        caller_name=(event.get("CallerName") or "").strip(),
-        account=(event.get("Account") or "").strip(),
-        pin=(event.get("Pin") or "").strip(),
-        pass_digit=(event.get("Pass") or "").strip(),
-        attempt=max(attempt, 1),
+        channel=header("Channel"),
+        uniqueid=header("Uniqueid"),
+        linkedid=header("Linkedid"),
+        caller_id=(header("Caller") or header("CallerIDNum")).strip(),
+        caller_name=header("CallerName").strip(),
+        account=header("Account").strip(),
+        pin=header("Pin").strip(),
+        pass_digit=header("Pass").strip(),
+        attempt=_attempt(header("Attempt")),
         arrived_at=arrived_at,
     )
+
+
+def hotline_call_key(event: Message) -> tuple[str, int]:
+    """The call attempt a HotlineCall announces (uniqueid, attempt), read without the rest."""
+    return event.get("Uniqueid") or "", _attempt(event.get("Attempt") or "")
+
+
+def _attempt(text: str) -> int:
+    return max(int(text), 1) if text.isdigit() else 1
 
 
 @dataclass(frozen=True)
@@ -190,11 +205,14 @@ class Router:
         max_hold_age: timedelta = timedelta(hours=4),
         store_first: StoreSink | None = None,
         store_wait: float = 1.0,
+        read_at: Callable[[], float] = time.perf_counter,
     ) -> None:
         """`store_first` makes a message's record durable before its Redirect; `store_wait`
         bounds how long (seconds) a caller waits for its commit when it could not be
         journaled: past it the message is played anyway and the record stays queued, as a
-        database away must not keep callers on hold."""
+        database away must not keep callers on hold. `read_at` says when the bytes of the
+        event being handled were read (time.perf_counter; the AMI client's `read_at`): the
+        latency counts from there, the events handed out before it included."""
         self._pbx = pbx
         self._directory = directory
         self._wallet = wallet
@@ -206,6 +224,7 @@ class Router:
         self._record_failsafe_sink = record_failsafe
         self._store_first_sink = store_first
         self._store_wait = store_wait
+        self._read_at = read_at
         self.billing: EmergencyBilling | None = (
             None
             if wallet is None
@@ -215,26 +234,19 @@ class Router:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._seen: dict[tuple[str, int], None] = {}
-        #: The latest decisions' latencies (UserEvent received to Redirect written).
+        #: The latest decisions' latencies (UserEvent read to Redirect written).
         self.latencies_ms: deque[float] = deque(maxlen=100_000)
 
     def on_event(self, event: Message) -> None:
-        """AMI subscriber: cheap, synchronous; the work happens in an owned task."""
+        """AMI subscriber, every event in order: holds follow their calls, fail-safes are
+        recorded, and a HotlineCall not yet taken urgently is taken now."""
         if self.billing is not None:
             self.billing.on_event(event)
         if event.name != "UserEvent":
             return
         kind = event.get("UserEvent")
         if kind == "HotlineCall":
-            received = time.perf_counter()
-            call = parse_hotline_call(event)
-            key = (call.uniqueid, call.attempt)
-            if not call.channel or key in self._seen:
-                # After a reconnect the PBX does not replay events, but a proxy might:
-                # one decision per call attempt, never two Redirects.
-                return
-            self._remember(key)
-            self._spawn(self._route(call, received))
+            self.take_call(event)
         elif kind == "HotlineFailsafe":
             # The dialplan gave up waiting for us and queued the caller itself: a decision
             # came too late or never. The record says so, for the supervisor.
@@ -247,6 +259,25 @@ class Router:
             failsafe = parse_hotline_failsafe(event)
             if failsafe.uniqueid:
                 self._spawn(self._record_failsafe(failsafe))
+
+    def take_call(self, event: Message) -> None:
+        """A HotlineCall is routed at once up to its first wait (identifying the caller from
+        memory, deciding and writing the Redirect take none); the rest goes on in an owned
+        task. Given a call twice (urgently, then in order), it routes it once."""
+        if event.get("UserEvent") != "HotlineCall":
+            return
+        received = self._read_at()
+        key = hotline_call_key(event)
+        if key in self._seen:
+            # Taken already (urgently), or replayed after a reconnect by a proxy: one
+            # decision per call attempt, never two Redirects.
+            return
+        call = parse_hotline_call(event)
+        if not call.channel:
+            return
+        self._remember(key)
+        # Now, not after the rest of what the reader holds (callrouter/eager.py).
+        self._spawn(start_eagerly(self._route(call, received)))
 
     def _remember(self, key: tuple[str, int]) -> None:
         self._seen[key] = None

@@ -365,6 +365,7 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
         record_failsafe=lambda failsafe: _record_failsafe(hotline, failsafe),
         max_hold_age=timedelta(minutes=oncall.max_hold_minutes),
         store_first=lambda routed: _record_first(hotline, routed),
+        read_at=lambda: client.read_at,
     )
     hotline.router = router
     assert router.billing is not None
@@ -394,6 +395,7 @@ async def pbx_context(app: web.Application) -> AsyncIterator[None]:
     unsubscribe = [
         *sync.attach(),
         client.subscribe(router.on_event),
+        client.subscribe_urgent("UserEvent", router.take_call),
         client.subscribe(follow_escalations),
         client.on_connected(lambda: _reconcile_records(hotline, client, router)),
         client.on_connected(lambda: _program_members(programmer)),

@@ -2,7 +2,7 @@
 
     python bench/console_latency.py [--url postgresql+asyncpg://...|sqlite] [--rate 100]
                                     [--seconds 20] [--consoles 100] [--runs 1]
-                                    [--clients-nice 10]
+                                    [--clients-nice 10] [--profile-router PREFIX]
 
 Runs the real hotline against the simulator's traffic (its own process, as in
 bench/routing_latency.py) twice: without any console, then with `--consoles` consoles
@@ -23,15 +23,20 @@ for one step at most; the step's wall time beside it shows how much longer the m
 other processes made it), and the router process's CPU share. The clients' own CPU share
 is printed too: on two shared cores, a routing p99 moved by them is contention, not the
 push (`--clients-nice 19` shows it). `--runs N` alternates N runs without and with
-consoles and prints the median change.
+consoles and prints the median change. `--profile-router PREFIX` prints where the router's
+process spent its CPU in each run (cProfile, CPU time: it inflates the figures) and keeps
+each run's profile in PREFIX-<consoles>-<run>.prof, to compare with and without consoles
+(`python -m pstats`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import multiprocessing
 import os
+import pstats
 import re
 import secrets
 import statistics
@@ -165,6 +170,7 @@ async def one_run(
     seconds: float,
     consoles: int,
     nice: int = 10,
+    profile: str = "",
 ) -> tuple[list[float], list[float], list[float]]:
     """(routing latencies ms, of the callers queued alone, update latencies ms) of one run."""
     context = multiprocessing.get_context("spawn")
@@ -217,11 +223,20 @@ async def one_run(
             await loop.run_in_executor(None, ready.get)
             print(f"  {hotline.console.hub.consoles} consoles connected")
         assert hotline.router is not None
+        profiler = cProfile.Profile(time.thread_time) if profile else None
         go.set()
         cpu_started, started = time.process_time(), time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         await asyncio.sleep(seconds)
         await hotline.router.wait_idle()
+        if profiler is not None:
+            profiler.disable()
         cpu = (time.process_time() - cpu_started) / (time.perf_counter() - started)
+        if profiler is not None:
+            profiler.dump_stats(f"{profile}.prof")
+            print(f"  router profile, {consoles} consoles (top 25 by own CPU time):")
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         routing = list(hotline.router.latencies_ms)
         unsubscribe()
         hub = hotline.console.hub
@@ -260,7 +275,9 @@ async def one_run(
             await loop.run_in_executor(None, clients.join)
 
 
-async def run(url: str, rate: float, seconds: float, consoles: int, runs: int, nice: int) -> None:
+async def run(
+    url: str, rate: float, seconds: float, consoles: int, runs: int, nice: int, profile: str
+) -> None:
     print("seeding accounts ...")
     profiles = await seed(url)
     load = os.getloadavg()[0]
@@ -268,10 +285,18 @@ async def run(url: str, rate: float, seconds: float, consoles: int, runs: int, n
     changes: list[float] = []
     for number in range(1, runs + 1):
         print(f"run {number}a: {rate:g} calls/s for {seconds:g} s, no console")
-        alone, queued_alone, _ = await one_run(url, profiles, rate, seconds, 0)
+        alone, queued_alone, _ = await one_run(
+            url, profiles, rate, seconds, 0, profile=profile and f"{profile}-0-{number}"
+        )
         print(f"run {number}b: {rate:g} calls/s for {seconds:g} s, {consoles} consoles")
         watched, queued_watched, updates = await one_run(
-            url, profiles, rate, seconds, consoles, nice
+            url,
+            profiles,
+            rate,
+            seconds,
+            consoles,
+            nice,
+            profile and f"{profile}-{consoles}-{number}",
         )
         p99_alone, p99_watched = percentile(alone, 0.99), percentile(watched, 0.99)
         change = (p99_watched - p99_alone) / p99_alone * 100
@@ -310,6 +335,7 @@ def main() -> None:
     parser.add_argument("--consoles", type=int, default=100)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--clients-nice", type=int, default=10)
+    parser.add_argument("--profile-router", default="", metavar="PREFIX")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
     if not args.url:
@@ -319,12 +345,30 @@ def main() -> None:
             url = f"sqlite+aiosqlite:///{folder}/bench.db"
             print(f"database: SQLite ({url})")
             asyncio.run(
-                run(url, args.rate, args.seconds, args.consoles, args.runs, args.clients_nice)
+                run(
+                    url,
+                    args.rate,
+                    args.seconds,
+                    args.consoles,
+                    args.runs,
+                    args.clients_nice,
+                    args.profile_router,
+                )
             )
         return
     with temporary_postgres_database(args.url) as url:
         print("database: PostgreSQL (temporary database)")
-        asyncio.run(run(url, args.rate, args.seconds, args.consoles, args.runs, args.clients_nice))
+        asyncio.run(
+            run(
+                url,
+                args.rate,
+                args.seconds,
+                args.consoles,
+                args.runs,
+                args.clients_nice,
+                args.profile_router,
+            )
+        )
 
 
 if __name__ == "__main__":

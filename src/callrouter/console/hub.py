@@ -3,12 +3,15 @@
 Sources announce changes with `changed(topic)` (cheap and synchronous: it runs on the AMI
 reader's path for every event that changes the live view). The hub's task gathers what was
 announced during `push_interval`, recomputes only the panels that depend on it, once per
-visibility (masked for supervisors, whole for admins) whatever the number of consoles, and
-queues the same message text to every console: a full snapshot to a console that has just
-connected (or fell behind, or after a PBX reconnection), else a delta of the panels whose
-JSON changed. So the cost of the consoles grows neither with the AMI traffic nor (beyond
-putting a string in a queue) with their number. A push runs in small steps (a panel, a
-batch of consoles) with the loop given back in between: the router shares that loop.
+visibility (masked for supervisors, whole for admins) whatever the number of consoles,
+and writes the same bytes to every console's connection: a full snapshot to a console that
+has just connected (or fell behind, or after a PBX reconnection), else a delta of the
+panels whose JSON changed. A message is encoded once, as the HTTP chunk the stream sends,
+and written by the hub itself to each connection (no task, queue or timer per console:
+those cost the shared loop more than the writes). So the cost of the consoles grows
+neither with the AMI traffic nor, beyond one write each, with their number. A push runs in
+small steps (a panel, a batch of consoles) with the loop given back in between: the router
+shares that loop.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -32,11 +35,17 @@ from callrouter.http.access import Visibility
 
 log = structlog.get_logger(__name__)
 
-#: Messages a console may have waiting before it is considered behind (it then gets a fresh
-#: snapshot instead of the backlog).
-_BACKLOG = 32
-#: Consoles handed a message per loop turn: their streams write in the turn after.
-_BATCH = 8
+#: Bytes a console's connection may hold unsent before the console is considered behind:
+#: it is then sent nothing until its backlog is down to `_CAUGHT_UP`, and then a fresh
+#: snapshot instead of what it missed.
+_BEHIND = 256 * 1024
+_CAUGHT_UP = 16 * 1024
+#: A console behind for this many seconds is dropped (its browser reconnects if alive).
+STALL_SECONDS = 30.0
+#: Seconds between two sweeps of the streams (browser gone, session ended, stalled).
+SWEEP_SECONDS = 1.0
+#: Consoles written to per loop turn.
+_BATCH = 16
 #: Seconds between two "tick" recomputations.
 TICK_SECONDS = 5.0
 #: The browser waits this long (ms) before reconnecting a dropped stream.
@@ -52,24 +61,42 @@ class Message:
     data: str
 
     @cached_property
-    def frame(self) -> bytes:
-        """The event as sent: encoded once, however many consoles it goes to."""
-        return f"event: {self.kind}\r\ndata: {self.data}\r\nretry: {RETRY_MS}\r\n\r\n".encode()
+    def chunk(self) -> bytes:
+        """The event as written to the connection: one chunk of the stream's chunked HTTP
+        response (see console/stream.py), encoded once however many consoles it goes to."""
+        frame = f"event: {self.kind}\r\ndata: {self.data}\r\nretry: {RETRY_MS}\r\n\r\n".encode()
+        return b"%x\r\n%b\r\n" % (len(frame), frame)
 
 
 SIGNED_OUT = Message("signed-out", "{}")
-#: Ends a stream without a word: the server is stopping (the browser will reconnect).
-CLOSING = Message("closing", "{}")
+
+
+class Sink(Protocol):
+    """A console's connection (its asyncio transport)."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def is_closing(self) -> bool: ...
+
+    def get_write_buffer_size(self) -> int: ...
+
+    def abort(self) -> None: ...
 
 
 @dataclass(eq=False)
 class Subscription:
+    """A console's place at the hub: taken by `subscribe`, sent to once `attach`ed, ended
+    (`finished` set) by sign-out, expiry, the server stopping, the browser going away or a
+    stall; its stream then returns and `unsubscribe`s it."""
+
     seen: Visibility
     session: str
-    messages: asyncio.Queue[Message] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=_BACKLOG)
-    )
-    ended: bool = False
+    #: Whether the console's session is still signed in (checked by `sweep`).
+    live: Callable[[], bool]
+    sink: Sink | None = None
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Since when (loop time) its connection held too much unsent, None while it keeps up.
+    behind_since: float | None = None
 
 
 class ConsoleHub:
@@ -133,15 +160,24 @@ class ConsoleHub:
     def consoles(self) -> int:
         return len(self._subscriptions)
 
-    def subscribe(self, seen: Visibility, session: str) -> Subscription | None:
-        """A new console, its first message (the full snapshot) already queued; None when
-        `max_consoles` are connected."""
+    def subscribe(
+        self, seen: Visibility, session: str, live: Callable[[], bool] = lambda: True
+    ) -> Subscription | None:
+        """A place for a new console, or None when `max_consoles` are connected. It is sent
+        nothing until `attach`ed to its connection."""
         if len(self._subscriptions) >= self._max_consoles:
             return None
-        subscription = Subscription(seen, session)
+        subscription = Subscription(seen, session, live)
         self._subscriptions.add(subscription)
-        subscription.messages.put_nowait(self._snapshot(seen))
         return subscription
+
+    def attach(self, subscription: Subscription, sink: Sink) -> None:
+        """The console's connection is ready: its full snapshot is written now, then every
+        push. (Synchronous: no push can come between the snapshot and the next delta.)"""
+        if subscription.finished.is_set() or subscription not in self._subscriptions:
+            return
+        subscription.sink = sink
+        self._write(subscription, self._snapshot(subscription.seen))
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
@@ -153,17 +189,46 @@ class ConsoleHub:
         """A console session signed out: its open streams end now."""
         for subscription in list(self._subscriptions):
             if subscription.session == session:
-                self._end(subscription)
+                self._end(subscription, SIGNED_OUT)
 
     def close_all(self) -> None:
         """The server is stopping: every stream ends now, so that shutdown does not wait."""
         for subscription in list(self._subscriptions):
-            self._end(subscription, CLOSING)
+            self._end(subscription)
 
-    def _end(self, subscription: Subscription, last: Message = SIGNED_OUT) -> None:
-        subscription.ended = True
-        _drain(subscription.messages)
-        subscription.messages.put_nowait(last)
+    def sweep(self) -> None:
+        """Ends the streams whose browser went away, whose session ended (expired) and
+        those stalled (behind for `STALL_SECONDS`: their connection is dropped)."""
+        now = asyncio.get_running_loop().time()
+        for subscription in list(self._subscriptions):
+            sink = subscription.sink
+            if subscription.finished.is_set():
+                continue
+            if sink is not None and sink.is_closing():
+                self._end(subscription)
+            elif not subscription.live():
+                self._end(subscription, SIGNED_OUT)
+            elif (
+                sink is not None
+                and subscription.behind_since is not None
+                and now - subscription.behind_since >= STALL_SECONDS
+            ):
+                self._end(subscription)
+                sink.abort()
+
+    async def keep_streams(self, interval: float = SWEEP_SECONDS) -> None:
+        """`sweep` every `interval` seconds (a task owned by the console's context): one
+        timer for every console, not one per console."""
+        while True:
+            await asyncio.sleep(interval)
+            self.sweep()
+
+    def _end(self, subscription: Subscription, last: Message | None = None) -> None:
+        if subscription.finished.is_set():
+            return
+        if last is not None:
+            self._write(subscription, last)
+        subscription.finished.set()
 
     # -- computing --------------------------------------------------------------------------
 
@@ -195,8 +260,7 @@ class ConsoleHub:
 
         It gives the loop back after each panel and each small batch of consoles: the
         router shares this loop, and a call arriving during a push then waits for one of
-        those steps, not for the whole push (the woken streams write in the loop turn that
-        follows their batch, not all together)."""
+        those steps, not for the whole push."""
         steps = _Steps()
         topics, self._dirty = self._dirty, set()
         resync, self._resync = self._resync, False
@@ -220,7 +284,7 @@ class ConsoleHub:
                 message = self._message("delta", changed)
             else:
                 continue
-            group = [s for s in self._subscriptions if s.seen == seen and not s.ended]
+            group = [s for s in self._subscriptions if s.seen == seen]
             for first in range(0, len(group), _BATCH):
                 for subscription in group[first : first + _BATCH]:
                     self._deliver(subscription, message)
@@ -252,12 +316,27 @@ class ConsoleHub:
         return Message(kind, json.dumps(head)[:-1] + f',"panels":{{{body}}}}}')
 
     def _deliver(self, subscription: Subscription, message: Message) -> None:
-        try:
-            subscription.messages.put_nowait(message)
-        except asyncio.QueueFull:
-            # A console that does not read fast enough skips to the present.
-            _drain(subscription.messages)
-            subscription.messages.put_nowait(self._snapshot(subscription.seen))
+        sink = subscription.sink
+        if sink is None or subscription.finished.is_set():
+            return
+        unsent = sink.get_write_buffer_size()
+        if subscription.behind_since is not None:
+            if unsent > _CAUGHT_UP:
+                return
+            # A console that did not read fast enough skips to the present.
+            subscription.behind_since = None
+            message = self._snapshot(subscription.seen)
+        elif unsent > _BEHIND:
+            subscription.behind_since = asyncio.get_running_loop().time()
+            return
+        self._write(subscription, message)
+
+    @staticmethod
+    def _write(subscription: Subscription, message: Message) -> None:
+        sink = subscription.sink
+        # A connection closing is left to `sweep` (writing to it would only log warnings).
+        if sink is not None and not sink.is_closing():
+            sink.write(message.chunk)
 
 
 @dataclass(frozen=True)
@@ -295,11 +374,6 @@ class _Steps:
         self._cpu += cpu
         self._longest_cpu = max(self._longest_cpu, cpu)
         self._longest_wall = max(self._longest_wall, time.perf_counter() - self._wall_since)
-
-
-def _drain(messages: asyncio.Queue[Message]) -> None:
-    while not messages.empty():
-        messages.get_nowait()
 
 
 def _computed(panel: Panel, view: PanelView) -> str | None:

@@ -2,7 +2,8 @@
 
     python bench/console_latency.py [--url postgresql+asyncpg://...|sqlite] [--rate 100]
                                     [--seconds 20] [--consoles 100] [--runs 1]
-                                    [--clients-nice 10] [--profile-router PREFIX]
+                                    [--clients-nice 10] [--push-interval 0.2]
+                                    [--profile-router PREFIX]
 
 Runs the real hotline against the simulator's traffic (its own process, as in
 bench/routing_latency.py) twice: without any console, then with `--consoles` consoles
@@ -22,11 +23,12 @@ the router's loop (all its steps, and its longest step: a call arriving during a
 for one step at most; the step's wall time beside it shows how much longer the machine's
 other processes made it), and the router process's CPU share. The clients' own CPU share
 is printed too: on two shared cores, a routing p99 moved by them is contention, not the
-push (`--clients-nice 19` shows it). `--runs N` alternates N runs without and with
-consoles and prints the median change. `--profile-router PREFIX` prints where the router's
-process spent its CPU in each run (cProfile, CPU time: it inflates the figures) and keeps
-each run's profile in PREFIX-<consoles>-<run>.prof, to compare with and without consoles
-(`python -m pstats`).
+push (`--clients-nice 19` shows it). `--push-interval` sets `[console] push_interval`
+(what the pushes cost per second against how fresh the screens are). `--runs N`
+alternates N runs without and with consoles and prints the median change.
+`--profile-router PREFIX` prints where the router's process spent its CPU in each run
+(cProfile, CPU time: it inflates the figures) and keeps each run's profile in
+PREFIX-<consoles>-<run>.prof, to compare with and without consoles (`python -m pstats`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -57,7 +60,7 @@ from yarl import URL
 from callrouter.accounts.operators import OperatorService
 from callrouter.ami.message import Message
 from callrouter.clock import SimulatedClock
-from callrouter.config import Config
+from callrouter.config import Config, ConsoleConfig
 from callrouter.console.panel import LIVE, Labels, PanelView
 from callrouter.http.access import Role
 from callrouter.pbxsim import CallerProfile
@@ -171,6 +174,7 @@ async def one_run(
     consoles: int,
     nice: int = 10,
     profile: str = "",
+    push_interval: float = 0.2,
 ) -> tuple[list[float], list[float], list[float]]:
     """(routing latencies ms, of the callers queued alone, update latencies ms) of one run."""
     context = multiprocessing.get_context("spawn")
@@ -184,7 +188,7 @@ async def one_run(
     loop = asyncio.get_running_loop()
     port = await loop.run_in_executor(None, ports.get)
     hotline = Hotline(
-        config=Config(),
+        config=Config(console=ConsoleConfig(push_interval=push_interval)),
         database_url=url,
         pbx=PBXLink("127.0.0.1", port, "callrouter", secret),
         clock=SimulatedClock(datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)),
@@ -265,6 +269,9 @@ async def one_run(
                 f"{percentile(step, 0.5):.2f} ms, p99 {percentile(step, 0.99):.2f} ms "
                 f"(wall p50 {percentile(wall, 0.5):.2f} ms, p99 {percentile(wall, 0.99):.2f} ms)"
             )
+            longest = Counter(timing.longest for timing in pushes).most_common(3)
+            listed = ", ".join(f"{name} {count}" for name, count in longest)
+            print(f"  the longest step of a push was (pushes): {listed}")
         return routing, list(queued), updates
     finally:
         done.set()
@@ -275,18 +282,25 @@ async def one_run(
             await loop.run_in_executor(None, clients.join)
 
 
-async def run(
-    url: str, rate: float, seconds: float, consoles: int, runs: int, nice: int, profile: str
-) -> None:
+async def run(url: str, args: argparse.Namespace) -> None:
+    rate, seconds, consoles, runs = args.rate, args.seconds, args.consoles, args.runs
+    profile = args.profile_router
     print("seeding accounts ...")
     profiles = await seed(url)
     load = os.getloadavg()[0]
     print(f"load average before: {load:.1f} on {os.cpu_count()} cores")
+    print(f"push interval {args.push_interval:g} s")
     changes: list[float] = []
     for number in range(1, runs + 1):
         print(f"run {number}a: {rate:g} calls/s for {seconds:g} s, no console")
         alone, queued_alone, _ = await one_run(
-            url, profiles, rate, seconds, 0, profile=profile and f"{profile}-0-{number}"
+            url,
+            profiles,
+            rate,
+            seconds,
+            0,
+            profile=profile and f"{profile}-0-{number}",
+            push_interval=args.push_interval,
         )
         print(f"run {number}b: {rate:g} calls/s for {seconds:g} s, {consoles} consoles")
         watched, queued_watched, updates = await one_run(
@@ -295,8 +309,9 @@ async def run(
             rate,
             seconds,
             consoles,
-            nice,
+            args.clients_nice,
             profile and f"{profile}-{consoles}-{number}",
+            args.push_interval,
         )
         p99_alone, p99_watched = percentile(alone, 0.99), percentile(watched, 0.99)
         change = (p99_watched - p99_alone) / p99_alone * 100
@@ -335,6 +350,7 @@ def main() -> None:
     parser.add_argument("--consoles", type=int, default=100)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--clients-nice", type=int, default=10)
+    parser.add_argument("--push-interval", type=float, default=0.2)
     parser.add_argument("--profile-router", default="", metavar="PREFIX")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
@@ -344,31 +360,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite+aiosqlite:///{folder}/bench.db"
             print(f"database: SQLite ({url})")
-            asyncio.run(
-                run(
-                    url,
-                    args.rate,
-                    args.seconds,
-                    args.consoles,
-                    args.runs,
-                    args.clients_nice,
-                    args.profile_router,
-                )
-            )
+            asyncio.run(run(url, args))
         return
     with temporary_postgres_database(args.url) as url:
         print("database: PostgreSQL (temporary database)")
-        asyncio.run(
-            run(
-                url,
-                args.rate,
-                args.seconds,
-                args.consoles,
-                args.runs,
-                args.clients_nice,
-                args.profile_router,
-            )
-        )
+        asyncio.run(run(url, args))
 
 
 if __name__ == "__main__":

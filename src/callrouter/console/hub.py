@@ -118,7 +118,9 @@ class ConsoleHub:
         self._tick_seconds = tick_seconds
         self._panels: list[Panel] = []
         self._before_flush: list[Callable[[set[str]], None]] = []
-        self._subscriptions: set[Subscription] = set()
+        # The consoles by visibility: a push goes to each group without sorting them again.
+        self._groups: dict[Visibility, dict[Subscription, None]] = {}
+        self._count = 0
         # Per visibility: panel key -> the JSON text every console of it was last sent.
         self._sent: dict[Visibility, dict[str, str]] = {}
         self._dirty: set[str] = set()
@@ -158,49 +160,60 @@ class ConsoleHub:
 
     @property
     def consoles(self) -> int:
-        return len(self._subscriptions)
+        return self._count
 
     def subscribe(
         self, seen: Visibility, session: str, live: Callable[[], bool] = lambda: True
     ) -> Subscription | None:
         """A place for a new console, or None when `max_consoles` are connected. It is sent
         nothing until `attach`ed to its connection."""
-        if len(self._subscriptions) >= self._max_consoles:
+        if self._count >= self._max_consoles:
             return None
         subscription = Subscription(seen, session, live)
-        self._subscriptions.add(subscription)
+        self._groups.setdefault(seen, {})[subscription] = None
+        self._count += 1
         return subscription
 
     def attach(self, subscription: Subscription, sink: Sink) -> None:
         """The console's connection is ready: its full snapshot is written now, then every
         push. (Synchronous: no push can come between the snapshot and the next delta.)"""
-        if subscription.finished.is_set() or subscription not in self._subscriptions:
+        if subscription.finished.is_set() or subscription not in self._groups.get(
+            subscription.seen, ()
+        ):
             return
         subscription.sink = sink
         self._write(subscription, self._snapshot(subscription.seen))
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscriptions.discard(subscription)
-        if not any(other.seen == subscription.seen for other in self._subscriptions):
+        group = self._groups.get(subscription.seen)
+        if group is None or subscription not in group:
+            return
+        del group[subscription]
+        self._count -= 1
+        if not group:
             # Nobody to keep it for: the next console of this kind computes afresh.
+            self._groups.pop(subscription.seen, None)
             self._sent.pop(subscription.seen, None)
+
+    def _all(self) -> list[Subscription]:
+        return [subscription for group in self._groups.values() for subscription in group]
 
     def end_session(self, session: str) -> None:
         """A console session signed out: its open streams end now."""
-        for subscription in list(self._subscriptions):
+        for subscription in self._all():
             if subscription.session == session:
                 self._end(subscription, SIGNED_OUT)
 
     def close_all(self) -> None:
         """The server is stopping: every stream ends now, so that shutdown does not wait."""
-        for subscription in list(self._subscriptions):
+        for subscription in self._all():
             self._end(subscription)
 
     def sweep(self) -> None:
         """Ends the streams whose browser went away, whose session ended (expired) and
         those stalled (behind for `STALL_SECONDS`: their connection is dropped)."""
         now = asyncio.get_running_loop().time()
-        for subscription in list(self._subscriptions):
+        for subscription in self._all():
             sink = subscription.sink
             if subscription.finished.is_set():
                 continue
@@ -267,7 +280,7 @@ class ConsoleHub:
         for hook in self._before_flush:
             hook(topics)
         self.flushes += 1
-        for seen in {subscription.seen for subscription in self._subscriptions}:
+        for seen in list(self._groups):
             sent = self._sent.setdefault(seen, {})
             view = self._view(seen)
             changed: dict[str, str] = {}
@@ -277,18 +290,18 @@ class ConsoleHub:
                 text = _computed(panel, view)
                 if text is not None and (resync or sent.get(panel.key) != text):
                     sent[panel.key] = changed[panel.key] = text
-                await steps.pause()
+                await steps.pause(panel.key)
             if resync:
                 message = self._message("snapshot", dict(sent))
             elif changed:
                 message = self._message("delta", changed)
             else:
                 continue
-            group = [s for s in self._subscriptions if s.seen == seen]
+            group = list(self._groups.get(seen, ()))
             for first in range(0, len(group), _BATCH):
                 for subscription in group[first : first + _BATCH]:
                     self._deliver(subscription, message)
-                await steps.pause()
+                await steps.pause("writes")
         self.timings.append(steps.finish())
 
     def _snapshot(self, seen: Visibility) -> Message:
@@ -343,11 +356,13 @@ class ConsoleHub:
 class PushTiming:
     """What one push cost the shared loop, in ms: the CPU of all its steps, and its longest
     step (the most a call arriving during the push waits for it) in CPU and in wall time
-    (more than the CPU when the machine's other processes took the core meanwhile)."""
+    (more than the CPU when the machine's other processes took the core meanwhile), and
+    what that step was (a panel's key, or "writes")."""
 
     cpu_ms: float
     longest_cpu_ms: float
     longest_wall_ms: float
+    longest: str
 
 
 class _Steps:
@@ -355,24 +370,29 @@ class _Steps:
 
     def __init__(self) -> None:
         self._cpu = self._longest_cpu = self._longest_wall = 0.0
+        self._longest = ""
         self._start()
 
-    async def pause(self) -> None:
-        self._lap()
+    async def pause(self, step: str) -> None:
+        """The step `step` is done: the loop runs what is ready before the next one."""
+        self._lap(step)
         await asyncio.sleep(0)
         self._start()
 
     def finish(self) -> PushTiming:
-        self._lap()
-        return PushTiming(self._cpu * 1000, self._longest_cpu * 1000, self._longest_wall * 1000)
+        self._lap("end")
+        return PushTiming(
+            self._cpu * 1000, self._longest_cpu * 1000, self._longest_wall * 1000, self._longest
+        )
 
     def _start(self) -> None:
         self._wall_since, self._cpu_since = time.perf_counter(), time.thread_time()
 
-    def _lap(self) -> None:
+    def _lap(self, step: str) -> None:
         cpu = time.thread_time() - self._cpu_since
         self._cpu += cpu
-        self._longest_cpu = max(self._longest_cpu, cpu)
+        if cpu > self._longest_cpu:
+            self._longest_cpu, self._longest = cpu, step
         self._longest_wall = max(self._longest_wall, time.perf_counter() - self._wall_since)
 
 

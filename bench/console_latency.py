@@ -256,7 +256,7 @@ async def one_run(
             clients_cpu = f", clients process {share * 100:.0f}% (nice {nice})"
         print(
             f"  routed {len(routing)} calls, {hub.flushes} console pushes, "
-            f"{len(probe.arrivals)} queue joins; CPU: router process {cpu * 100:.0f}% of one "
+            f"{len(probe.arrivals)} queue joins; CPU: router process {cpu * 100:.1f}% of one "
             f"core{clients_cpu}; load average {os.getloadavg()[0]:.1f}"
         )
         if consoles and pushes:

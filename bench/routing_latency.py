@@ -5,12 +5,13 @@
 
 Runs the real hotline (AMI over loopback TCP, live view, identity and balance checks in
 the database, call records) against the simulator's inbound traffic at each rate in turn,
-on a weekday at 10:00 (every known caller is checked for payment and queued). The 200
-callers seeded stay away once served, so at these rates most calls come from unknown
-numbers and hear the refusal message, whose record is committed before its Redirect: the
-latency is printed apart for the two paths. Callers
-enter through `from-trunk` and key `#` and their pass digit after the welcome, as
-beneficiaries do in the real IVR.
+on a weekday at 10:00 (every known caller is checked for payment and queued). It seeds
+10,000 customers (`--customers`): a served customer stays away, as real ones do, so the
+population must outnumber the calls of a run, else the traffic drifts to unknown numbers.
+One call in ten comes from a number nobody registered and hears the refusal message, whose
+record is kept durably before its Redirect: the latency is printed apart for the two
+paths. Callers enter through `from-trunk` and key `#` and their pass digit after the
+welcome, as beneficiaries do in the real IVR.
 The simulator runs in its own process, as Asterisk would on its own machine (`--pbx-nice`
 lowers its priority; on a shared, loaded box a niced simulator cannot deliver the rate).
 
@@ -48,11 +49,13 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from aiohttp import web
+from argon2 import PasswordHasher
 
 from callrouter.clock import SimulatedClock, SystemClock
 from callrouter.config import Config
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
+from callrouter.identity.codes import CodeHasher, PinHashCost
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.service import LedgerService
@@ -63,8 +66,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pg import temporary_postgres_database
 
 PARIS = ZoneInfo("Europe/Paris")
-ACCOUNTS = 50
+#: Customers seeded unless told otherwise: as many as the calls of the busiest rate, so
+#: that served customers staying away (as real ones do) leave the traffic mostly known
+#: callers, in the simulator's share (10 % unknown numbers).
+CUSTOMERS = 10_000
 BENEFICIARIES_PER_ACCOUNT = 4
+SEEDING_AT_ONCE = 8
 #: Seconds from a call's arrival to its HotlineCall: the caller keys "#" and the pass digit
 #: from 4 s on. Traffic is measured once that many calls are through the IVR.
 IVR_SECONDS = 5.0
@@ -131,27 +138,43 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def seed(url: str) -> list[CallerProfile]:
+async def seed(url: str, customers: int) -> list[CallerProfile]:
+    """`customers` beneficiaries, four per account, each account credited. Their PINs and
+    web codes are hashed at argon2's lowest cost: the bench's calls identify by caller
+    ID, and 2,500 web-code hashes at the real cost would take minutes."""
     await upgrade_async(url)
     engine = create_engine(url)
     sessions = session_factory(engine)
-    identity = IdentityService(sessions, SystemClock())
+    cheap = CodeHasher(
+        PinHashCost(time_cost=1, memory_cost_kib=8, parallelism=1),
+        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+    )
+    identity = IdentityService(sessions, SystemClock(), hasher=cheap)
     ledger = LedgerService(sessions, SystemClock(), LedgerConfig())
+    accounts = -(-customers // BENEFICIARIES_PER_ACCOUNT)
     profiles: list[CallerProfile] = []
-    try:
-        for index in range(ACCOUNTS):
+    slots = asyncio.Semaphore(SEEDING_AT_ONCE)
+
+    async def open_account(index: int) -> list[CallerProfile]:
+        async with slots:
             account = await identity.create_account(f"Client {index}", pin="240517")
             await ledger.credit(
                 account.number, 1000, reason="bench", idempotency_key=f"bench:{account.number}"
             )
+            mine: list[CallerProfile] = []
             for person in range(BENEFICIARIES_PER_ACCOUNT):
                 caller_id = f"06{index:04d}{person:04d}"
                 name = f"B {index}.{person}"
                 await identity.add_beneficiary(account.number, name, caller_id)
-                profiles.append(CallerProfile(caller_id, name, pass_digit="13"[person % 2]))
+                mine.append(CallerProfile(caller_id, name, pass_digit="13"[person % 2]))
+            return mine
+
+    try:
+        for mine in await asyncio.gather(*(open_account(i) for i in range(accounts))):
+            profiles.extend(mine)
     finally:
         await engine.dispose()
-    return profiles
+    return profiles[:customers]
 
 
 def simulator_process(
@@ -328,8 +351,12 @@ async def run_rate(
 
 
 async def run(url: str, args: argparse.Namespace) -> None:
-    print(f"seeding {ACCOUNTS} accounts, {ACCOUNTS * BENEFICIARIES_PER_ACCOUNT} callers ...")
-    profiles = await seed(url)
+    started = time.perf_counter()
+    profiles = await seed(url, args.customers)
+    print(
+        f"seeded {len(profiles)} customers ({BENEFICIARIES_PER_ACCOUNT} per account) in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     for rate in args.rates:
         await run_rate(
             url,
@@ -354,6 +381,12 @@ def main() -> None:
         help="new calls per second asked of the simulator, comma-separated",
     )
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--customers",
+        type=int,
+        default=CUSTOMERS,
+        help="known callers seeded (a served customer does not call again in the run)",
+    )
     parser.add_argument(
         "--profile-simulator", action="store_true", help="print where the simulator spends CPU"
     )

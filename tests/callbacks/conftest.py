@@ -197,3 +197,41 @@ def desk(database_sessions: async_sessionmaker[AsyncSession]) -> Desk:
         config=CallbacksConfig(),
         experts=[expert("chloe"), expert("david")],
     )
+
+
+@dataclass(frozen=True)
+class DayOfCallbacks:
+    """One callback of each standing, at 14:10 on the desk's Tuesday."""
+
+    engine: CallbackEngine
+    late: int  # 10:00, due 14:00: past its deadline, not yet breached by a cycle
+    at_risk: int  # 10:30, due 14:30, nobody dialling
+    met: int
+    dialling: int
+    cancelled: int  # its incident (id) reclassified non-attributable
+    pending: int  # 11:00, due 15:00, to 0698765432
+
+
+async def a_day_of_callbacks(desk: Desk) -> DayOfCallbacks:
+    engine = desk.new_engine()
+    desk.experts = []
+    _, late = await desk.open()
+    desk.advance(timedelta(minutes=30))
+    _, at_risk = await desk.open()
+    desk.advance(timedelta(minutes=15))
+    _, met = await desk.open(domain="hvac")
+    desk.experts = [expert("emma", "hvac")]
+    await engine.run_once()
+    await engine.on_result(desk.result(desk.placer.placed[-1], Outcome.CONNECTED))
+    desk.advance(timedelta(minutes=5))
+    _, dialling = await desk.open(domain="lighting")
+    desk.experts = [expert("lea", "lighting")]
+    await engine.run_once()
+    desk.experts = []
+    desk.advance(timedelta(minutes=5))
+    cancelled, _ = await desk.open()
+    await desk.ledger.reclassify_non_attributable(cancelled, "not ours", "r1")
+    desk.advance(timedelta(minutes=5))
+    _, pending = await desk.open(number="0698765432")
+    desk.advance(timedelta(hours=3, minutes=10))
+    return DayOfCallbacks(engine, late, at_risk, met, dialling, cancelled, pending)

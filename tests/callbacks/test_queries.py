@@ -10,37 +10,17 @@ from callrouter.callbacks.rules import Outcome, Standing
 from callrouter.ledger.prices import AssistanceLevel
 from callrouter.passes import Pass
 
-from .conftest import Desk, expert
+from .conftest import Desk, a_day_of_callbacks, expert
 
 
 async def test_every_standing_is_filtered_as_it_is_shown(desk: Desk) -> None:
-    engine = desk.new_engine()
-    desk.experts = []
-    await desk.open()  # 10:00, due 14:00: breached at 14:10
-    desk.advance(timedelta(minutes=30))
-    _, at_risk = await desk.open()  # due 14:30
-    desk.advance(timedelta(minutes=15))
-    _, met = await desk.open(domain="hvac")
-    desk.experts = [expert("emma", "hvac")]
-    await engine.run_once()
-    await engine.on_result(desk.result(desk.placer.placed[-1], Outcome.CONNECTED))
-    desk.advance(timedelta(minutes=5))
-    _, dialling = await desk.open(domain="lighting")
-    desk.experts = [expert("lea", "lighting")]
-    await engine.run_once()
-    desk.experts = []
-    desk.advance(timedelta(minutes=5))
-    cancelled, _ = await desk.open()
-    await desk.ledger.reclassify_non_attributable(cancelled, "not ours", "r1")
-    desk.advance(timedelta(minutes=5))
-    _, pending = await desk.open()  # 11:00, due 15:00
-    desk.advance(timedelta(hours=3, minutes=10))  # 14:10
+    day = await a_day_of_callbacks(desk)
 
     queries = CallbackQueries(desk.engine, desk.clock, desk.config.policy)
     everything = await queries.page(limit=100)
     shown = {view.id: view.standing for view in everything}
     assert sorted(shown.values()) == sorted(Standing)
-    assert (shown[met], shown[dialling], shown[at_risk], shown[pending]) == (
+    assert (shown[day.met], shown[day.dialling], shown[day.at_risk], shown[day.pending]) == (
         Standing.MET,
         Standing.DIALLING,
         Standing.AT_RISK,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from callrouter.errors import ConfigError
-from callrouter.pbxsim import SimulatorSettings
+from callrouter.pbxsim import CallerProfile, SimulatorSettings
 
 from .harness import ANNE, BERNARD, EPOCH, Harness
 
@@ -243,6 +243,28 @@ def test_traffic_arrives_at_the_asked_rate_in_model_time() -> None:
     sim.model.stop_traffic()
     sim.clock.advance(1000.0)
     assert sim.model.calls_placed == placed
+
+
+def test_traffic_draws_each_free_customer_of_a_large_population_never_a_busy_one() -> None:
+    # 300 arrivals for 200 customers who all stay in their call (nobody answers, patience
+    # 10 minutes): each is drawn once; once all are busy the traffic is unknown numbers.
+    sim = Harness(unknown_caller_share=0.0)
+    population = [CallerProfile(f"0700{i:06d}", f"C {i}", pass_digit="1") for i in range(200)]
+    for queue in ("coordinators", "experts"):
+        for member in sim.model.snapshot()["queues"][queue]["members"]:
+            sim.model.queue_pause(member["interface"], True, queue, "Briefing")
+    sim.model.start_traffic(20.0, population)
+    sim.clock.advance(15.0)
+    sim.model.stop_traffic()
+    sim.clock.advance(30.0)
+    announced = sim.named("UserEvent", UserEvent="HotlineCall")
+    # in the order the calls were placed (the channels are numbered as they are made)
+    announced.sort(key=lambda e: e["Channel"])
+    callers = [e["Caller"] for e in announced]
+    known = [c for c in callers if c.startswith("0700")]
+    assert len(known) == len(set(known)) == 200
+    assert callers[:200] == known
+    assert len(callers) >= 250
 
 
 def test_the_same_seed_gives_the_same_calls() -> None:

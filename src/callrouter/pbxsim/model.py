@@ -31,6 +31,9 @@ from callrouter.pbxsim.settings import CallerProfile, SimulatorSettings
 
 __all__ = ["OriginateRequest", "PBXModel", "Snapshot"]
 
+#: Random draws for a free known caller before scanning them all.
+_IDLE_DRAWS = 16
+
 
 class CallerView(TypedDict):
     channel: str
@@ -307,12 +310,29 @@ class PBXModel:
             self.core.later(again - now, redial)
 
     def _pick_caller(self, known: tuple[CallerProfile, ...]) -> CallerProfile:
-        now = self.now()
-        idle = [p for p in known if self._callers.idle(p.caller_id, now)]
-        if idle and self.rng.random() >= self.settings.unknown_caller_share:
-            return self.rng.choice(idle)
+        if known and self.rng.random() >= self.settings.unknown_caller_share:
+            profile = self._pick_idle(known)
+            if profile is not None:
+                return profile
         number = f"06{self.rng.randrange(10**8):08d}"
         return CallerProfile(number, "", pass_digit=self.rng.choice("123"))
+
+    def _pick_idle(self, known: tuple[CallerProfile, ...]) -> CallerProfile | None:
+        """One of the known callers free to call, each as likely as the others.
+
+        Draws at random until one is free (each draw is uniform, so the one accepted is
+        uniform among the free ones): a few draws while most customers are free, instead
+        of a scan of the whole population per call, which at 10,000 customers and 400
+        calls/s was most of the simulator's CPU. Only when most are busy or away does
+        it fall back to the scan."""
+        now = self.now()
+        idle = self._callers.idle
+        for _ in range(_IDLE_DRAWS):
+            profile = known[self.rng.randrange(len(known))]
+            if idle(profile.caller_id, now):
+                return profile
+        free = [p for p in known if idle(p.caller_id, now)]
+        return self.rng.choice(free) if free else None
 
     # ------------------------------------------------------------------ views
 

@@ -2,11 +2,13 @@
 
     python bench/console_latency.py [--url postgresql+asyncpg://...|sqlite] [--rate 100]
                                     [--seconds 20] [--consoles 100] [--runs 1]
+                                    [--customers 10000]
                                     [--clients-nice 10] [--push-interval 0.2]
                                     [--profile-router PREFIX]
 
 Runs the real hotline against the simulator's traffic (its own process, as in
-bench/routing_latency.py) twice: without any console, then with `--consoles` consoles
+bench/routing_latency.py, with its `--customers` known callers: one call in ten from an
+unknown number) twice: without any console, then with `--consoles` consoles
 signed in and streaming (their SSE clients in a third process, as browsers would be on
 other machines). Prints routing latency p99 for both runs, and the event-to-update
 latency p99 measured at the SSE clients.
@@ -68,7 +70,7 @@ from callrouter.server.runtime import Hotline, PBXLink, build_app, settle_heap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pg import temporary_postgres_database
-from routing_latency import percentile, seed, simulator_process
+from routing_latency import CUSTOMERS, percentile, seed, simulator_process
 
 PARIS = ZoneInfo("Europe/Paris")
 _PROBE = re.compile(r'"probe":\{"join":"([^"]*)"')
@@ -286,7 +288,7 @@ async def run(url: str, args: argparse.Namespace) -> None:
     rate, seconds, consoles, runs = args.rate, args.seconds, args.consoles, args.runs
     profile = args.profile_router
     print("seeding accounts ...")
-    profiles = await seed(url)
+    profiles = await seed(url, args.customers)
     load = os.getloadavg()[0]
     print(f"load average before: {load:.1f} on {os.cpu_count()} cores")
     print(f"push interval {args.push_interval:g} s")
@@ -349,6 +351,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--consoles", type=int, default=100)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--customers", type=int, default=CUSTOMERS)
     parser.add_argument("--clients-nice", type=int, default=10)
     parser.add_argument("--push-interval", type=float, default=0.2)
     parser.add_argument("--profile-router", default="", metavar="PREFIX")

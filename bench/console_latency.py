@@ -274,6 +274,16 @@ async def one_run(
             longest = Counter(timing.longest for timing in pushes).most_common(3)
             listed = ", ".join(f"{name} {count}" for name, count in longest)
             print(f"  the longest step of a push was (pushes): {listed}")
+            by_step: dict[str, list[float]] = {}
+            for timing in pushes:
+                for name, step_ms in timing.steps:
+                    by_step.setdefault(name, []).append(step_ms)
+            listed = "; ".join(
+                f"{name} {len(cpus)}x p50 {percentile(cpus, 0.5):.2f} "
+                f"p99 {percentile(cpus, 0.99):.2f}"
+                for name, cpus in sorted(by_step.items(), key=lambda item: -sum(item[1]))
+            )
+            print(f"  steps (CPU ms, by total): {listed}")
         return routing, list(queued), updates
     finally:
         done.set()

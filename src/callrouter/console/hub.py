@@ -357,12 +357,13 @@ class PushTiming:
     """What one push cost the shared loop, in ms: the CPU of all its steps, and its longest
     step (the most a call arriving during the push waits for it) in CPU and in wall time
     (more than the CPU when the machine's other processes took the core meanwhile), and
-    what that step was (a panel's key, or "writes")."""
+    what that step was (a panel's key, or "writes"); `steps`: each step's name and CPU."""
 
     cpu_ms: float
     longest_cpu_ms: float
     longest_wall_ms: float
     longest: str
+    steps: tuple[tuple[str, float], ...]
 
 
 class _Steps:
@@ -371,6 +372,7 @@ class _Steps:
     def __init__(self) -> None:
         self._cpu = self._longest_cpu = self._longest_wall = 0.0
         self._longest = ""
+        self._steps: list[tuple[str, float]] = []
         self._start()
 
     async def pause(self, step: str) -> None:
@@ -382,7 +384,11 @@ class _Steps:
     def finish(self) -> PushTiming:
         self._lap("end")
         return PushTiming(
-            self._cpu * 1000, self._longest_cpu * 1000, self._longest_wall * 1000, self._longest
+            self._cpu * 1000,
+            self._longest_cpu * 1000,
+            self._longest_wall * 1000,
+            self._longest,
+            tuple(self._steps),
         )
 
     def _start(self) -> None:
@@ -391,6 +397,7 @@ class _Steps:
     def _lap(self, step: str) -> None:
         cpu = time.thread_time() - self._cpu_since
         self._cpu += cpu
+        self._steps.append((step, cpu * 1000))
         if cpu > self._longest_cpu:
             self._longest_cpu, self._longest = cpu, step
         self._longest_wall = max(self._longest_wall, time.perf_counter() - self._wall_since)

@@ -12,7 +12,10 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 RUN pip install . && rm -rf /opt/callrouter/src
 
-RUN useradd --system --home-dir /var/lib/callrouter --create-home callrouter
+# The journal of message records not yet committed ([database] journal_dir) is a volume
+# (docker-compose.yml), so that a record a killed router left there outlives a new container.
+RUN useradd --system --home-dir /var/lib/callrouter --create-home callrouter \
+    && install -d -o callrouter -g callrouter /var/lib/callrouter/callrouter-journal
 USER callrouter
 WORKDIR /var/lib/callrouter
 

@@ -111,8 +111,8 @@ class LoopLag:
 
 
 def split_by_path(decided: list[tuple[str, bool, float]]) -> str:
-    """The decisions' targets, and latency apart for the two paths: a message waits for
-    its record's commit before its Redirect; a queued caller waits for no write."""
+    """The decisions' targets, and latency apart for the two paths: a message's record is
+    appended to the local journal before its Redirect; a queued caller waits for no write."""
     if not decided:
         return "no decision"
     targets: dict[str, int] = {}
@@ -123,7 +123,7 @@ def split_by_path(decided: list[tuple[str, bool, float]]) -> str:
         for target, count in sorted(targets.items(), key=lambda item: -item[1])
     )
     paths = []
-    for label, first in (("no write first", False), ("record committed first", True)):
+    for label, first in (("no write first", False), ("record journaled first", True)):
         latencies = [latency for _, stored, latency in decided if stored is first]
         if latencies:
             paths.append(
@@ -261,7 +261,7 @@ async def run_rate(
         pbx=PBXLink("127.0.0.1", port, "callrouter", secret),
         clock=SimulatedClock(weekday_10h),
     )
-    # Per decision: its target, and whether its record was committed before the Redirect
+    # Per decision: its target, and whether its record was journaled before the Redirect
     # (a message) or is written after it (a caller queued).
     decided: list[tuple[str, bool, float]] = []
     hotline.on_routed.append(

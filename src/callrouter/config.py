@@ -79,6 +79,10 @@ class DatabaseConfig:
     #: PostgreSQL: connections of the small pool kept for the statements every call runs
     #: (callrouter.db.hotpool), besides the engine's pool.
     hot_pool_size: int = 16
+    #: Where the journal of message records not yet committed is kept (calls/journal.py),
+    #: in a folder named after the database; a relative path is taken from the SQLite
+    #: database file's folder (on PostgreSQL, from the working directory).
+    journal_dir: str = "callrouter-journal"
 
 
 @dataclass(frozen=True)
@@ -461,11 +465,12 @@ def _routing(section: _Table) -> RoutingPolicy:
 
 
 def _database(section: _Table) -> DatabaseConfig:
-    section.reject_unknown(("url", "hot_pool_size"))
+    section.reject_unknown(("url", "hot_pool_size", "journal_dir"))
     defaults = DatabaseConfig()
     return DatabaseConfig(
         url=section.text("url", defaults.url),
         hot_pool_size=section.integer("hot_pool_size", defaults.hot_pool_size, 1, 64),
+        journal_dir=section.text("journal_dir", defaults.journal_dir),
     )
 
 

@@ -121,9 +121,22 @@ async def test_book_list_cancel_and_the_holder_sees_it(api: Api) -> None:
     query = "/api/appointments/availability?domain=knx&from=2025-03-10T10:00:00%2B01:00&to=2025-03-10T10:30:00%2B01:00"  # noqa: E501
     status, slots = await api.call("GET", query, coordinator)
     assert status == 200 and [s["capacity"] for s in slots["items"]] == [2, 2]
+    assert (slots["domain"], slots["slot_minutes"], slots["items"][0]) == (
+        "knx",
+        30,
+        {
+            "start": "2025-03-10T10:00:00+01:00",
+            "end": "2025-03-10T10:30:00+01:00",
+            "capacity": 2,
+            "experts": ["Expert 1", "Expert 2"],
+        },
+    )
     status, booked = await api.call("POST", "/api/appointments", coordinator, _booking(number))
     assert status == 201 and booked["debit"] == {"points": 50, "balance": 30}
     assert booked["appointment"]["start"] == SLOT and booked["appointment"]["state"] == "booked"
+    # Nobody took the call yet: the reserved expert is named in both.
+    assert booked["appointment"]["expert"] == booked["appointment"]["reserved_expert"]
+    assert booked["appointment"]["expert"]["name"] == "Expert 1"
     status, replay = await api.call("POST", "/api/appointments", coordinator, _booking(number))
     assert status == 200 and replay["replayed"]
     refusals = {

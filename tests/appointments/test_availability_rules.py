@@ -151,7 +151,8 @@ def _cases(
     minutes = st.integers(0, 6 * 24 * 60)
     experts: list[Expert] = []
     booked: dict[str, list[int]] = {}
-    for index in range(draw(st.integers(0, 10))):
+    # Up to 20: three groups of eight in the bitwise reading.
+    for index in range(draw(st.integers(0, 20))):
         name = f"e{index}"
         absences = [
             Absence(at, at + timedelta(minutes=draw(st.integers(1, 600))))

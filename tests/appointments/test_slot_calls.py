@@ -12,7 +12,10 @@ from sqlalchemy import func, select
 
 from callrouter.appointments.absences import AbsenceReassigner
 from callrouter.appointments.queries import APPOINTMENTS, AppointmentView, read_views
+from callrouter.appointments.routes import appointment
 from callrouter.appointments.slotcalls import AppointmentStates
+from callrouter.appointments.view import render_appointments
+from callrouter.calendar import PARIS
 from callrouter.callbacks.alerts import AlertKind, CallbackAlert, CallbackAlerts
 from callrouter.callbacks.config import CallbacksConfig
 from callrouter.callbacks.engine import CallbackEngine
@@ -247,6 +250,33 @@ async def test_the_reserved_expert_not_answering_hands_over_to_another_at_once(
     assert second.expert_interface == "PJSIP/expert2"
     await engine.on_result(slots.result(second, Outcome.CONNECTED))
     assert (await slots.view(view.id)).state == "met"
+
+
+async def test_the_listing_names_the_expert_who_took_the_call_and_the_reserved_one(
+    slots: SlotDesk,
+) -> None:
+    view = await slots.book()
+    engine = slots.engine()
+    slots.at(timedelta(0))
+    await engine.run_once()
+    [first] = slots.placer.placed
+    # Dialling the reserved expert: they are the one named until an expert answers.
+    assert appointment(await slots.view(view.id)).expert.name == "Expert 1"
+    await engine.on_result(slots.result(first, Outcome.EXPERT_NO_ANSWER))
+    await engine.run_once()
+    second = slots.placer.placed[1]
+    await engine.on_result(slots.result(second, Outcome.CUSTOMER_NO_ANSWER))
+    # Expert 2 answered and is calling the customer (tried again in 5 minutes).
+    listed = appointment(await slots.view(view.id))
+    entries = {entry.expert.name: entry.id for entry in await slots.desk.experts.entries()}
+    assert (listed.expert.name, listed.expert.id) == ("Expert 2", entries["Expert 2"])
+    assert (listed.reserved_expert.name, listed.reserved_expert.id) == (
+        "Expert 1",
+        entries["Expert 1"],
+    )
+    # The demo screen's line names them too (`rdv list` reads the same property).
+    [_, line] = render_appointments([await slots.view(view.id)], PARIS)
+    assert "Expert 2" in line and "Expert 1" not in line
 
 
 async def test_a_busy_reserved_expert_is_replaced_by_a_free_one(slots: SlotDesk) -> None:

@@ -3,8 +3,9 @@ TCP: the PBX simulator, the AMI link, the router and a database.
 
 A message (here the refusal of an unknown caller) ends the call within seconds: a router
 killed between the Redirect and the record's write would find nothing left on the PBX to
-recover it from. So the record is committed before the Redirect, and completed with the
-Redirect's answer afterwards.
+recover it from. So the record is journaled on local disk before the Redirect (written to
+the database from there at the next start if the router died first), and completed with
+the Redirect's answer afterwards.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from callrouter.calls.records import CallRecordData
+from callrouter.calls.writer import CallRecordWriter
 from callrouter.pbxsim import CallerProfile, PBXSimulator
 from callrouter.routing.decision import RoutingPolicy
 from callrouter.routing.service import UNANSWERED, RoutedCall
@@ -92,6 +94,38 @@ async def test_a_message_whose_router_died_after_the_redirect_keeps_its_record(
     assert not record.redirected
     assert record.error == UNANSWERED
     assert record.reconciled_at is None
+
+
+async def test_a_message_record_the_database_never_got_is_written_once_at_restart(
+    simulator: PBXSimulator, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The router dies right after the Redirect, its record not yet written (the writer
+    # never ran: kill -9 in the middle of the callers' traffic).
+    async def killed(writer: CallRecordWriter) -> None:
+        return None
+
+    monkeypatch.setattr(runtime, "_record", killed_after_the_redirect)
+    monkeypatch.setattr(CallRecordWriter, "start", lambda writer: None)
+    monkeypatch.setattr(CallRecordWriter, "flush", killed)
+    monkeypatch.setattr(CallRecordWriter, "close", killed)
+    async with hotline_on(database_url, simulator.port, TUESDAY_10H) as first:
+        channel = simulator.place_call(UNKNOWN)
+        await until(lambda: channel not in simulator.snapshot()["channels"], "message over")
+        assert first.router is not None
+        await first.router.wait_idle()
+        assert await records_of(first) == []
+    monkeypatch.undo()
+
+    # Written from the journal before the restarted router routes anything.
+    async with hotline_on(database_url, simulator.port, TUESDAY_10H) as restarted:
+        [record] = await records_of(restarted)
+        assert restarted.records is not None
+        await restarted.records.flush()
+        assert len(await records_of(restarted)) == 1
+
+    assert_refusal(record, channel)
+    assert not record.redirected
+    assert record.error == UNANSWERED
 
 
 async def test_a_message_still_playing_at_the_restart_is_confirmed_from_the_pbx(

@@ -3,6 +3,7 @@ a write, loses nothing it was given."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -175,3 +176,26 @@ async def test_a_failed_write_keeps_the_outcomes_for_the_next_round(
     await writer.flush()
     [kept] = await stored(engine_sessions)
     assert kept.redirected and kept.error is None
+
+
+async def test_close_does_not_write_twice_a_batch_it_finds_being_written(
+    database_engine: AsyncEngine,
+    engine_sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writer = CallRecordWriter(database_engine)
+    write = CallRecordWriter._write
+    committed = asyncio.Event()
+
+    async def slow_to_return(self: CallRecordWriter, *batch: Any) -> None:
+        await write(self, *batch)
+        committed.set()
+        # Committed; the connection is still being given back when the router stops.
+        await asyncio.sleep(0.05)
+
+    monkeypatch.setattr(CallRecordWriter, "_write", slow_to_return)
+    writer.start()
+    writer.add(record(1))
+    await committed.wait()
+    await writer.close()
+    assert [r.uniqueid for r in await stored(engine_sessions)] == ["1741000000.1"]

@@ -33,6 +33,7 @@ def test_no_file_gives_the_spec_defaults() -> None:
     config = load_config(None)
     assert config.ami.port == 5038
     assert config.database.url == "sqlite+aiosqlite:///callrouter.db"
+    assert config.database.journal_dir == "callrouter-journal"
     assert (config.http.host, config.http.port) == ("127.0.0.1", 8080)
     policy = config.routing_policy()
     assert policy.pass_digits == {"1": Pass.FOUR_HOURS, "2": Pass.APPOINTMENT, "3": Pass.PRIORITY}
@@ -99,6 +100,7 @@ def test_overrides_are_applied() -> None:
         [database]
         url = "postgresql+asyncpg://router@db/callrouter"
         hot_pool_size = 6
+        journal_dir = "/var/lib/callrouter/journal"
         [http]
         host = "0.0.0.0"
         port = 9090
@@ -134,6 +136,7 @@ def test_overrides_are_applied() -> None:
     assert (config.ami.ping_interval, config.ami.reconnect_max_delay) == (5.0, 12.5)
     assert config.database.url == "postgresql+asyncpg://router@db/callrouter"
     assert config.database.hot_pool_size == 6
+    assert config.database.journal_dir == "/var/lib/callrouter/journal"
     assert (config.http.host, config.http.port) == ("0.0.0.0", 9090)
 
 
@@ -276,6 +279,7 @@ def test_on_call_may_be_given_its_own_hours() -> None:
         ("[http]\nport = true", r"http\.port: expected a whole number"),
         ("[database]\nurl = 5", r"database\.url: expected a text"),
         ("[database]\nhot_pool_size = 0", r"database\.hot_pool_size: 0 is out of range"),
+        ("[database]\njournal_dir = ''", r"database\.journal_dir: must not be empty"),
         ("[database]\npool_size = 4", r"database\.pool_size: unknown key"),
         ("[databse]\nurl = 'x'", r"^databse: unknown key; did you mean 'database'\?"),
         ("ami = 5", r"^ami: expected a table"),

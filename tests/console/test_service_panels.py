@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -103,6 +103,18 @@ async def test_appointments_of_today_in_order_with_their_state_in_words() -> Non
     assert shown[0]["domain"] == "knx" and shown[0]["expert"] == "Lucie Martin"
     service.views[0] = appointment(1, datetime(2026, 12, 1, 15, 0, tzinfo=PARIS), "dialling")
     assert await panel.refresh(now) is True
+
+
+async def test_the_expert_shown_is_who_took_the_call_once_one_did() -> None:
+    # Lucie was reserved; busy at the slot, the dispatcher handed the call to Marc.
+    now = datetime(2026, 12, 1, 11, 0, tzinfo=PARIS)
+    start = datetime(2026, 12, 1, 10, 45, tzinfo=PARIS)
+    taken = replace(appointment(1, start, "met"), taken_by_id=2, taken_by_name="Marc Petit")
+    service = Appointments([taken, appointment(2, start, "dialling")])
+    panel = AppointmentsPanel(service.find, PARIS)
+    await panel.refresh(now)
+    shown = panel.snapshot(view_for(Role.SUPERVISOR, now))["appointments"]
+    assert [line["expert"] for line in shown] == ["Marc Petit", "Lucie Martin"]
 
 
 async def test_the_number_to_call_is_masked_but_for_admins() -> None:

@@ -30,7 +30,10 @@ async def test_the_demo_shows_calls_routed_answered_and_abandoned(sqlite_url: st
         time_scale=0.01,
         login_failure_delay=0.0,
         answer_delay=(1.0, 2.0),
-        talk_time=(5.0, 20.0),
+        # Long enough that the four coordinators are all busy and callers abandon: the
+        # queue used to fill up with callers the fail-safe queued while their message's
+        # record waited for a SQLite commit; now it is journaled, they hear the message.
+        talk_time=(20.0, 60.0),
         patience=(10.0, 30.0),
     )
     hotline = Hotline(

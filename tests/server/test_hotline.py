@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,8 +14,9 @@ import pytest
 from aiohttp import web
 
 from callrouter.accounts.operators import OperatorService
+from callrouter.calls.journal import JournalError
 from callrouter.clock import FakeClock
-from callrouter.config import Config
+from callrouter.config import Config, DatabaseConfig
 from callrouter.http.access import Role
 from callrouter.live.state import LiveState
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
@@ -186,3 +188,22 @@ async def test_router_reconnects_after_the_pbx_restarts_and_rebuilds_its_view(
     assert "0611111111" not in [caller for caller, _ in waiting_in(running, "coordinators")]
     status, _ = await running.get("/health")
     assert status == 200
+
+
+async def test_a_journal_folder_it_cannot_write_stops_the_start_with_a_clear_message(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    hotline = Hotline(
+        config=Config(database=DatabaseConfig(journal_dir=str(blocker))),
+        database_url=sqlite_url,
+        pbx=PBXLink("127.0.0.1", 1, "callrouter", SECRET),
+        clock=FakeClock(TUESDAY_10H),
+    )
+    runner = web.AppRunner(build_app(hotline))
+    try:
+        with pytest.raises(JournalError, match=r"a-file/callrouter\.db: cannot write there"):
+            await runner.setup()
+    finally:
+        await runner.cleanup()

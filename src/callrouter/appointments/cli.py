@@ -141,7 +141,7 @@ async def _list(service: AppointmentService, args: argparse.Namespace) -> int:
 def _print(view: AppointmentView, zone: ZoneInfo) -> None:
     print(
         f"{view.id:>5}  {local(view.start, zone)}  {view.state:<9} {view.domain:<14} "
-        f"{view.expert_name:<20} account {view.account_number}  call {view.number_to_call}"
+        f"{view.expert_on_call:<20} account {view.account_number}  call {view.number_to_call}"
     )
 
 

@@ -1,19 +1,22 @@
-"""Reading appointments: as staff list them, as a holder sees theirs, and the booked quarter
-hours the availability is computed from."""
+"""Reading appointments: as staff list them (with the expert who took the call at the slot),
+as a holder sees theirs, and the booked quarter hours the availability is computed from."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, select
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callrouter.appointments.models import AppointmentQuarterRow, AppointmentRow
-from callrouter.db.types import EpochSeconds
-from callrouter.experts.directory import DOMAINS, EXPERTS
+from callrouter.calendar import Window
+from callrouter.callbacks.store import ATTEMPTS, CALLBACKS
+from callrouter.db.types import EpochSeconds, JoinedText
+from callrouter.experts.directory import ABSENCES, DOMAINS, EXPERTS
+from callrouter.experts.rules import Absence, Expert
 from callrouter.ledger.prices import AssistanceLevel
 from callrouter.ledger.tables import ACCOUNTS, INCIDENTS
 
@@ -33,6 +36,7 @@ class AppointmentView:
     account_number: str
     incident_id: int
     domain: str
+    #: The expert reserved for the slot (rung first).
     expert_id: int
     expert_name: str
     expert_interface: str
@@ -51,7 +55,31 @@ class AppointmentView:
     debited: int
     balance_after: int
     refunded_at: datetime | None
+    #: Who took the call at the slot (or is taking it): the expert of its latest attempt an
+    #: expert answered, who may not be the reserved one (busy or not answering: the
+    #: dispatcher hands the call to another). None until an expert answered.
+    taken_by_id: int | None = None
+    taken_by_name: str | None = None
 
+    @property
+    def expert_on_call(self) -> str:
+        """Who took the call at the slot once an expert answered it, else the reserved one:
+        the expert listings name."""
+        return self.taken_by_name or self.expert_name
+
+
+_TAKER = EXPERTS.alias("taker")
+_TAKEN = ATTEMPTS.alias("taken")
+# The latest attempt at the appointment's call that an expert answered.
+_LATEST_TAKEN = (
+    select(func.max(ATTEMPTS.c.id))
+    .join(CALLBACKS, ATTEMPTS.c.callback_id == CALLBACKS.c.id)
+    .where(
+        CALLBACKS.c.appointment_id == APPOINTMENTS.c.id,
+        ATTEMPTS.c.expert_answered_at.is_not(None),
+    )
+    .scalar_subquery()
+)
 
 _VIEW = (
     select(
@@ -62,10 +90,25 @@ _VIEW = (
         INCIDENTS.c.debited,
         INCIDENTS.c.balance_after,
         INCIDENTS.c.refunded_at,
+        _TAKER.c.id.label("taken_by_id"),
+        _TAKEN.c.expert.label("taken_by_name"),
     )
     .join_from(APPOINTMENTS, ACCOUNTS, APPOINTMENTS.c.account_id == ACCOUNTS.c.id)
     .join(EXPERTS, APPOINTMENTS.c.expert_id == EXPERTS.c.id)
     .join(INCIDENTS, APPOINTMENTS.c.incident_id == INCIDENTS.c.id)
+    .outerjoin(_TAKEN, _TAKEN.c.id == _LATEST_TAKEN)
+    # An attempt names its expert (name and interface, as the dialplan dialled them): the
+    # one directory row with both that was active when the attempt was claimed (a removed
+    # expert's name may be given to a new one later).
+    .outerjoin(
+        _TAKER,
+        and_(
+            _TAKER.c.name == _TAKEN.c.expert,
+            _TAKER.c.interface == _TAKEN.c.interface,
+            _TAKER.c.added_at <= _TAKEN.c.claimed_at,
+            or_(_TAKER.c.removed_at.is_(None), _TAKER.c.removed_at > _TAKEN.c.claimed_at),
+        ),
+    )
 )
 
 
@@ -99,6 +142,8 @@ async def read_views(
             debited=row.debited,
             balance_after=row.balance_after,
             refunded_at=row.refunded_at,
+            taken_by_id=row.taken_by_id,
+            taken_by_name=row.taken_by_name,
         )
         for row in await connection.execute(query)
     ]
@@ -132,24 +177,79 @@ async def find(connection: AsyncConnection, where: AppointmentFilter) -> list[Ap
     return await read_views(connection, *conditions, limit=where.limit)
 
 
-# Built once, as the experts' read: an availability query runs it every time.
-_BOOKED = select(QUARTERS.c.expert_id, EpochSeconds(QUARTERS.c.quarter_start)).where(
-    QUARTERS.c.expert_id.in_(
-        select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == bindparam("domain"))
-    ),
-    QUARTERS.c.quarter_start >= bindparam("start"),
-    QUARTERS.c.quarter_start < bindparam("end"),
+_DOMAIN = DOMAINS.alias("domain")
+# One round trip and one row per expert of the domain (one more per absence beyond the first
+# that overlaps the span): the expert, an absence, and as joined text their domains and their
+# booked quarters (seconds since the epoch). A row per booked quarter, as the query read
+# before, cost more in rows than all the rest. Built once: building and keying the
+# statement cost more than running it.
+_DUTY = (
+    select(
+        EXPERTS.c.name,
+        EXPERTS.c.interface,
+        EXPERTS.c.hours,
+        select(JoinedText(_DOMAIN.c.domain))
+        .where(_DOMAIN.c.expert_id == EXPERTS.c.id)
+        .scalar_subquery()
+        .label("domains"),
+        ABSENCES.c.starts_at,
+        ABSENCES.c.ends_at,
+        select(JoinedText(EpochSeconds(QUARTERS.c.quarter_start)))
+        .where(
+            QUARTERS.c.expert_id == EXPERTS.c.id,
+            QUARTERS.c.quarter_start >= bindparam("start"),
+            QUARTERS.c.quarter_start < bindparam("end"),
+        )
+        .scalar_subquery()
+        .label("booked"),
+    )
+    .outerjoin(
+        ABSENCES,
+        and_(
+            ABSENCES.c.expert_id == EXPERTS.c.id,
+            ABSENCES.c.ends_at > bindparam("start"),
+            ABSENCES.c.starts_at < bindparam("end"),
+        ),
+    )
+    .where(
+        EXPERTS.c.removed_at.is_(None),
+        EXPERTS.c.id.in_(
+            select(DOMAINS.c.expert_id).where(DOMAINS.c.domain == bindparam("domain"))
+        ),
+    )
 )
 
 
-async def booked_quarters(
-    connection: AsyncConnection, domain: str, start: datetime, end: datetime
-) -> dict[int, list[int]]:
-    """The quarter hours in [start, end) already reserved for experts of `domain`, by
-    expert id, as their starts in seconds since the epoch (integers, not datetimes: a
-    domain's weeks hold thousands)."""
-    booked: dict[int, list[int]] = defaultdict(list)
-    rows = await connection.execute(_BOOKED, {"domain": domain, "start": start, "end": end})
-    for expert_id, quarter in rows.all():
-        booked[expert_id].append(quarter)
-    return booked
+async def domain_duty(
+    connection: AsyncConnection,
+    domain: str,
+    start: datetime,
+    end: datetime,
+    window: Callable[[str], Window],
+) -> tuple[list[Expert], dict[str, list[int]]]:
+    """The active experts of `domain` with their absences that overlap [start, end) (those
+    are all the availability rules can see of them), and by name the quarter hours in
+    [start, end) already reserved for them, as their starts in seconds since the epoch.
+    `window` gives the calendar window an expert's hours name."""
+    found: dict[str, Any] = {}
+    absences: dict[str, list[Absence]] = {}
+    for row in await connection.execute(_DUTY, {"domain": domain, "start": start, "end": end}):
+        found.setdefault(row.name, row)
+        if row.starts_at is not None:
+            absences.setdefault(row.name, []).append(Absence(row.starts_at, row.ends_at))
+    experts = [
+        Expert(
+            name=name,
+            interface=row.interface,
+            # Domain keys hold no comma (experts.rules.Domain).
+            domains=frozenset(row.domains.split(",")),
+            hours=window(row.hours),
+            absences=tuple(sorted(absences.get(name, ()), key=lambda a: a.start)),
+        )
+        for name, row in found.items()
+    ]
+    booked = {
+        name: list(map(int, row.booked.split(","))) if row.booked else []
+        for name, row in found.items()
+    }
+    return experts, booked

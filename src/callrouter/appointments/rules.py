@@ -23,8 +23,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from itertools import accumulate, chain, repeat
-from operator import add, itemgetter
+from itertools import accumulate, chain, islice, repeat
+from operator import add, itemgetter, lshift, or_
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -296,8 +296,8 @@ def availability(
 
     Worked on quarter-hour indexes from the first slot, never slot by slot in Python: per
     expert a byte per quarter (free or not), then a lane per quarter where a whole slot
-    fits; eight experts share a byte (one bit each), read at every slot's quarter at once;
-    each distinct row of those bytes is turned into names once."""
+    fits; eight experts share a byte (one bit each), read at every slot's quarter at once
+    and made one integer per slot; each distinct integer is turned into names once."""
     runs = _slot_runs(policy, window, start, end, now)
     if not runs:
         return []
@@ -323,22 +323,26 @@ def availability(
         if position % 8 == 0:
             groups.append(0)
         groups[-1] |= _whole_slots(free, length) << (position % 8)
-    columns = [pick(group.to_bytes(size, "little")) for group in groups]
-    rows: list[tuple[int, ...]] = (
-        list(zip(*columns, strict=True)) if columns else [()] * len(indexes)
-    )
-    # Few distinct rows (most slots have everyone free): each one's names found once.
+    # One integer per slot, bit p set when the expert at position p is free for all of it:
+    # group g's byte at the slot's quarter shifted by 8g. Integers, not a tuple per slot:
+    # the collector does not track them.
+    keys: Sequence[int] = [0] * len(indexes)
+    for index, group in enumerate(groups):
+        column = pick(group.to_bytes(size, "little"))
+        keys = column if not index else list(map(or_, keys, map(lshift, column, repeat(8 * index))))
+    # Few distinct keys (most slots have everyone free): each one's names found once.
     free_names = {
-        row: tuple(
-            expert.name
-            for position, expert in enumerate(ordered)
-            if row[position // 8] >> (position % 8) & 1
-        )
-        for row in set(rows)
+        key: tuple(expert.name for position, expert in enumerate(ordered) if key >> position & 1)
+        for key in set(keys)
     }
-    starts = chain.from_iterable(_expand(first, count) for first, count in runs)
-    ends = chain.from_iterable(_expand(first + policy.slot_length, count) for first, count in runs)
-    frees = map(free_names.__getitem__, rows)
+    # A run's starts and ends in one series: a slot ends where the start `length` quarters
+    # later begins, so each instant is made once.
+    series = [list(_expand(first, count + length)) for first, count in runs]
+    starts = chain.from_iterable(
+        islice(instants, count) for instants, (_, count) in zip(series, runs, strict=True)
+    )
+    ends = chain.from_iterable(islice(instants, length, None) for instants in series)
+    frees = map(free_names.__getitem__, keys)
     return list(map(_slot_availability, zip(starts, ends, frees, strict=True)))
 
 

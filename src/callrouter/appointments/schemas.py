@@ -106,10 +106,14 @@ class HolderAppointment(BaseModel):
 
 
 class Appointment(HolderAppointment):
-    """An appointment, its reserved expert and who booked it."""
+    """An appointment, its experts and who booked it."""
 
     account_number: str
-    expert: ExpertRef
+    expert: ExpertRef = Field(
+        description="Who took (or is taking) the call at the slot once an expert answered "
+        "it, who may not be the reserved one; until then the reserved expert."
+    )
+    reserved_expert: ExpertRef = Field(description="The expert reserved for the slot.")
     booked_by: str
     booked_at: Instant
     cancel_refunded: bool | None = Field(description="Whether its cancellation refunded it.")

@@ -21,6 +21,6 @@ def render_appointments(views: Sequence[AppointmentView], zone: ZoneInfo) -> lis
         start, end = view.start.astimezone(zone), view.end.astimezone(zone)
         lines.append(
             f"    {start:%a %d %b %H:%M}-{end:%H:%M}  {view.domain:<14} "
-            f"{view.expert_name:<18} {view.state}"
+            f"{view.expert_on_call:<18} {view.state}"
         )
     return lines

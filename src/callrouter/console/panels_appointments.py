@@ -1,5 +1,6 @@
-"""Today's appointments (Pass RDV): time, domain, expert, state in words, and the number
-the expert will call, masked as the console's visibility says."""
+"""Today's appointments (Pass RDV): time, domain, expert (who took the call once one did,
+else the reserved one), state in words, and the number the expert will call, masked as the
+console's visibility says."""
 
 from __future__ import annotations
 
@@ -98,7 +99,7 @@ class AppointmentsPanel:
             AppointmentLine(
                 start=view.start,
                 domain=view.domain,
-                expert=view.expert_name,
+                expert=view.expert_on_call,
                 state=STATE_WORDS[AppointmentState(view.state)],
                 number=view.number_to_call,
             )

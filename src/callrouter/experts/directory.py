@@ -14,7 +14,7 @@ from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from callrouter.calendar import CalendarError, HotlineCalendar
+from callrouter.calendar import CalendarError, HotlineCalendar, Window
 from callrouter.clock import Clock
 from callrouter.experts.config import ExpertsConfig
 from callrouter.experts.errors import ExpertExists, InvalidExpert, UnknownDomain, UnknownExpert
@@ -143,6 +143,10 @@ class ExpertDirectory:
             )
             for row in rows.values()
         ]
+
+    def hours_window(self, name: str) -> Window:
+        """The calendar window an expert's `hours` names."""
+        return self._calendar.window(name)
 
     async def entry(self, expert_id: int) -> ExpertEntry:
         for entry in await self.entries():

@@ -3,9 +3,10 @@
 Data flows one way: the AMI event is parsed, the caller identified, the pure `decide`
 function picks the target, the decision is carried out with `Setvar` + `Redirect` on the
 held channel, and only then is it logged and stored, off the caller's path. A message
-(refusal, closed hours, insufficient balance) is the exception: its record is committed
-before the Redirect, as the call ends within seconds and a router killed meanwhile would
-find nothing left on the PBX to recover the record from.
+(refusal, closed hours, insufficient balance) is the exception: its record is made durable
+before the Redirect (journaled on local disk, or else committed), as the call ends within
+seconds and a router killed meanwhile would find nothing left on the PBX to recover the
+record from.
 """
 
 from __future__ import annotations
@@ -158,14 +159,15 @@ class RoutedCall:
     latency_ms: float
     redirected: bool
     error: str | None
-    #: The record was committed before the decision was carried out (a message): only
-    #: the outcome (`redirected`, `error`, `latency_ms`) remains to be written.
+    #: The record was stored before the decision was carried out (a message): only the
+    #: outcome (`redirected`, `error`, `latency_ms`) remains to be written.
     stored: bool = False
 
 
 RecordSink = Callable[[RoutedCall], Awaitable[None]]
-#: Hands a decision's record to the writer; the future is settled once it is committed.
-StoreSink = Callable[[RoutedCall], asyncio.Future[None]]
+#: Hands a decision's record to the writer: None when it is durable at once (journaled),
+#: else a future settled once it is committed.
+StoreSink = Callable[[RoutedCall], asyncio.Future[None] | None]
 FailsafeSink = Callable[[HotlineFailsafe], Awaitable[None]]
 QueueLoads = Callable[[], Mapping[str, QueueLoad]]
 
@@ -189,10 +191,10 @@ class Router:
         store_first: StoreSink | None = None,
         store_wait: float = 1.0,
     ) -> None:
-        """`store_first` commits a message's record before its Redirect; `store_wait`
-        bounds how long (seconds) a caller waits for that commit: past it the message is
-        played anyway and the record stays queued, as a database away must not keep
-        callers on hold."""
+        """`store_first` makes a message's record durable before its Redirect; `store_wait`
+        bounds how long (seconds) a caller waits for its commit when it could not be
+        journaled: past it the message is played anyway and the record stays queued, as a
+        database away must not keep callers on hold."""
         self._pbx = pbx
         self._directory = directory
         self._wallet = wallet
@@ -370,9 +372,9 @@ class Router:
             log.exception("routing.record_failed", channel=call.channel)
 
     async def _store_first(self, pending: RoutedCall) -> bool:
-        """Whether the record is with the writer (committed, or still queued if the
-        database is slow). Costs a message's caller a couple of ms; queued callers never
-        come here."""
+        """Whether the record is with the writer (journaled, committed, or still queued if
+        the database is slow). Journaled, it costs a message's caller one local write;
+        queued callers never come here."""
         if self._store_first_sink is None:
             return False
         try:
@@ -380,6 +382,8 @@ class Router:
         except Exception:
             log.exception("routing.record_failed", channel=pending.call.channel)
             return False
+        if committed is None:
+            return True
         # asyncio.wait, not wait_for: the future is shared by the writer's whole batch and
         # must not be cancelled by one caller's timeout.
         done, _ = await asyncio.wait({committed}, timeout=self._store_wait)

@@ -37,9 +37,11 @@ from callrouter.callbacks.placing import AttemptResult, CallPlacer, ResultHandle
 from callrouter.callbacks.queries import CallbackQueries
 from callrouter.callbacks.routes import CallbacksApi, setup_callback_api
 from callrouter.callbacks.service import CallbackDispatcher
+from callrouter.calls.journal import RecordJournal, journal_directory
 from callrouter.calls.reconcile import failsafe_record
 from callrouter.calls.records import CallOutcome, CallRecordData, recent_call_records
 from callrouter.calls.recovery import reconcile_records
+from callrouter.calls.replay import replay_journal
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.clock import Clock, SimulatedClock
 from callrouter.config import Config
@@ -297,14 +299,26 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     callers = hotline.callers
     if callers is not None:
         await callers.start()
-    records = CallRecordWriter(engine, hot_pool=hot_pool)
+    # Before routing begins, and before any reconciliation could recover the same calls.
+    journal = RecordJournal(
+        journal_directory(hotline.config.database.journal_dir, hotline.database_url)
+    )
+    try:
+        await replay_journal(engine, journal, journal.open())
+    except BaseException:
+        journal.close()
+        raise
+    records = CallRecordWriter(engine, hot_pool=hot_pool, journal=journal)
     records.start()
     hotline.records = records
     try:
         yield
     finally:
         try:
-            await records.close()
+            try:
+                await records.close()
+            finally:
+                journal.close()
         finally:
             try:
                 if callers is not None:
@@ -535,10 +549,10 @@ async def _record(hotline: Hotline, routed: RoutedCall) -> None:
         hotline.records.add(_record_data(routed))
 
 
-def _record_first(hotline: Hotline, routed: RoutedCall) -> asyncio.Future[None]:
+def _record_first(hotline: Hotline, routed: RoutedCall) -> asyncio.Future[None] | None:
     """A message's record, before its Redirect; `_record` completes it."""
     assert hotline.records is not None
-    return hotline.records.add(_record_data(routed))
+    return hotline.records.add_durable(_record_data(routed))
 
 
 async def _record_failsafe(hotline: Hotline, failsafe: HotlineFailsafe) -> None:

@@ -195,8 +195,8 @@ async def one_run(
         pbx=PBXLink("127.0.0.1", port, "callrouter", secret),
         clock=SimulatedClock(datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)),
     )
-    # Queued callers apart: a message's record is committed before its Redirect (issue 7,
-    # item 12), and that commit's wait varies from run to run by itself.
+    # Queued callers apart: a message's record is written first (journaled, issue 7 item
+    # 12), a wait of its own that varies from run to run by itself.
     queued: list[float] = []
     hotline.on_routed.append(
         lambda routed: None if routed.stored else queued.append(routed.latency_ms)

@@ -2,10 +2,13 @@
 
     python bench/console_latency.py [--url postgresql+asyncpg://...|sqlite] [--rate 100]
                                     [--seconds 20] [--consoles 100] [--runs 1]
-                                    [--clients-nice 10]
+                                    [--customers 10000]
+                                    [--clients-nice 10] [--push-interval 0.2]
+                                    [--profile-router PREFIX]
 
 Runs the real hotline against the simulator's traffic (its own process, as in
-bench/routing_latency.py) twice: without any console, then with `--consoles` consoles
+bench/routing_latency.py, with its `--customers` known callers: one call in ten from an
+unknown number) twice: without any console, then with `--consoles` consoles
 signed in and streaming (their SSE clients in a third process, as browsers would be on
 other machines). Prints routing latency p99 for both runs, and the event-to-update
 latency p99 measured at the SSE clients.
@@ -22,22 +25,29 @@ the router's loop (all its steps, and its longest step: a call arriving during a
 for one step at most; the step's wall time beside it shows how much longer the machine's
 other processes made it), and the router process's CPU share. The clients' own CPU share
 is printed too: on two shared cores, a routing p99 moved by them is contention, not the
-push (`--clients-nice 19` shows it). `--runs N` alternates N runs without and with
-consoles and prints the median change.
+push (`--clients-nice 19` shows it). `--push-interval` sets `[console] push_interval`
+(what the pushes cost per second against how fresh the screens are). `--runs N`
+alternates N runs without and with consoles and prints the median change.
+`--profile-router PREFIX` prints where the router's process spent its CPU in each run
+(cProfile, CPU time: it inflates the figures) and keeps each run's profile in
+PREFIX-<consoles>-<run>.prof, to compare with and without consoles (`python -m pstats`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import multiprocessing
 import os
+import pstats
 import re
 import secrets
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -52,7 +62,7 @@ from yarl import URL
 from callrouter.accounts.operators import OperatorService
 from callrouter.ami.message import Message
 from callrouter.clock import SimulatedClock
-from callrouter.config import Config
+from callrouter.config import Config, ConsoleConfig
 from callrouter.console.panel import LIVE, Labels, PanelView
 from callrouter.http.access import Role
 from callrouter.pbxsim import CallerProfile
@@ -60,7 +70,7 @@ from callrouter.server.runtime import Hotline, PBXLink, build_app, settle_heap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pg import temporary_postgres_database
-from routing_latency import percentile, seed, simulator_process
+from routing_latency import CUSTOMERS, percentile, seed, simulator_process
 
 PARIS = ZoneInfo("Europe/Paris")
 _PROBE = re.compile(r'"probe":\{"join":"([^"]*)"')
@@ -165,6 +175,8 @@ async def one_run(
     seconds: float,
     consoles: int,
     nice: int = 10,
+    profile: str = "",
+    push_interval: float = 0.2,
 ) -> tuple[list[float], list[float], list[float]]:
     """(routing latencies ms, of the callers queued alone, update latencies ms) of one run."""
     context = multiprocessing.get_context("spawn")
@@ -178,13 +190,13 @@ async def one_run(
     loop = asyncio.get_running_loop()
     port = await loop.run_in_executor(None, ports.get)
     hotline = Hotline(
-        config=Config(),
+        config=Config(console=ConsoleConfig(push_interval=push_interval)),
         database_url=url,
         pbx=PBXLink("127.0.0.1", port, "callrouter", secret),
         clock=SimulatedClock(datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)),
     )
-    # Queued callers apart: a message's record is committed before its Redirect (issue 7,
-    # item 12), and that commit's wait varies from run to run by itself.
+    # Queued callers apart: a message's record is written first (journaled, issue 7 item
+    # 12), a wait of its own that varies from run to run by itself.
     queued: list[float] = []
     hotline.on_routed.append(
         lambda routed: None if routed.stored else queued.append(routed.latency_ms)
@@ -217,11 +229,20 @@ async def one_run(
             await loop.run_in_executor(None, ready.get)
             print(f"  {hotline.console.hub.consoles} consoles connected")
         assert hotline.router is not None
+        profiler = cProfile.Profile(time.thread_time) if profile else None
         go.set()
         cpu_started, started = time.process_time(), time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         await asyncio.sleep(seconds)
         await hotline.router.wait_idle()
+        if profiler is not None:
+            profiler.disable()
         cpu = (time.process_time() - cpu_started) / (time.perf_counter() - started)
+        if profiler is not None:
+            profiler.dump_stats(f"{profile}.prof")
+            print(f"  router profile, {consoles} consoles (top 25 by own CPU time):")
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         routing = list(hotline.router.latencies_ms)
         unsubscribe()
         hub = hotline.console.hub
@@ -237,7 +258,7 @@ async def one_run(
             clients_cpu = f", clients process {share * 100:.0f}% (nice {nice})"
         print(
             f"  routed {len(routing)} calls, {hub.flushes} console pushes, "
-            f"{len(probe.arrivals)} queue joins; CPU: router process {cpu * 100:.0f}% of one "
+            f"{len(probe.arrivals)} queue joins; CPU: router process {cpu * 100:.1f}% of one "
             f"core{clients_cpu}; load average {os.getloadavg()[0]:.1f}"
         )
         if consoles and pushes:
@@ -250,6 +271,19 @@ async def one_run(
                 f"{percentile(step, 0.5):.2f} ms, p99 {percentile(step, 0.99):.2f} ms "
                 f"(wall p50 {percentile(wall, 0.5):.2f} ms, p99 {percentile(wall, 0.99):.2f} ms)"
             )
+            longest = Counter(timing.longest for timing in pushes).most_common(3)
+            listed = ", ".join(f"{name} {count}" for name, count in longest)
+            print(f"  the longest step of a push was (pushes): {listed}")
+            by_step: dict[str, list[float]] = {}
+            for timing in pushes:
+                for name, step_ms in timing.steps:
+                    by_step.setdefault(name, []).append(step_ms)
+            listed = "; ".join(
+                f"{name} {len(cpus)}x p50 {percentile(cpus, 0.5):.2f} "
+                f"p99 {percentile(cpus, 0.99):.2f}"
+                for name, cpus in sorted(by_step.items(), key=lambda item: -sum(item[1]))
+            )
+            print(f"  steps (CPU ms, by total): {listed}")
         return routing, list(queued), updates
     finally:
         done.set()
@@ -260,18 +294,36 @@ async def one_run(
             await loop.run_in_executor(None, clients.join)
 
 
-async def run(url: str, rate: float, seconds: float, consoles: int, runs: int, nice: int) -> None:
+async def run(url: str, args: argparse.Namespace) -> None:
+    rate, seconds, consoles, runs = args.rate, args.seconds, args.consoles, args.runs
+    profile = args.profile_router
     print("seeding accounts ...")
-    profiles = await seed(url)
+    profiles = await seed(url, args.customers)
     load = os.getloadavg()[0]
     print(f"load average before: {load:.1f} on {os.cpu_count()} cores")
+    print(f"push interval {args.push_interval:g} s")
     changes: list[float] = []
     for number in range(1, runs + 1):
         print(f"run {number}a: {rate:g} calls/s for {seconds:g} s, no console")
-        alone, queued_alone, _ = await one_run(url, profiles, rate, seconds, 0)
+        alone, queued_alone, _ = await one_run(
+            url,
+            profiles,
+            rate,
+            seconds,
+            0,
+            profile=profile and f"{profile}-0-{number}",
+            push_interval=args.push_interval,
+        )
         print(f"run {number}b: {rate:g} calls/s for {seconds:g} s, {consoles} consoles")
         watched, queued_watched, updates = await one_run(
-            url, profiles, rate, seconds, consoles, nice
+            url,
+            profiles,
+            rate,
+            seconds,
+            consoles,
+            args.clients_nice,
+            profile and f"{profile}-{consoles}-{number}",
+            args.push_interval,
         )
         p99_alone, p99_watched = percentile(alone, 0.99), percentile(watched, 0.99)
         change = (p99_watched - p99_alone) / p99_alone * 100
@@ -309,7 +361,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--consoles", type=int, default=100)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--customers", type=int, default=CUSTOMERS)
     parser.add_argument("--clients-nice", type=int, default=10)
+    parser.add_argument("--push-interval", type=float, default=0.2)
+    parser.add_argument("--profile-router", default="", metavar="PREFIX")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
     if not args.url:
@@ -318,13 +373,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite+aiosqlite:///{folder}/bench.db"
             print(f"database: SQLite ({url})")
-            asyncio.run(
-                run(url, args.rate, args.seconds, args.consoles, args.runs, args.clients_nice)
-            )
+            asyncio.run(run(url, args))
         return
     with temporary_postgres_database(args.url) as url:
         print("database: PostgreSQL (temporary database)")
-        asyncio.run(run(url, args.rate, args.seconds, args.consoles, args.runs, args.clients_nice))
+        asyncio.run(run(url, args))
 
 
 if __name__ == "__main__":

@@ -12,11 +12,14 @@ from callrouter.console.chart import history_svgs
 from callrouter.console.figures import Bucket, QueueStatistics
 from callrouter.console.labels import choose_language
 from callrouter.console.panel import PanelView
-from callrouter.console.queue_panels import caller_label, member_status
+from callrouter.console.queue_panels import QueuesPanel, caller_label, member_status
 from callrouter.console.tracker import OutcomeTracker
 from callrouter.console.watch import DecisionLine, Watch
 from callrouter.http.access import Role, Visibility, visibility
+from callrouter.live.state import LiveState
 from callrouter.live.views import QueueMember
+
+from ..live.conftest import caller_join, caller_leave, configure, newchannel
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -155,3 +158,31 @@ def test_the_tracker_measures_waits_and_remembers_when_calls_were_answered() -> 
     assert tracker.connected_at("b") is None
     tracker.on_event(event("Hangup", Uniqueid="a"))
     assert tracker.connected_at("a") is None
+
+
+def test_a_waiting_caller_s_line_is_reused_until_it_changes() -> None:
+    clock = FakeClock(NOW)
+    live = LiveState(clock)
+    configure(live, {"coordinators": []})
+    channels = {}
+    for uniqueid, number, position in (("1.1", "0611111111", 1), ("1.2", "0622222222", 2)):
+        channels[uniqueid] = f"Local/{number}@hotline-0000000{uniqueid[-1]};2"
+        live.apply(newchannel(channels[uniqueid], uniqueid, (number, "Name")))
+        live.apply(
+            caller_join("coordinators", channels[uniqueid], uniqueid, (number, "Name"), position)
+        )
+    panel = QueuesPanel(live, Watch(clock, lambda _topic: None), lambda _uniqueid: None)
+
+    def callers(seen: Visibility = SUPERVISOR) -> list[dict[str, object]]:
+        [queue] = panel.snapshot(view(seen))["queues"]
+        return queue["callers"]  # type: ignore[no-any-return]
+
+    first = callers()
+    assert [line["who"] for line in first] == ["06 •• •• •1 11", "06 •• •• •2 22"]
+    again = callers()
+    assert all(a is b for a, b in zip(first, again, strict=True)), "the same lines"
+    assert callers(ADMIN)[0]["who"] == "Name (0611111111)", "each visibility its own"
+    live.apply(caller_leave("coordinators", channels["1.1"], "1.1"))
+    [moved] = callers()
+    assert moved is not again[1] and moved["position"] == 1
+    assert moved["who"] == "06 •• •• •2 22"

@@ -159,6 +159,7 @@ def console_context(console: Console) -> Callable[[web.Application], AsyncIterat
     async def context(app: web.Application) -> AsyncIterator[None]:
         tasks = [
             asyncio.create_task(console.hub.run(), name="console-hub"),
+            asyncio.create_task(console.hub.keep_streams(), name="console-streams"),
             asyncio.create_task(
                 follow_refunds(
                     console.refunds,

@@ -3,12 +3,15 @@
 Sources announce changes with `changed(topic)` (cheap and synchronous: it runs on the AMI
 reader's path for every event that changes the live view). The hub's task gathers what was
 announced during `push_interval`, recomputes only the panels that depend on it, once per
-visibility (masked for supervisors, whole for admins) whatever the number of consoles, and
-queues the same message text to every console: a full snapshot to a console that has just
-connected (or fell behind, or after a PBX reconnection), else a delta of the panels whose
-JSON changed. So the cost of the consoles grows neither with the AMI traffic nor (beyond
-putting a string in a queue) with their number. A push runs in small steps (a panel, a
-batch of consoles) with the loop given back in between: the router shares that loop.
+visibility (masked for supervisors, whole for admins) whatever the number of consoles,
+and writes the same bytes to every console's connection: a full snapshot to a console that
+has just connected (or fell behind, or after a PBX reconnection), else a delta of the
+panels whose JSON changed. A message is encoded once, as the HTTP chunk the stream sends,
+and written by the hub itself to each connection (no task, queue or timer per console:
+those cost the shared loop more than the writes). So the cost of the consoles grows
+neither with the AMI traffic nor, beyond one write each, with their number. A push runs in
+small steps (a panel, a batch of consoles) with the loop given back in between: the router
+shares that loop.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -32,11 +35,17 @@ from callrouter.http.access import Visibility
 
 log = structlog.get_logger(__name__)
 
-#: Messages a console may have waiting before it is considered behind (it then gets a fresh
-#: snapshot instead of the backlog).
-_BACKLOG = 32
-#: Consoles handed a message per loop turn: their streams write in the turn after.
-_BATCH = 8
+#: Bytes a console's connection may hold unsent before the console is considered behind:
+#: it is then sent nothing until its backlog is down to `_CAUGHT_UP`, and then a fresh
+#: snapshot instead of what it missed.
+_BEHIND = 256 * 1024
+_CAUGHT_UP = 16 * 1024
+#: A console behind for this many seconds is dropped (its browser reconnects if alive).
+STALL_SECONDS = 30.0
+#: Seconds between two sweeps of the streams (browser gone, session ended, stalled).
+SWEEP_SECONDS = 1.0
+#: Consoles written to per loop turn.
+_BATCH = 16
 #: Seconds between two "tick" recomputations.
 TICK_SECONDS = 5.0
 #: The browser waits this long (ms) before reconnecting a dropped stream.
@@ -52,24 +61,42 @@ class Message:
     data: str
 
     @cached_property
-    def frame(self) -> bytes:
-        """The event as sent: encoded once, however many consoles it goes to."""
-        return f"event: {self.kind}\r\ndata: {self.data}\r\nretry: {RETRY_MS}\r\n\r\n".encode()
+    def chunk(self) -> bytes:
+        """The event as written to the connection: one chunk of the stream's chunked HTTP
+        response (see console/stream.py), encoded once however many consoles it goes to."""
+        frame = f"event: {self.kind}\r\ndata: {self.data}\r\nretry: {RETRY_MS}\r\n\r\n".encode()
+        return b"%x\r\n%b\r\n" % (len(frame), frame)
 
 
 SIGNED_OUT = Message("signed-out", "{}")
-#: Ends a stream without a word: the server is stopping (the browser will reconnect).
-CLOSING = Message("closing", "{}")
+
+
+class Sink(Protocol):
+    """A console's connection (its asyncio transport)."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def is_closing(self) -> bool: ...
+
+    def get_write_buffer_size(self) -> int: ...
+
+    def abort(self) -> None: ...
 
 
 @dataclass(eq=False)
 class Subscription:
+    """A console's place at the hub: taken by `subscribe`, sent to once `attach`ed, ended
+    (`finished` set) by sign-out, expiry, the server stopping, the browser going away or a
+    stall; its stream then returns and `unsubscribe`s it."""
+
     seen: Visibility
     session: str
-    messages: asyncio.Queue[Message] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=_BACKLOG)
-    )
-    ended: bool = False
+    #: Whether the console's session is still signed in (checked by `sweep`).
+    live: Callable[[], bool]
+    sink: Sink | None = None
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Since when (loop time) its connection held too much unsent, None while it keeps up.
+    behind_since: float | None = None
 
 
 class ConsoleHub:
@@ -91,7 +118,9 @@ class ConsoleHub:
         self._tick_seconds = tick_seconds
         self._panels: list[Panel] = []
         self._before_flush: list[Callable[[set[str]], None]] = []
-        self._subscriptions: set[Subscription] = set()
+        # The consoles by visibility: a push goes to each group without sorting them again.
+        self._groups: dict[Visibility, dict[Subscription, None]] = {}
+        self._count = 0
         # Per visibility: panel key -> the JSON text every console of it was last sent.
         self._sent: dict[Visibility, dict[str, str]] = {}
         self._dirty: set[str] = set()
@@ -131,39 +160,88 @@ class ConsoleHub:
 
     @property
     def consoles(self) -> int:
-        return len(self._subscriptions)
+        return self._count
 
-    def subscribe(self, seen: Visibility, session: str) -> Subscription | None:
-        """A new console, its first message (the full snapshot) already queued; None when
-        `max_consoles` are connected."""
-        if len(self._subscriptions) >= self._max_consoles:
+    def subscribe(
+        self, seen: Visibility, session: str, live: Callable[[], bool] = lambda: True
+    ) -> Subscription | None:
+        """A place for a new console, or None when `max_consoles` are connected. It is sent
+        nothing until `attach`ed to its connection."""
+        if self._count >= self._max_consoles:
             return None
-        subscription = Subscription(seen, session)
-        self._subscriptions.add(subscription)
-        subscription.messages.put_nowait(self._snapshot(seen))
+        subscription = Subscription(seen, session, live)
+        self._groups.setdefault(seen, {})[subscription] = None
+        self._count += 1
         return subscription
 
+    def attach(self, subscription: Subscription, sink: Sink) -> None:
+        """The console's connection is ready: its full snapshot is written now, then every
+        push. (Synchronous: no push can come between the snapshot and the next delta.)"""
+        if subscription.finished.is_set() or subscription not in self._groups.get(
+            subscription.seen, ()
+        ):
+            return
+        subscription.sink = sink
+        self._write(subscription, self._snapshot(subscription.seen))
+
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscriptions.discard(subscription)
-        if not any(other.seen == subscription.seen for other in self._subscriptions):
+        group = self._groups.get(subscription.seen)
+        if group is None or subscription not in group:
+            return
+        del group[subscription]
+        self._count -= 1
+        if not group:
             # Nobody to keep it for: the next console of this kind computes afresh.
+            self._groups.pop(subscription.seen, None)
             self._sent.pop(subscription.seen, None)
+
+    def _all(self) -> list[Subscription]:
+        return [subscription for group in self._groups.values() for subscription in group]
 
     def end_session(self, session: str) -> None:
         """A console session signed out: its open streams end now."""
-        for subscription in list(self._subscriptions):
+        for subscription in self._all():
             if subscription.session == session:
-                self._end(subscription)
+                self._end(subscription, SIGNED_OUT)
 
     def close_all(self) -> None:
         """The server is stopping: every stream ends now, so that shutdown does not wait."""
-        for subscription in list(self._subscriptions):
-            self._end(subscription, CLOSING)
+        for subscription in self._all():
+            self._end(subscription)
 
-    def _end(self, subscription: Subscription, last: Message = SIGNED_OUT) -> None:
-        subscription.ended = True
-        _drain(subscription.messages)
-        subscription.messages.put_nowait(last)
+    def sweep(self) -> None:
+        """Ends the streams whose browser went away, whose session ended (expired) and
+        those stalled (behind for `STALL_SECONDS`: their connection is dropped)."""
+        now = asyncio.get_running_loop().time()
+        for subscription in self._all():
+            sink = subscription.sink
+            if subscription.finished.is_set():
+                continue
+            if sink is not None and sink.is_closing():
+                self._end(subscription)
+            elif not subscription.live():
+                self._end(subscription, SIGNED_OUT)
+            elif (
+                sink is not None
+                and subscription.behind_since is not None
+                and now - subscription.behind_since >= STALL_SECONDS
+            ):
+                self._end(subscription)
+                sink.abort()
+
+    async def keep_streams(self, interval: float = SWEEP_SECONDS) -> None:
+        """`sweep` every `interval` seconds (a task owned by the console's context): one
+        timer for every console, not one per console."""
+        while True:
+            await asyncio.sleep(interval)
+            self.sweep()
+
+    def _end(self, subscription: Subscription, last: Message | None = None) -> None:
+        if subscription.finished.is_set():
+            return
+        if last is not None:
+            self._write(subscription, last)
+        subscription.finished.set()
 
     # -- computing --------------------------------------------------------------------------
 
@@ -195,15 +273,14 @@ class ConsoleHub:
 
         It gives the loop back after each panel and each small batch of consoles: the
         router shares this loop, and a call arriving during a push then waits for one of
-        those steps, not for the whole push (the woken streams write in the loop turn that
-        follows their batch, not all together)."""
+        those steps, not for the whole push."""
         steps = _Steps()
         topics, self._dirty = self._dirty, set()
         resync, self._resync = self._resync, False
         for hook in self._before_flush:
             hook(topics)
         self.flushes += 1
-        for seen in {subscription.seen for subscription in self._subscriptions}:
+        for seen in list(self._groups):
             sent = self._sent.setdefault(seen, {})
             view = self._view(seen)
             changed: dict[str, str] = {}
@@ -213,18 +290,18 @@ class ConsoleHub:
                 text = _computed(panel, view)
                 if text is not None and (resync or sent.get(panel.key) != text):
                     sent[panel.key] = changed[panel.key] = text
-                await steps.pause()
+                await steps.pause(panel.key)
             if resync:
                 message = self._message("snapshot", dict(sent))
             elif changed:
                 message = self._message("delta", changed)
             else:
                 continue
-            group = [s for s in self._subscriptions if s.seen == seen and not s.ended]
+            group = list(self._groups.get(seen, ()))
             for first in range(0, len(group), _BATCH):
                 for subscription in group[first : first + _BATCH]:
                     self._deliver(subscription, message)
-                await steps.pause()
+                await steps.pause("writes")
         self.timings.append(steps.finish())
 
     def _snapshot(self, seen: Visibility) -> Message:
@@ -252,23 +329,41 @@ class ConsoleHub:
         return Message(kind, json.dumps(head)[:-1] + f',"panels":{{{body}}}}}')
 
     def _deliver(self, subscription: Subscription, message: Message) -> None:
-        try:
-            subscription.messages.put_nowait(message)
-        except asyncio.QueueFull:
-            # A console that does not read fast enough skips to the present.
-            _drain(subscription.messages)
-            subscription.messages.put_nowait(self._snapshot(subscription.seen))
+        sink = subscription.sink
+        if sink is None or subscription.finished.is_set():
+            return
+        unsent = sink.get_write_buffer_size()
+        if subscription.behind_since is not None:
+            if unsent > _CAUGHT_UP:
+                return
+            # A console that did not read fast enough skips to the present.
+            subscription.behind_since = None
+            message = self._snapshot(subscription.seen)
+        elif unsent > _BEHIND:
+            subscription.behind_since = asyncio.get_running_loop().time()
+            return
+        self._write(subscription, message)
+
+    @staticmethod
+    def _write(subscription: Subscription, message: Message) -> None:
+        sink = subscription.sink
+        # A connection closing is left to `sweep` (writing to it would only log warnings).
+        if sink is not None and not sink.is_closing():
+            sink.write(message.chunk)
 
 
 @dataclass(frozen=True)
 class PushTiming:
     """What one push cost the shared loop, in ms: the CPU of all its steps, and its longest
     step (the most a call arriving during the push waits for it) in CPU and in wall time
-    (more than the CPU when the machine's other processes took the core meanwhile)."""
+    (more than the CPU when the machine's other processes took the core meanwhile), and
+    what that step was (a panel's key, or "writes"); `steps`: each step's name and CPU."""
 
     cpu_ms: float
     longest_cpu_ms: float
     longest_wall_ms: float
+    longest: str
+    steps: tuple[tuple[str, float], ...]
 
 
 class _Steps:
@@ -276,30 +371,36 @@ class _Steps:
 
     def __init__(self) -> None:
         self._cpu = self._longest_cpu = self._longest_wall = 0.0
+        self._longest = ""
+        self._steps: list[tuple[str, float]] = []
         self._start()
 
-    async def pause(self) -> None:
-        self._lap()
+    async def pause(self, step: str) -> None:
+        """The step `step` is done: the loop runs what is ready before the next one."""
+        self._lap(step)
         await asyncio.sleep(0)
         self._start()
 
     def finish(self) -> PushTiming:
-        self._lap()
-        return PushTiming(self._cpu * 1000, self._longest_cpu * 1000, self._longest_wall * 1000)
+        self._lap("end")
+        return PushTiming(
+            self._cpu * 1000,
+            self._longest_cpu * 1000,
+            self._longest_wall * 1000,
+            self._longest,
+            tuple(self._steps),
+        )
 
     def _start(self) -> None:
         self._wall_since, self._cpu_since = time.perf_counter(), time.thread_time()
 
-    def _lap(self) -> None:
+    def _lap(self, step: str) -> None:
         cpu = time.thread_time() - self._cpu_since
         self._cpu += cpu
-        self._longest_cpu = max(self._longest_cpu, cpu)
+        self._steps.append((step, cpu * 1000))
+        if cpu > self._longest_cpu:
+            self._longest_cpu, self._longest = cpu, step
         self._longest_wall = max(self._longest_wall, time.perf_counter() - self._wall_since)
-
-
-def _drain(messages: asyncio.Queue[Message]) -> None:
-    while not messages.empty():
-        messages.get_nowait()
 
 
 def _computed(panel: Panel, view: PanelView) -> str | None:

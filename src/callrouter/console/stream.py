@@ -3,28 +3,28 @@
 The first event is a full `snapshot`, then `delta`s; the browser's EventSource reconnects
 by itself and gets a new snapshot, so a page never has to ask for anything. The stream
 ends with a `signed-out` event when its session signs out, expires or its key is revoked;
-a stream whose browser went away ends at the next check, and every stream ends when the
+a stream whose browser went away ends at the next sweep, and every stream ends when the
 server stops.
+
+This handler only opens the response and waits for its end: the hub writes the events to
+the connection itself (see console/hub.py), and one sweep every `SWEEP_SECONDS` checks
+every stream (`ConsoleHub.keep_streams`, run by the console's context).
 """
 
 from __future__ import annotations
-
-import asyncio
 
 from aiohttp import web
 from aiohttp_sse import sse_response
 
 from callrouter.console.context import CONSOLE
-from callrouter.console.hub import CLOSING, SIGNED_OUT
 from callrouter.console.pages import current_session
 from callrouter.http.access import visibility
 from callrouter.http.errors import error_body
 
-#: Seconds between two checks, while nothing is sent, that the session is still live and
-#: the browser still there.
-_SESSION_CHECK = 1.0
-#: A console that has not taken an event within this many seconds is dropped (stalled).
-_SEND_TIMEOUT = 30.0
+#: Sent through aiohttp before the hub writes: aiohttp holds the response's headers back
+#: until the body's first write, and they must precede the events. (A comment: the
+#: browser ignores it.)
+_OPENING = b": callrouter\r\n\r\n"
 
 
 async def console_stream(request: web.Request) -> web.StreamResponse:
@@ -34,35 +34,21 @@ async def console_stream(request: web.Request) -> web.StreamResponse:
         return web.json_response(
             error_body("unauthorized", "sign in to the console first"), status=401
         )
-    subscription = console.hub.subscribe(visibility(session.role), session.id)
+    subscription = console.hub.subscribe(
+        visibility(session.role), session.id, lambda: console.sessions.live(session)
+    )
     if subscription is None:
         return web.json_response(
             error_body("unavailable", "too many consoles are connected"), status=503
         )
     try:
+        # Chunked (aiohttp-sse asks for it): the hub's messages are encoded as chunks.
         async with sse_response(request, headers={"Cache-Control": "no-store"}) as stream:
-            while True:
-                try:
-                    async with asyncio.timeout(_SESSION_CHECK):
-                        message = await subscription.messages.get()
-                except TimeoutError:
-                    transport = request.transport
-                    if transport is None or transport.is_closing():
-                        break  # the browser went away
-                    if console.sessions.live(session):
-                        continue
-                    message = SIGNED_OUT
-                if message is CLOSING:
-                    break
-                try:
-                    async with asyncio.timeout(_SEND_TIMEOUT):
-                        # The frame was encoded once for every console (not `stream.send`,
-                        # which would format it again for each).
-                        await stream.write(message.frame)
-                except (TimeoutError, ConnectionResetError):
-                    break
-                if message is SIGNED_OUT:
-                    break
+            await stream.write(_OPENING)
+            transport = request.transport
+            if transport is not None and not transport.is_closing():
+                console.hub.attach(subscription, transport)
+                await subscription.finished.wait()
             return stream
     finally:
         console.hub.unsubscribe(subscription)

@@ -45,11 +45,11 @@ from callrouter.db.migrate import upgrade_async
 from callrouter.experts.config import ExpertsConfig
 from callrouter.experts.directory import ExpertDirectory
 from callrouter.experts.rules import Domain
+from callrouter.heap import settle_heap
 from callrouter.http.fields import TIMEZONE
 from callrouter.identity.models import Account
 from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.prices import AssistanceLevel
-from callrouter.server.runtime import settle_heap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pg import bench_database

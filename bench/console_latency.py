@@ -64,9 +64,10 @@ from callrouter.ami.message import Message
 from callrouter.clock import SimulatedClock
 from callrouter.config import Config, ConsoleConfig
 from callrouter.console.panel import LIVE, Labels, PanelView
+from callrouter.heap import settle_heap
 from callrouter.http.access import Role
 from callrouter.pbxsim import CallerProfile
-from callrouter.server.runtime import Hotline, PBXLink, build_app, settle_heap
+from callrouter.server.runtime import Hotline, PBXLink, build_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pg import temporary_postgres_database

@@ -55,12 +55,13 @@ from callrouter.clock import SimulatedClock, SystemClock
 from callrouter.config import Config
 from callrouter.db.engine import create_engine, session_factory
 from callrouter.db.migrate import upgrade_async
+from callrouter.heap import settle_heap
 from callrouter.identity.codes import CodeHasher, PinHashCost
 from callrouter.identity.service import IdentityService
 from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.service import LedgerService
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
-from callrouter.server.runtime import Hotline, PBXLink, build_app, settle_heap
+from callrouter.server.runtime import Hotline, PBXLink, build_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pg import temporary_postgres_database
@@ -206,6 +207,7 @@ def simulator_process(
             )
         )
         await simulator.start()
+        settle_heap()  # as `callrouter pbxsim` does: no collector pauses bunching events
         ports.put(simulator.port)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, go.wait)

@@ -57,3 +57,22 @@ def test_a_missing_queues_conf_is_reported(
     args = parse(["--queues-conf", "/nonexistent/queues.conf"])
     assert args.handler(args) == 2
     assert "cannot read /nonexistent/queues.conf" in capsys.readouterr().err
+
+
+async def test_the_simulator_settles_its_heap_once_listening(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A collector's full pass over its heap held its loop for tens of ms and released the
+    # events due meanwhile in one burst, which no Asterisk sends (it has no collector).
+    import asyncio
+
+    from callrouter.pbxsim import SimulatorSettings, cli
+
+    settled = asyncio.Event()
+    monkeypatch.setattr(cli, "settle_heap", settled.set)
+    serving = asyncio.create_task(cli.serve(SimulatorSettings(port=0, secret="s"), rate=0))
+    async with asyncio.timeout(5):
+        await settled.wait()
+    serving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await serving

@@ -411,15 +411,15 @@ class AMIClient:
         answer that does not come in time raises AMITimeoutError.
         """
         link = self._live_link()
-        built = [self._build(name, headers) for name, headers in actions]
+        encoded = [self._encode(name, headers) for name, headers in actions]
         loop = asyncio.get_running_loop()
-        entries = [_PendingAction(loop) for _ in built]
-        for action, entry in zip(built, entries, strict=True):
-            link.pending[action.action_id or ""] = entry
+        entries = [_PendingAction(loop) for _ in encoded]
+        for (action_id, _), entry in zip(encoded, entries, strict=True):
+            link.pending[action_id] = entry
         limit = self._timeout(timeout)
         try:
             async with asyncio.timeout(limit):
-                link.writer.write(b"".join(action.encode() for action in built))
+                link.writer.write(b"".join(data for _, data in encoded))
                 await link.writer.drain()
                 answers = await asyncio.gather(
                     *(entry.future for entry in entries), return_exceptions=True
@@ -429,9 +429,9 @@ class AMIClient:
         except ConnectionError as error:
             raise AMIConnectionError("the AMI link failed while sending") from error
         finally:
-            for action, entry in zip(built, entries, strict=True):
-                if link.pending.get(action.action_id or "") is entry:
-                    del link.pending[action.action_id or ""]
+            for (action_id, _), entry in zip(encoded, entries, strict=True):
+                if link.pending.get(action_id) is entry:
+                    del link.pending[action_id]
         results: list[Message | AMIError] = []
         for answer in answers:
             if isinstance(answer, AMIError | Message):
@@ -470,21 +470,23 @@ class AMIClient:
         return self._action_timeout if timeout is None else timeout
 
     def _build(self, name: str, headers: Headers, tag: str | None = None) -> Message:
-        items = list(headers.items() if isinstance(headers, Mapping) else headers)
-        for key, value in [("Action", name), *items]:
-            if key.lower() == "actionid":
-                raise ValueError("the AMI client assigns the ActionID itself")
-            # Plain `in` tests: a generator over the characters cost more than the rest of
-            # building the action (a routed call sends 2-4).
-            if "\r" in key or "\n" in key or ":" in key or "\r" in value or "\n" in value:
-                # A line break in a value would smuggle extra headers or actions.
-                raise ValueError(f"AMI header {key!r} holds a line break or a colon")
+        items = _checked(name, headers)
         action_id = f"{self._id_prefix}{next(self._ids)}"
         if tag is not None:
             if not tag or any(c in tag for c in "\r\n"):
                 raise ValueError("an ActionID tag is one non-empty line")
             action_id = f"{action_id}-{tag}"
         return Message.action(name, [("ActionID", action_id), *items])
+
+    def _encode(self, name: str, headers: Headers) -> tuple[str, bytes]:
+        """An action's ActionID and bytes, as `_build(...).encode()` without the Message:
+        a routed call sends three, each parsed back for its ActionID before."""
+        items = _checked(name, headers)
+        action_id = f"{self._id_prefix}{next(self._ids)}"
+        lines = [f"Action: {name}", f"ActionID: {action_id}"]
+        lines.extend([f"{key}: {value}" for key, value in items])
+        lines.append("\r\n")
+        return action_id, "\r\n".join(lines).encode()
 
     async def _request(self, link: _Link, action: Message, limit: float) -> Message:
         entry = _PendingAction(asyncio.get_running_loop())
@@ -787,3 +789,17 @@ def _remove(handlers: list[Any], handler: object) -> None:
     """Unsubscribes `handler`; unsubscribing twice is harmless."""
     with contextlib.suppress(ValueError):
         handlers.remove(handler)
+
+
+def _checked(name: str, headers: Headers) -> list[tuple[str, str]]:
+    """The action's headers, refused if one could smuggle a header or an action."""
+    items = list(headers.items() if isinstance(headers, Mapping) else headers)
+    for key, value in [("Action", name), *items]:
+        if key.lower() == "actionid":
+            raise ValueError("the AMI client assigns the ActionID itself")
+        # Plain `in` tests: a generator over the characters cost more than the rest of
+        # building the action (a routed call sends 2-4).
+        if "\r" in key or "\n" in key or ":" in key or "\r" in value or "\n" in value:
+            # A line break in a value would smuggle extra headers or actions.
+            raise ValueError(f"AMI header {key!r} holds a line break or a colon")
+    return items

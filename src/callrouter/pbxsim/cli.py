@@ -11,6 +11,7 @@ from pathlib import Path
 import structlog
 
 from callrouter.errors import ConfigError
+from callrouter.heap import settle_heap
 from callrouter.pbxsim.queues_conf import parse_queues_conf
 from callrouter.pbxsim.server import PBXSimulator
 from callrouter.pbxsim.settings import SimulatorSettings
@@ -100,6 +101,7 @@ async def serve(settings: SimulatorSettings, rate: float) -> None:
     """Run the simulator until the task is cancelled (Ctrl-C)."""
     simulator = PBXSimulator(settings)
     await simulator.start()
+    settle_heap()
     try:
         if rate > 0:
             simulator.start_traffic(rate, ())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +57,7 @@ from callrouter.db.hotpool import HotPool
 from callrouter.db.migrate import upgrade_async
 from callrouter.experts.directory import ExpertDirectory
 from callrouter.experts.presence import free_experts
+from callrouter.heap import settle_heap
 from callrouter.http.api import setup_http_api
 from callrouter.http.errors import error_middleware
 from callrouter.http.ops import OpsContext, setup_ops_routes
@@ -646,14 +646,6 @@ async def _recent_decisions(hotline: Hotline, limit: int) -> list[dict[str, Any]
     async with hotline.sessions() as session:
         records = await recent_call_records(session, limit)
     return [record.to_dict() for record in records]
-
-
-def settle_heap() -> None:
-    """Once started: what start-up built (about 150,000 modules, types, functions) moves to
-    the collector's permanent generation. Every full collection scanned it again, ~80 ms
-    of CPU on the event loop each time, which made the p99 of requests and of routing."""
-    gc.collect()
-    gc.freeze()
 
 
 async def serve_until_stopped(app: web.Application, host: str, port: int) -> None:

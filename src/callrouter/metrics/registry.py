@@ -62,7 +62,7 @@ class HotlineMetrics:
         )
         self.routing_latency = Histogram(
             "callrouter_routing_latency_seconds",
-            "HotlineCall received to Redirect written",
+            "HotlineCall read from the AMI to Redirect written",
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )

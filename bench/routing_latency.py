@@ -1,4 +1,4 @@
-"""Routing latency: HotlineCall received to Redirect sent, through the PBX simulator.
+"""Routing latency: HotlineCall read from the AMI to Redirect written, through the PBX simulator.
 
     python bench/routing_latency.py [--url postgresql+asyncpg://...] [--rates 100,200,400]
                                     [--seconds 20] [--profile-simulator] [--profile-router]
@@ -18,7 +18,9 @@ lowers its priority; on a shared, loaded box a niced simulator cannot deliver th
 For each rate it prints the rate asked, the rate the simulator really delivered (calls
 placed per second of wall time, and HotlineCall events the router received per second),
 the simulator's CPU use, the router's CPU per call routed, how late its event loop ran a
-5 ms timer (long synchronous stretches, or a starved process), and p50/p90/p99/max latency.
+5 ms timer (long synchronous stretches, or a starved process), and p50/p90/p99/max latency,
+counted from when the router read the HotlineCall's bytes (the calls routed before it in
+the same read included).
 A rate the simulator could not deliver is reported as such: its latency is not the latency
 at the rate asked.
 Without --url it uses $CALLROUTER_TEST_POSTGRES_URL and creates (then drops) its own
@@ -331,7 +333,7 @@ async def run_rate(
         if latencies:
             p99 = percentile(latencies, 0.99)
             print(
-                "latency UserEvent received -> Redirect sent: "
+                "latency HotlineCall read -> Redirect written: "
                 f"p50 {percentile(latencies, 0.50):.2f} ms, "
                 f"p90 {percentile(latencies, 0.90):.2f} ms, "
                 f"p99 {p99:.2f} ms, "

@@ -807,3 +807,35 @@ async def test_an_urgent_event_is_handed_out_before_the_events_read_with_it(
     assert order[1:] == [f"{event.name} {event.get('N')}" for event in read]
     assert order.count("urgent call") == 1
     await client.close()
+
+
+async def test_the_next_read_is_taken_while_a_long_one_is_still_handed_out(
+    server: FakeAMI, make_client: Callable[..., AMIClient]
+) -> None:
+    # A call announced while the subscribers are busy with a read of a thousand events is
+    # handed out urgently within a few of their turns, not after the thousandth.
+    client = make_client()
+    in_order: list[str] = []
+    urgent_after: list[int] = []
+
+    def subscriber(message: Message) -> None:
+        in_order.append(message.get("N") or "")
+        if message.get("N") == "10":
+            # The PBX announces a call while the burst is being handed out.
+            server.sessions[0].send(
+                Message.event("UserEvent", {"UserEvent": "HotlineCall", "N": "call"})
+            )
+
+    client.subscribe(subscriber)
+    client.subscribe_urgent("UserEvent", lambda message: urgent_after.append(len(in_order)))
+    await client.connect()
+    await client.send_action("Ping")
+    in_order.clear()
+    burst = [Message.event("Newexten", {"N": str(i)}) for i in range(1000)]
+    server.sessions[0].send(b"".join(event.encode() for event in burst))
+    await until(lambda: "call" in in_order)
+    [handed_out_at] = urgent_after
+    assert handed_out_at < 500
+    # Every event still reaches the subscribers, in the order read.
+    assert in_order == [str(i) for i in range(1000)] + ["call"]
+    await client.close()

@@ -23,6 +23,7 @@ from callrouter.calls.records import CallRecordData
 from callrouter.calls.replay import replay_journal
 from callrouter.calls.writer import CallRecordWriter
 
+from .conftest import database_away
 from .test_records import CLOSED
 from .test_writer import stored
 
@@ -172,11 +173,7 @@ async def test_a_failed_write_keeps_the_segments_until_a_write_commits_them(
 ) -> None:
     writer = CallRecordWriter(database_engine, journal=journal)
     writer.add_durable(message(1))
-
-    async def database_away(*_args: Any) -> None:
-        raise OSError("connection refused")
-
-    monkeypatch.setattr(writer_module, "add_call_records", database_away)
+    database_away(monkeypatch)
     with pytest.raises(OSError):
         await writer.flush()
     monkeypatch.undo()

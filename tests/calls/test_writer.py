@@ -15,6 +15,7 @@ from callrouter.calls.records import CallOutcome, CallRecordData, recent_call_re
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.passes import Pass
 
+from .conftest import database_away
 from .test_records import FAILSAFE, QUEUED
 
 
@@ -78,11 +79,7 @@ async def test_a_failed_write_keeps_the_records_for_the_next_round(
 ) -> None:
     writer = CallRecordWriter(database_engine)
     writer.add(record(1))
-
-    async def database_away(*_args: Any) -> None:
-        raise OSError("connection refused")
-
-    monkeypatch.setattr(writer_module, "add_call_records", database_away)
+    database_away(monkeypatch)
     with pytest.raises(OSError):
         await writer.flush()
     monkeypatch.undo()
@@ -165,11 +162,7 @@ async def test_a_failed_write_keeps_the_outcomes_for_the_next_round(
     writer.add(message)
     await writer.flush()
     writer.set_outcome(outcome(message, redirected=True, error=None))
-
-    async def database_away(*_args: Any) -> None:
-        raise OSError("connection refused")
-
-    monkeypatch.setattr(writer_module, "record_outcomes", database_away)
+    database_away(monkeypatch, "record_outcomes")
     with pytest.raises(OSError):
         await writer.flush()
     monkeypatch.undo()

@@ -255,8 +255,9 @@ class AMIClient:
         self._link: _Link | None = None
         self._state = AMIState.IDLE
         self._stats = AMIStats()
-        #: time.perf_counter() when the bytes of the events being handed out were read: a
-        #: subscriber's latency counts from there, the events before it in the read included.
+        #: time.perf_counter() when the latest read returned: an urgent handler, called right
+        #: after it, counts its latency from there (the urgent events before it included).
+        #: In-order handlers may run after a later read: for them it is not their read's time.
         self.read_at = 0.0
         # Replaced, never changed in place: a handler may (un)subscribe while events are
         # being delivered.

@@ -211,8 +211,9 @@ class Router:
         bounds how long (seconds) a caller waits for its commit when it could not be
         journaled: past it the message is played anyway and the record stays queued, as a
         database away must not keep callers on hold. `read_at` says when the bytes of the
-        event being handled were read (time.perf_counter; the AMI client's `read_at`): the
-        latency counts from there, the events handed out before it included."""
+        event being handled were read (time.perf_counter; the AMI client's `read_at`, right
+        for the calls it hands out urgently, as `take_call` is in `serve`): the latency counts
+        from there, the events handed out before it included."""
         self._pbx = pbx
         self._directory = directory
         self._wallet = wallet

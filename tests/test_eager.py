@@ -75,6 +75,26 @@ async def test_cancelling_reaches_the_coroutine_where_it_waits() -> None:
     assert never.cancelled()
 
 
+async def test_cancelling_before_the_task_first_runs_reaches_the_coroutine_too() -> None:
+    # The router stopping in the turn a call was taken: the routing waits on the PBX's
+    # answers, and must clean up (give its actions up) rather than be left suspended.
+    cleaned: list[str] = []
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def work() -> None:
+        try:
+            await never
+        finally:
+            cleaned.append("cleaned")
+
+    future = start_eagerly(work())
+    future.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await future
+    assert cleaned == ["cleaned"]
+    assert never.cancelled()
+
+
 async def test_an_exception_caught_by_the_coroutine_lets_it_go_on() -> None:
     async def work() -> str:
         try:

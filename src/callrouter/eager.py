@@ -43,14 +43,33 @@ def start_eagerly(coroutine: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
         else:
             failed.set_exception(error)
         return failed
-    return loop.create_task(_go_on(coroutine, awaited), context=context)
+    go_on = _go_on(coroutine, awaited)
+    # Up to its first `yield`: a task cancelled before its first step throws into a
+    # generator not started, which would end it without a word to the coroutine.
+    go_on.send(None)
+    return loop.create_task(go_on, context=context)
 
 
 @types.coroutine
 def _go_on(coroutine: Coroutine[Any, Any, T], awaited: Any) -> Generator[Any, None, T]:
     """The rest of `coroutine`, which is suspended on `awaited`: the task waits on what the
     coroutine waits on, and hands it each wake-up or exception (what `yield from` does,
-    for a coroutine already started)."""
+    for a coroutine already started). Started by `start_eagerly` up to its first `yield`,
+    where the task's first step finds it."""
+    try:
+        yield
+    except GeneratorExit:
+        coroutine.close()
+        raise
+    except BaseException as error:
+        # Cancelled before the task ever waited on `awaited`: cancel it as the task would
+        # have, and the coroutine hears it where it waits.
+        if isinstance(error, asyncio.CancelledError) and isinstance(awaited, asyncio.Future):
+            awaited.cancel()
+        try:
+            awaited = coroutine.throw(error)
+        except StopIteration as finished:
+            return finished.value  # type: ignore[no-any-return]
     while True:
         try:
             yield awaited

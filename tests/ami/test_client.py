@@ -4,8 +4,10 @@ captured traces where they exist). Waits are on conditions, never on fixed sleep
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -839,3 +841,54 @@ async def test_the_next_read_is_taken_while_a_long_one_is_still_handed_out(
     # Every event still reaches the subscribers, in the order read.
     assert in_order == [str(i) for i in range(1000)] + ["call"]
     await client.close()
+
+
+@contextlib.contextmanager
+def unread_exceptions() -> Iterator[list[str]]:
+    """What the event loop reports, at the garbage collection that ends the block, of the
+    futures whose exception nobody read ("Future exception was never retrieved")."""
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(
+        lambda _, context: reported.append(f"{context['message']}: {context.get('exception')!r}")
+    )
+    try:
+        yield reported
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+
+
+async def test_actions_left_in_drain_when_the_link_drops_leave_no_unread_exception(
+    server: FakeAMI, make_client: Callable[..., AMIClient]
+) -> None:
+    # The PBX reads no more (a busy simulator at the end of a bench): the actions wait in
+    # drain(), the keep-alive's Ping goes unanswered and the link is dropped, failing them.
+    # Their senders are cancelled in the same turn (here by a disconnect handler; at
+    # shutdown by the router stopping its calls): they never read those failures.
+    def stop_reading(session: Session, action: Message) -> None:
+        session.reply(action)
+        session.writer.transport.pause_reading()
+
+    server.responders["Hold"] = stop_reading
+    client = make_client(ping_interval=0.05, action_timeout=0.2)
+
+    async def cancelled_while_writing() -> None:
+        await client.connect()
+        await client.send_action("Hold")
+        # Far more than the socket buffers hold while nobody reads.
+        bulk = {"Variable": "BULK", "Value": "x" * 32_000_000}
+        senders = [
+            asyncio.create_task(client.send_actions([("Setvar", bulk)] * 2, timeout=WAIT)),
+            asyncio.create_task(client.send_action("Setvar", bulk, timeout=WAIT)),
+        ]
+        client.on_disconnected(lambda: [sender.cancel() for sender in senders])
+        for sender in senders:
+            with pytest.raises(asyncio.CancelledError):
+                await sender
+        await client.close()
+
+    with unread_exceptions() as reported:
+        await cancelled_while_writing()
+    assert reported == []

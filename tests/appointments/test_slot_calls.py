@@ -11,7 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from callrouter.appointments.absences import AbsenceReassigner
-from callrouter.appointments.queries import APPOINTMENTS, AppointmentView, read_views
+from callrouter.appointments.queries import (
+    APPOINTMENTS,
+    AppointmentFilter,
+    AppointmentView,
+    read_views,
+)
 from callrouter.appointments.routes import appointment
 from callrouter.appointments.slotcalls import AppointmentStates
 from callrouter.appointments.view import render_appointments
@@ -277,6 +282,28 @@ async def test_the_listing_names_the_expert_who_took_the_call_and_the_reserved_o
     # The demo screen's line names them too (`rdv list` reads the same property).
     [_, line] = render_appointments([await slots.view(view.id)], PARIS)
     assert "Expert 2" in line and "Expert 1" not in line
+
+
+async def test_the_expert_filter_finds_the_expert_the_listing_names(slots: SlotDesk) -> None:
+    view = await slots.book()
+    entries = {entry.expert.name: entry.id for entry in await slots.desk.experts.entries()}
+
+    async def listed_for(name: str) -> list[int]:
+        found = await slots.desk.appointments.find(AppointmentFilter(expert_id=entries[name]))
+        return [found_view.id for found_view in found]
+
+    # Until an expert answers, the reserved one is named, and found.
+    assert (await listed_for("Expert 1"), await listed_for("Expert 2")) == ([view.id], [])
+    engine = slots.engine()
+    slots.at(timedelta(0))
+    await engine.run_once()
+    [first] = slots.placer.placed
+    await engine.on_result(slots.result(first, Outcome.EXPERT_NO_ANSWER))
+    await engine.run_once()
+    await engine.on_result(slots.result(slots.placer.placed[1], Outcome.CONNECTED))
+    # Expert 2 took the call: the appointment is theirs in the listing, and in the filter.
+    assert appointment(await slots.view(view.id)).expert.name == "Expert 2"
+    assert (await listed_for("Expert 1"), await listed_for("Expert 2")) == ([], [view.id])
 
 
 async def test_a_busy_reserved_expert_is_replaced_by_a_free_one(slots: SlotDesk) -> None:

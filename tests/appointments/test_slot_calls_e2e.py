@@ -29,7 +29,8 @@ from callrouter.ledger.models import Movement
 from callrouter.ledger.prices import AssistanceLevel
 from callrouter.pbxsim import PBXSimulator, SimulatorSettings
 from callrouter.pbxsim.settings import LAB_ENDPOINTS
-from callrouter.server.runtime import Hotline, PBXLink, build_app
+from callrouter.server.hotline import Hotline, PBXLink
+from callrouter.server.runtime import build_app
 
 from ..callbacks.test_pbx_sim import Proxy
 

@@ -17,7 +17,8 @@ from callrouter.clock import FakeClock
 from callrouter.config import Config
 from callrouter.http.access import Role
 from callrouter.pbxsim import PBXSimulator, SimulatorSettings
-from callrouter.server.runtime import Hotline, PBXLink, build_app
+from callrouter.server.hotline import Hotline, PBXLink
+from callrouter.server.runtime import build_app
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_10H = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)

@@ -19,8 +19,8 @@ from callrouter.calls.writer import CallRecordWriter
 from callrouter.pbxsim import CallerProfile, PBXSimulator
 from callrouter.routing.decision import RoutingPolicy
 from callrouter.routing.service import UNANSWERED, RoutedCall
-from callrouter.server import runtime
-from callrouter.server.runtime import Hotline
+from callrouter.server import routing
+from callrouter.server.hotline import Hotline
 
 from ..support.live_hotline import hotline_on
 from ..support.waits import until, until_async
@@ -77,7 +77,7 @@ async def test_a_message_whose_router_died_after_the_redirect_keeps_its_record(
 ) -> None:
     # On both databases: PostgreSQL's writer commits without waiting for the server's
     # fsync, which still outlives the router.
-    monkeypatch.setattr(runtime, "_record", killed_after_the_redirect)
+    monkeypatch.setattr(routing, "_record", killed_after_the_redirect)
     async with hotline_on(database_url, simulator.port, TUESDAY_10H) as first:
         channel = simulator.place_call(UNKNOWN)
         await until(lambda: channel not in simulator.snapshot()["channels"], "message over")
@@ -104,7 +104,7 @@ async def test_a_message_record_the_database_never_got_is_written_once_at_restar
     async def killed(writer: CallRecordWriter) -> None:
         return None
 
-    monkeypatch.setattr(runtime, "_record", killed_after_the_redirect)
+    monkeypatch.setattr(routing, "_record", killed_after_the_redirect)
     monkeypatch.setattr(CallRecordWriter, "start", lambda writer: None)
     monkeypatch.setattr(CallRecordWriter, "flush", killed)
     monkeypatch.setattr(CallRecordWriter, "close", killed)
@@ -135,7 +135,7 @@ async def test_a_message_still_playing_at_the_restart_is_confirmed_from_the_pbx(
     sim = message_simulator(100_000.0)
     await sim.start()
     try:
-        monkeypatch.setattr(runtime, "_record", killed_after_the_redirect)
+        monkeypatch.setattr(routing, "_record", killed_after_the_redirect)
         async with hotline_on(sqlite_url, sim.port, TUESDAY_10H) as first:
             channel = sim.place_call(UNKNOWN)
             router = first.router

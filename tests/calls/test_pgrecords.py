@@ -4,6 +4,7 @@ decisions and fail-safes flag them as there, a naive instant is still refused.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -191,4 +192,31 @@ async def test_without_an_open_hot_pool_the_records_take_sqlalchemy(
     writer = CallRecordWriter(database_engine, hot_pool=closed)
     writer.add(QUEUED)
     await writer.flush()
+    assert await stored(engine_sessions) == [QUEUED]
+
+
+async def test_a_batch_committed_under_a_cancelled_flush_is_written_once(
+    database_engine: AsyncEngine,
+    engine_sessions: async_sessionmaker[AsyncSession],
+    hot_pool: HotPool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write = writer_module._write_on_postgres
+    committed, release = asyncio.Event(), asyncio.Event()
+
+    async def held_after_commit(*batch: Any) -> None:
+        await write(*batch)
+        committed.set()
+        await release.wait()  # the connection being given back
+
+    monkeypatch.setattr(writer_module, "_write_on_postgres", held_after_commit)
+    writer = CallRecordWriter(database_engine, hot_pool=hot_pool)
+    writer.add(QUEUED)
+    caller = asyncio.create_task(writer.flush())
+    await committed.wait()
+    caller.cancel()  # its HTTP client went away, after the commit
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    release.set()
+    await writer.close()
     assert await stored(engine_sessions) == [QUEUED]

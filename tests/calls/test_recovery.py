@@ -20,8 +20,8 @@ import pytest
 from callrouter.calls.records import CallRecordData, recent_call_records
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
 from callrouter.routing.service import RoutedCall
-from callrouter.server import runtime
-from callrouter.server.runtime import Hotline
+from callrouter.server import routing
+from callrouter.server.hotline import Hotline
 
 from ..support.live_hotline import SECRET, CuttingProxy, hotline_on, new_customer
 from ..support.waits import until, until_async
@@ -142,7 +142,7 @@ async def test_a_decision_whose_record_died_with_the_router_is_recovered_at_rest
         # The process dies between the Redirect and the record's write (kill -9).
         return None
 
-    monkeypatch.setattr(runtime, "_record", killed_before_writing)
+    monkeypatch.setattr(routing, "_record", killed_before_writing)
     async with hotline_on(sqlite_url, simulator.port, TUESDAY_10H) as first:
         await new_customer(first, "0622222222")
         simulator.place_call(CallerProfile("0622222222", "Bernard", pass_digit="3"))

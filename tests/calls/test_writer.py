@@ -192,3 +192,68 @@ async def test_close_does_not_write_twice_a_batch_it_finds_being_written(
     await committed.wait()
     await writer.close()
     assert [r.uniqueid for r in await stored(engine_sessions)] == ["1741000000.1"]
+
+
+def committed_then_held(
+    monkeypatch: pytest.MonkeyPatch, *, then_fails: bool = False
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """The writer's write commits, then holds (the connection being given back) until
+    the second event is set: a cancellation of the flush's caller lands after the commit.
+    With `then_fails`, the write then fails as if its commit had not happened."""
+    write = CallRecordWriter._write
+    committed, release = asyncio.Event(), asyncio.Event()
+
+    async def held_after_commit(self: CallRecordWriter, *batch: Any) -> None:
+        if not then_fails:
+            await write(self, *batch)
+        committed.set()
+        await release.wait()
+        if then_fails:
+            raise OSError("connection refused")
+
+    monkeypatch.setattr(CallRecordWriter, "_write", held_after_commit)
+    return committed, release
+
+
+async def cancel_after_commit(
+    writer: CallRecordWriter, committed: asyncio.Event, release: asyncio.Event
+) -> None:
+    """A flush awaited by a caller that goes away (an HTTP client hanging up) once the
+    batch is committed."""
+    caller = asyncio.create_task(writer.flush())
+    await committed.wait()
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    release.set()
+
+
+async def test_a_batch_committed_under_a_cancelled_flush_is_not_written_again(
+    database_engine: AsyncEngine,
+    engine_sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writer = CallRecordWriter(database_engine)
+    first = writer.add(record(1))
+    committed, release = committed_then_held(monkeypatch)
+    await cancel_after_commit(writer, committed, release)
+    # The next flush waits for the batch still finishing, and has nothing left to write.
+    await writer.flush()
+    assert first.done()
+    await writer.close()
+    assert [r.uniqueid for r in await stored(engine_sessions)] == ["1741000000.1"]
+
+
+async def test_a_failed_write_under_a_cancelled_flush_is_kept_and_written_once(
+    database_engine: AsyncEngine,
+    engine_sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writer = CallRecordWriter(database_engine)
+    first = writer.add(record(1))
+    committed, release = committed_then_held(monkeypatch, then_fails=True)
+    await cancel_after_commit(writer, committed, release)
+    monkeypatch.undo()
+    await writer.close()
+    assert first.done()
+    assert [r.uniqueid for r in await stored(engine_sessions)] == ["1741000000.1"]

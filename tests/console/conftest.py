@@ -16,7 +16,8 @@ from callrouter.clock import Clock, SimulatedClock
 from callrouter.config import Config
 from callrouter.http.access import Role
 from callrouter.pbxsim import PBXSimulator, SimulatorSettings
-from callrouter.server.runtime import Hotline, PBXLink, build_app
+from callrouter.server.hotline import Hotline, PBXLink
+from callrouter.server.runtime import build_app
 
 from ..support.waits import until
 

@@ -11,7 +11,7 @@ from callrouter.clock import FakeClock
 from callrouter.config import Config
 from callrouter.pbxsim import SimulatorSettings
 from callrouter.server.demo import DEMO_SUPERVISOR, SCREEN_FOOTER, build_demo_app
-from callrouter.server.runtime import Hotline, PBXLink
+from callrouter.server.hotline import Hotline, PBXLink
 
 from .conftest import PARIS
 

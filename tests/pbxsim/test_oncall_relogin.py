@@ -18,7 +18,8 @@ from callrouter.db.engine import create_engine, session_factory
 from callrouter.oncall.roster import Layer
 from callrouter.oncall.service import RosterService
 from callrouter.pbxsim import PBXSimulator, SimulatorSettings
-from callrouter.server.runtime import Hotline, PBXLink, build_app
+from callrouter.server.hotline import Hotline, PBXLink
+from callrouter.server.runtime import build_app
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_NIGHT = datetime(2026, 11, 24, 22, 0, tzinfo=PARIS)

@@ -17,7 +17,7 @@ from callrouter.config import Config
 from callrouter.http.access import Role
 from callrouter.pbxsim import SimulatorSettings
 from callrouter.server.demo import DEMO_CUSTOMERS, build_demo_app, default_demo_start
-from callrouter.server.runtime import Hotline, PBXLink
+from callrouter.server.hotline import Hotline, PBXLink
 
 PARIS = ZoneInfo("Europe/Paris")
 

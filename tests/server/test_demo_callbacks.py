@@ -19,7 +19,7 @@ from callrouter.ledger.tables import MOVEMENTS
 from callrouter.pbxsim import SimulatorSettings
 from callrouter.server.demo import DEMO_QUEUES, build_demo_app, callback_lines
 from callrouter.server.demo_callbacks import AFTERNOON_CALLBACKS, AWAY_UNTIL
-from callrouter.server.runtime import ENGINE, Hotline, PBXLink
+from callrouter.server.hotline import ENGINE, Hotline, PBXLink
 
 from ..support.waits import until_async
 

@@ -20,7 +20,8 @@ from callrouter.config import Config, DatabaseConfig
 from callrouter.http.access import Role
 from callrouter.live.state import LiveState
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
-from callrouter.server.runtime import Hotline, PBXLink, build_app
+from callrouter.server.hotline import Hotline, PBXLink
+from callrouter.server.runtime import build_app
 
 from ..support.waits import until
 

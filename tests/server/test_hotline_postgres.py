@@ -13,7 +13,8 @@ from callrouter.clock import FakeClock
 from callrouter.config import Config
 from callrouter.identity import service as identity_service
 from callrouter.pbxsim import CallerProfile, PBXSimulator
-from callrouter.server.runtime import Hotline, PBXLink, build_app
+from callrouter.server.hotline import Hotline, PBXLink
+from callrouter.server.runtime import build_app
 
 from .test_hotline import SECRET, TUESDAY_10H, simulator_settings, until
 

@@ -12,7 +12,8 @@ from aiohttp import web
 
 from callrouter.clock import FakeClock
 from callrouter.config import Config
-from callrouter.server.runtime import Hotline, PBXLink, build_app
+from callrouter.server.hotline import Hotline, PBXLink
+from callrouter.server.runtime import build_app
 
 #: The simulator's AMI secret; the tests' SimulatorSettings use it too.
 SECRET = "s3cret-for-tests"

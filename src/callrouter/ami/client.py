@@ -436,6 +436,7 @@ class AMIClient:
             for (action_id, _), entry in zip(encoded, entries, strict=True):
                 if link.pending.get(action_id) is entry:
                     del link.pending[action_id]
+                _read_if_failed(entry.future)
         results: list[Message | AMIError] = []
         for answer in answers:
             if isinstance(answer, AMIError | Message):
@@ -524,6 +525,7 @@ class AMIClient:
         finally:
             if link.pending.get(action_id) is entry:
                 del link.pending[action_id]
+            _read_if_failed(answer)
 
     # -- the link ---------------------------------------------------------------------------
 
@@ -839,6 +841,17 @@ def _remove(handlers: list[Any], handler: object) -> None:
     """Unsubscribes `handler`; unsubscribing twice is harmless."""
     with contextlib.suppress(ValueError):
         handlers.remove(handler)
+
+
+def _read_if_failed(answer: asyncio.Future[Any]) -> None:
+    """Marks the failure of an answer as read, once its sender is done with it.
+
+    A sender may leave without awaiting its answer: cancelled, or timed out, while its
+    bytes waited in drain(). If the link dropped meanwhile, its answer holds the
+    AMIConnectionError that no one will read, which asyncio would report at shutdown
+    ("Future exception was never retrieved"). The sender has its own error to give."""
+    if answer.done() and not answer.cancelled():
+        answer.exception()
 
 
 def _checked(name: str, headers: Headers) -> list[tuple[str, str]]:

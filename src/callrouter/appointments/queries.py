@@ -154,6 +154,7 @@ class AppointmentFilter:
     since: datetime | None = None
     until: datetime | None = None
     domain: str | None = None
+    #: The expert the listings name (the API's `expert`), not only the reserved one.
     expert_id: int | None = None
     state: str | None = None
     account_number: str | None = None
@@ -169,7 +170,10 @@ async def find(connection: AsyncConnection, where: AppointmentFilter) -> list[Ap
     if where.domain is not None:
         conditions.append(APPOINTMENTS.c.domain == where.domain)
     if where.expert_id is not None:
-        conditions.append(APPOINTMENTS.c.expert_id == where.expert_id)
+        # Who took the call at the slot once an expert answered it, else the reserved one:
+        # the expert the listings name, whose appointments a reader asks for.
+        on_call = func.coalesce(_TAKER.c.id, APPOINTMENTS.c.expert_id)
+        conditions.append(on_call == where.expert_id)
     if where.state is not None:
         conditions.append(APPOINTMENTS.c.state == where.state)
     if where.account_number is not None:

@@ -66,7 +66,11 @@ class Reschedule(Request):
 class AppointmentQuery(Request):
     day: dt.date | None = Field(default=None, description="Slots of this day (calendar's zone).")
     domain: DomainKey | None = None
-    expert_id: Id | None = None
+    expert_id: Id | None = Field(
+        default=None,
+        description="Appointments whose `expert` is this one: who took the call at the slot "
+        "once an expert answered it, else the reserved one (not `reserved_expert` alone).",
+    )
     state: AppointmentState | None = None
     limit: int = Field(default=200, ge=1, le=500, description="At most this many, by start.")
 

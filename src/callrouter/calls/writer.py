@@ -74,6 +74,8 @@ class CallRecordWriter:
         self._wake = asyncio.Event()
         self._flushing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        #: The flushes' batches being written (a task only weakly referenced may vanish).
+        self._batches: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="call-record-writer")
@@ -127,10 +129,9 @@ class CallRecordWriter:
     async def close(self) -> None:
         """Stop, after writing everything received (nothing is dropped on shutdown)."""
         if self._task is not None:
-            # Never in the middle of a write: one cancelled after its commit would be
-            # restored and written a second time by the flush below.
-            async with self._flushing:
-                self._task.cancel()
+            # A write under way goes on (`flush` writes in a task of its own): the flush
+            # below waits for it, and finds nothing of its batch left to write.
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
@@ -139,7 +140,17 @@ class CallRecordWriter:
     async def flush(self) -> None:
         """Writes everything queued so far in one transaction; on return all of it is
         committed: a write already under way is waited for, so a reader after this one sees
-        its records."""
+        its records.
+
+        The batch is written in a task of its own: a caller cancelled meanwhile (an HTTP
+        client that went away) stops waiting, but the batch is not interrupted. Cancelled
+        in the caller's task after its commit, it would be restored and written twice."""
+        batch = asyncio.create_task(self._flush_in_turn(), name="call-record-batch")
+        self._batches.add(batch)
+        batch.add_done_callback(self._batches.discard)
+        await asyncio.shield(batch)
+
+    async def _flush_in_turn(self) -> None:
         async with self._flushing:
             await self._flush()
 
@@ -164,6 +175,8 @@ class CallRecordWriter:
             else:
                 await self._write(records, failsafes, outcomes)
         except asyncio.CancelledError:
+            # Only the batch's own task is cancelled here, by an event loop that is closing
+            # (callers' cancellations stop at `flush`): kept in memory, for want of knowing.
             self._restore(records, failsafes, outcomes, committed)
             raise
         except Exception:

@@ -21,7 +21,8 @@ from callrouter.errors import CallrouterError
 from callrouter.identity.pepper import demo_pin_pepper, pin_pepper
 from callrouter.pbxsim import SimulatorSettings
 from callrouter.server.demo import DEMO_QUEUES, build_demo_app, default_demo_start
-from callrouter.server.runtime import Hotline, PBXLink, build_app, serve_until_stopped
+from callrouter.server.hotline import Hotline, PBXLink
+from callrouter.server.runtime import build_app, serve_until_stopped
 
 API_SECRET_ENV = "CALLROUTER_API_SECRET"
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///callrouter-demo.db"

@@ -30,7 +30,8 @@ from callrouter.oncall.roster import Layer
 from callrouter.oncall.service import RosterService
 from callrouter.pbxsim import CallerProfile, PBXSimulator, SimulatorSettings
 from callrouter.server.demo_callbacks import demo_callbacks_context
-from callrouter.server.runtime import ENGINE, HOTLINE, Hotline, PBXLink, build_app
+from callrouter.server.hotline import ENGINE, HOTLINE, Hotline, PBXLink
+from callrouter.server.runtime import build_app
 from callrouter.server.view import (
     render_callbacks,
     render_escalations,

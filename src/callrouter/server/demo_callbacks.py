@@ -35,7 +35,7 @@ from callrouter.ledger.service import LedgerService
 from callrouter.passes import Pass
 from callrouter.routing.decision import Target
 from callrouter.routing.service import RoutedCall
-from callrouter.server.runtime import HOTLINE, Hotline
+from callrouter.server.hotline import HOTLINE, Hotline
 
 log = structlog.get_logger(__name__)
 

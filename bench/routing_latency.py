@@ -209,7 +209,7 @@ def simulator_process(
             )
         )
         await simulator.start()
-        settle_heap()  # as `callrouter pbxsim` does: no collector pauses bunching events
+        settle_heap(collect_cycles=False)  # as `callrouter pbxsim` does: no collector pauses
         ports.put(simulator.port)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, go.wait)

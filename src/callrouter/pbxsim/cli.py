@@ -101,7 +101,7 @@ async def serve(settings: SimulatorSettings, rate: float) -> None:
     """Run the simulator until the task is cancelled (Ctrl-C)."""
     simulator = PBXSimulator(settings)
     await simulator.start()
-    settle_heap()
+    settle_heap(collect_cycles=False)
     try:
         if rate > 0:
             simulator.start_traffic(rate, ())

@@ -23,6 +23,7 @@ from callrouter.ami import (
     AMITimeoutError,
     Message,
 )
+from callrouter.ami import client as client_module
 from callrouter.ami.client import reconnect_delays
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
@@ -812,15 +813,19 @@ async def test_an_urgent_event_is_handed_out_before_the_events_read_with_it(
 
 
 async def test_the_next_read_is_taken_while_a_long_one_is_still_handed_out(
-    server: FakeAMI, make_client: Callable[..., AMIClient]
+    server: FakeAMI, make_client: Callable[..., AMIClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A call announced while the subscribers are busy with a read of a thousand events is
-    # handed out urgently within a few of their turns, not after the thousandth.
+    # handed out urgently within a few of their turns, not after the thousandth. Each
+    # event takes the subscribers 50 us (a clock of the test's own).
     client = make_client()
     in_order: list[str] = []
     urgent_after: list[int] = []
+    spent = [0.0]
+    monkeypatch.setattr(client_module, "_turn_clock", lambda: spent[0])
 
     def subscriber(message: Message) -> None:
+        spent[0] += 50e-6
         in_order.append(message.get("N") or "")
         if message.get("N") == "10":
             # The PBX announces a call while the burst is being handed out.

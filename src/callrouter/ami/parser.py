@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import structlog
 
-from callrouter.ami.message import Message
+from callrouter.ami.message import Message, message_from_frame
 
 log = structlog.get_logger(__name__)
 
@@ -161,9 +161,10 @@ class AMIParser:
         for frame in buffer[:last].decode("utf-8", "replace").split("\r\n\r\n"):
             # A header's colon before the first line end; no stray line end in front.
             colon = frame.find(":")
-            if colon < 0 or frame[0] in "\r\n" or "\r\n" in frame[:colon]:
+            first_end = frame.find("\r\n", 0, colon)
+            if colon < 0 or first_end >= 0 or frame[0] in "\r\n":
                 return None
-            append(Message(frame=frame))
+            append(message_from_frame(frame, frame.find("\r\n", colon)))
         return messages
 
     def _decode_one_by_one(self, buffer: bytes, search: int, messages: list[Message]) -> int:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from callrouter.ami.message import Message, MessageKind
+from callrouter.ami.parser import AMIParser
 
 
 def from_lines(lines: list[str]) -> Message:
@@ -19,7 +20,13 @@ def as_received(lines: list[str]) -> Message:
     return Message(frame="\r\n".join(lines))
 
 
-built = pytest.mark.parametrize("build", [from_lines, as_received])
+def parsed(lines: list[str]) -> Message:
+    # What the reader gets: the parser's own path, from the bytes.
+    [message] = AMIParser(expect_banner=False).feed(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return message
+
+
+built = pytest.mark.parametrize("build", [from_lines, as_received, parsed])
 
 
 @built
@@ -73,3 +80,25 @@ def test_a_letter_that_lowercases_longer_does_not_shift_the_values(
     message = build(["Event: UserEvent", "CallerName: İPEK", "Pass: 3"])
     assert message.get("pass") == "3"
     assert message.get("callername") == "İPEK"
+
+
+@built
+@pytest.mark.parametrize(
+    ("first", "kind", "name"),
+    [
+        ("Event: Newchannel", MessageKind.EVENT, "Newchannel"),
+        ("Response: Success", MessageKind.RESPONSE, "Success"),
+        ("Event: odd: name", MessageKind.EVENT, "odd: name"),
+        ("Event:Hangup", MessageKind.EVENT, "Hangup"),
+        ("event: Hangup", MessageKind.EVENT, "Hangup"),
+        ("Event:: Hangup", MessageKind.EVENT, ": Hangup"),
+        ("Event: ", MessageKind.EVENT, ""),
+        ("Privilege: call,all", MessageKind.OTHER, "call,all"),
+    ],
+)
+def test_the_first_line_says_the_kind_and_name_however_the_message_was_made(
+    build: Callable[[list[str]], Message], first: str, kind: MessageKind, name: str
+) -> None:
+    message = build([first, "Channel: Local/1@hotline-00000001;2"])
+    assert (message.kind, message.name) == (kind, name)
+    assert message.get("Channel") == "Local/1@hotline-00000001;2"

@@ -215,20 +215,19 @@ class Message:
         return f"Message({self.kind.value}={self.name!r}, {len(self.lines)} headers)"
 
 
-def message_from_frame(frame: str, first_end: int) -> Message:
-    """`Message(frame=frame)` for a frame whose first line ends at `first_end` (-1: the
-    frame is one line), as the parser has just found it: the reader's path for every
-    event, without a second search for the first line nor the general constructor's
-    branches (bench/ami_parser.py)."""
-    key, separator, value = (frame if first_end < 0 else frame[:first_end]).partition(": ")
-    kind = _KINDS.get(key)
-    if kind is None or not separator:
+def message_from_frame(frame: str, colon: int, first_end: int) -> Message:
+    """`Message(frame=frame)` for a frame whose first colon is at `colon`, before its
+    first line's end at `first_end` (-1: the frame is one line), as the parser has just
+    found them: the reader's path for every event, without searching the first line
+    again nor the general constructor's branches (bench/ami_parser.py)."""
+    kind = _KINDS.get(frame[:colon])
+    if kind is None or not frame.startswith(" ", colon + 1):
         return Message(frame=frame)
     message = _new_message(Message)
     message._fields = message._folded = message._lowered = message._lines = None
     message._frame = frame
     message.kind = kind
-    message.name = value
+    message.name = frame[colon + 2 :] if first_end < 0 else frame[colon + 2 : first_end]
     return message
 
 

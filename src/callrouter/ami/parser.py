@@ -161,10 +161,10 @@ class AMIParser:
         for frame in buffer[:last].decode("utf-8", "replace").split("\r\n\r\n"):
             # A header's colon before the first line end; no stray line end in front.
             colon = frame.find(":")
-            first_end = frame.find("\r\n", 0, colon)
-            if colon < 0 or first_end >= 0 or frame[0] in "\r\n":
+            first_end = frame.find("\r\n")
+            if colon < 0 or 0 <= first_end < colon or frame[0] in "\r\n":
                 return None
-            append(message_from_frame(frame, frame.find("\r\n", colon)))
+            append(message_from_frame(frame, colon, first_end))
         return messages
 
     def _decode_one_by_one(self, buffer: bytes, search: int, messages: list[Message]) -> int:

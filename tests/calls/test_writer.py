@@ -177,21 +177,22 @@ async def test_close_does_not_write_twice_a_batch_it_finds_being_written(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     writer = CallRecordWriter(database_engine)
-    write = CallRecordWriter._write
-    committed = asyncio.Event()
-
-    async def slow_to_return(self: CallRecordWriter, *batch: Any) -> None:
-        await write(self, *batch)
-        committed.set()
-        # Committed; the connection is still being given back when the router stops.
-        await asyncio.sleep(0.05)
-
-    monkeypatch.setattr(CallRecordWriter, "_write", slow_to_return)
+    # Committed; the connection is still being given back when the router stops.
+    committed, release = committed_then_held(monkeypatch)
     writer.start()
     writer.add(record(1))
     await committed.wait()
-    await writer.close()
+    closing = asyncio.create_task(writer.close())
+    while not writer_loop_ended(writer):
+        await asyncio.sleep(0)
+    release.set()
+    await closing
     assert [r.uniqueid for r in await stored(engine_sessions)] == ["1741000000.1"]
+
+
+def writer_loop_ended(writer: CallRecordWriter) -> bool:
+    task = writer._task
+    return task is None or task.done()
 
 
 def committed_then_held(

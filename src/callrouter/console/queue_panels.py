@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -13,7 +15,7 @@ from callrouter.console.panel import DECISIONS, FIGURES, LIVE, TICK, Labels, Pan
 from callrouter.console.watch import Watch
 from callrouter.http.access import Visibility, mask_caller_id, mask_numbers_in
 from callrouter.live.state import LiveState
-from callrouter.live.views import QueueMember, WaitingCaller
+from callrouter.live.views import CallerCard, QueueHead, QueueMember
 
 #: Callers listed per queue (the count says how many wait in all).
 CALLERS_SHOWN = 50
@@ -35,6 +37,33 @@ def caller_label(caller_id: str, caller_name: str, seen: Visibility) -> str:
     if seen.caller_names and caller_name:
         return f"{caller_name} ({number})" if number else caller_name
     return number or "?"
+
+
+#: JSON as the hub writes a panel: compact, not ASCII-only (a panel rendering its own text
+#: must give the very bytes the hub would). One encoder: `json.dumps` makes one per call.
+_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A waiting caller's JSON line around its position (which moves as others leave),
+    and what it was made from."""
+
+    card: CallerCard
+    chosen: str | None
+    head: str
+    tail: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Callers:
+    """A queue's callers as rendered at a push: their JSON lines (joined) and what they
+    were made from (the queue's `changes`, the passes in position order, each line)."""
+
+    changes: int
+    passes: tuple[str | None, ...]
+    lines: dict[str, _Line]
+    text: str
 
 
 def member_status(member: QueueMember) -> str:
@@ -121,18 +150,23 @@ class QueuesPanel:
         self.watch = watch
         self.connected_at = connected_at
         self._paused_since: dict[tuple[str, str], datetime] = {}
-        # Per visibility, per caller shown at the last push: what the line was built from,
-        # and the line. A caller waits through many pushes: the same line is reused until
-        # something on it changes (the position, mostly), which also spares the collector
-        # fifty new dicts a push.
-        self._lines: dict[Visibility, dict[str, tuple[tuple[object, ...], dict[str, Any]]]] = {}
+        # Per visibility, per queue: its callers' JSON as last rendered, and what it was
+        # rendered from. A queue whose callers did not move (`QueueHead.changes`) and whose
+        # passes are the same is not rendered again.
+        self._rendered: dict[Visibility, dict[str, _Callers]] = {}
 
     def snapshot(self, view: PanelView) -> dict[str, Any]:
-        queues = self.live.queues(limit=CALLERS_SHOWN)
+        result: dict[str, Any] = json.loads(self.render(view))
+        return result
+
+    def render(self, view: PanelView) -> str:
+        """The panel's JSON, the text `json.dumps` would make of it (compact, not ASCII-only):
+        made of the parts kept from the last push wherever they did not change."""
         paused: set[tuple[str, str]] = set()
+        before = self._rendered.get(view.seen, {})
+        rendered = self._rendered[view.seen] = {}
         shown = []
-        lines, self._lines[view.seen] = self._lines.get(view.seen, {}), {}
-        for queue in queues:
+        for queue in self.live.queue_heads():
             members = []
             for member in queue.members:
                 since = None
@@ -149,48 +183,48 @@ class QueuesPanel:
                         "calls_taken": member.calls_taken,
                     }
                 )
+            callers = rendered[queue.name] = self._callers(queue, view, before.get(queue.name))
             shown.append(
-                {
-                    "name": queue.name,
-                    "waiting": queue.waiting,
-                    "callers": [self._caller(caller, view, lines) for caller in queue.callers],
-                    "members": members,
-                }
+                f'{{"name":{_json(queue.name)},"waiting":{queue.waiting},'
+                f'"callers":[{callers.text}],"members":{_json(members)}}}'
             )
         # A pause seen to end is forgotten: the next one starts its own clock.
         for key in set(self._paused_since) - paused:
             del self._paused_since[key]
-        return {"configured": True, "queues": shown, "in_call": self._in_call(view)}
+        in_call = _json(self._in_call(view))
+        return f'{{"configured":true,"queues":[{",".join(shown)}],"in_call":{in_call}}}'
 
-    def _caller(
-        self,
-        caller: WaitingCaller,
-        view: PanelView,
-        before: dict[str, tuple[tuple[object, ...], dict[str, Any]]],
-    ) -> dict[str, Any]:
-        chosen = self.watch.pass_of(caller.uniqueid)
-        made_of = (
-            caller.position,
-            caller.caller_id,
-            caller.caller_name,
-            chosen,
-            caller.priority,
-            caller.joined_at,
-        )
-        kept = before.get(caller.uniqueid)
-        if kept is not None and kept[0] == made_of:
-            line = kept[1]
-        else:
-            line = {
-                "id": caller.uniqueid,
-                "position": caller.position,
-                "who": caller_label(caller.caller_id, caller.caller_name, view.seen),
-                "pass": chosen,
-                "priority": caller.priority,
-                "since": view.local(caller.joined_at),
-            }
-        self._lines[view.seen][caller.uniqueid] = (made_of, line)
-        return line
+    def _callers(self, queue: QueueHead, view: PanelView, before: _Callers | None) -> _Callers:
+        """A queue's callers as JSON: as last time when nobody joined or left and the passes
+        are the same (a pass is recorded by the router, apart from the queue); else each
+        line kept from last time with its new position, or made when it is new."""
+        pass_of = self.watch.pass_of
+        if before is not None and before.changes == queue.changes:
+            passes = tuple(pass_of(uniqueid) for uniqueid in before.lines)
+            if passes == before.passes:
+                return before
+        kept = {} if before is None else before.lines
+        lines: dict[str, _Line] = {}
+        texts = []
+        passes_list = []
+        cards = self.live.waiting_cards(queue.name, limit=CALLERS_SHOWN)
+        for position, card in enumerate(cards, start=1):
+            chosen = pass_of(card.uniqueid)
+            line = kept.get(card.uniqueid)
+            # The same caller has the same card (`Caller.card`): a rebuilt one gets a new line.
+            if line is None or line.card is not card or line.chosen != chosen:
+                line = _Line(
+                    card,
+                    chosen,
+                    f'{{"id":{_json(card.uniqueid)},"position":',
+                    f',"who":{_json(caller_label(card.caller_id, card.caller_name, view.seen))}'
+                    f',"pass":{_json(chosen)},"priority":{_json(card.priority)}'
+                    f',"since":{_json(view.local(card.joined_at))}}}',
+                )
+            lines[card.uniqueid] = line
+            passes_list.append(chosen)
+            texts.append(f"{line.head}{position}{line.tail}")
+        return _Callers(queue.changes, tuple(passes_list), lines, ",".join(texts))
 
     def _in_call(self, view: PanelView) -> list[dict[str, Any]]:
         calls = []

@@ -58,10 +58,9 @@ class _Line:
 @dataclass(frozen=True, slots=True)
 class _Callers:
     """A queue's callers as rendered at a push: their JSON lines (joined) and what they
-    were made from (the queue's `changes`, the passes in position order, each line)."""
+    were made from (the queue's `changes`, each line in position order)."""
 
     changes: int
-    passes: tuple[str | None, ...]
     lines: dict[str, _Line]
     text: str
 
@@ -200,31 +199,32 @@ class QueuesPanel:
         line kept from last time with its new position, or made when it is new."""
         pass_of = self.watch.pass_of
         if before is not None and before.changes == queue.changes:
-            passes = tuple(pass_of(uniqueid) for uniqueid in before.lines)
-            if passes == before.passes:
+            lines_before = before.lines.values()
+            if all(pass_of(line.card.uniqueid) == line.chosen for line in lines_before):
                 return before
         kept = {} if before is None else before.lines
+        kept_line = kept.get
         lines: dict[str, _Line] = {}
         texts = []
-        passes_list = []
-        cards = self.live.waiting_cards(queue.name, limit=CALLERS_SHOWN)
-        for position, card in enumerate(cards, start=1):
-            chosen = pass_of(card.uniqueid)
-            line = kept.get(card.uniqueid)
+        for position, card in enumerate(
+            self.live.waiting_cards(queue.name, limit=CALLERS_SHOWN), start=1
+        ):
+            uniqueid = card.uniqueid
+            chosen = pass_of(uniqueid)
+            line = kept_line(uniqueid)
             # The same caller has the same card (`Caller.card`): a rebuilt one gets a new line.
             if line is None or line.card is not card or line.chosen != chosen:
                 line = _Line(
                     card,
                     chosen,
-                    f'{{"id":{_json(card.uniqueid)},"position":',
+                    f'{{"id":{_json(uniqueid)},"position":',
                     f',"who":{_json(caller_label(card.caller_id, card.caller_name, view.seen))}'
                     f',"pass":{_json(chosen)},"priority":{_json(card.priority)}'
                     f',"since":{_json(view.local(card.joined_at))}}}',
                 )
-            lines[card.uniqueid] = line
-            passes_list.append(chosen)
+            lines[uniqueid] = line
             texts.append(f"{line.head}{position}{line.tail}")
-        return _Callers(queue.changes, tuple(passes_list), lines, ",".join(texts))
+        return _Callers(queue.changes, lines, ",".join(texts))
 
     def _in_call(self, view: PanelView) -> list[dict[str, Any]]:
         calls = []

@@ -204,6 +204,7 @@ def queues_panel_as_built_from_views(
     watch: Watch,
     seen_view: PanelView,
     paused_since: dict[tuple[str, str], datetime],
+    connected_at: dict[str, datetime],
 ) -> str:
     """The queues panel made afresh from the live state's views and encoded as the hub
     encodes a panel: what the supervisors must see, whatever the panel kept."""
@@ -247,7 +248,7 @@ def queues_panel_as_built_from_views(
             "who": caller_label(call.caller_id, call.caller_name, seen_view.seen),
             "agent": call.agent if seen_view.seen.full_caller_ids else mask_numbers_in(call.agent),
             "pass": watch.pass_of(call.uniqueid),
-            "since": seen_view.local(call.started_at),
+            "since": seen_view.local(connected_at.get(call.uniqueid, call.started_at)),
         }
         for call in live.connected_calls(limit=50, scan=2000)
         if call.agent is not None
@@ -283,7 +284,8 @@ def test_every_change_to_a_queue_shows_at_the_next_push() -> None:
     alice, chloe = ("Alice Martin", "Local/agent1@agents"), ("Chloé Bernard", "Local/agent3@agents")
     configure(live, {"coordinators": [alice], "experts": [chloe]})
     watch = Passes(clock)
-    panel = QueuesPanel(live, watch, lambda _uniqueid: None)
+    connected_at: dict[str, datetime] = {}
+    panel = QueuesPanel(live, watch, connected_at.get)
     # When each pause was first seen (the first visibility rendered sees it first).
     paused_since: dict[tuple[str, str], datetime] = {}
     channels: dict[str, str] = {}
@@ -298,7 +300,7 @@ def test_every_change_to_a_queue_shows_at_the_next_push() -> None:
         clock.advance(timedelta(seconds=1))
         for seen in (SUPERVISOR, ADMIN):
             at = view(seen, clock.now())
-            expected = queues_panel_as_built_from_views(live, watch, at, paused_since)
+            expected = queues_panel_as_built_from_views(live, watch, at, paused_since, connected_at)
             assert panel.render(at) == expected
             assert panel.snapshot(at) == json.loads(expected)
 
@@ -317,6 +319,11 @@ def test_every_change_to_a_queue_shows_at_the_next_push() -> None:
     live.apply(pause("experts", chloe, "lunch"))
     shows_the_live_state()
     live.apply(agent_event("AgentConnect", "coordinators", channels["1.2"], "1.2", alice))
+    shows_the_live_state()
+    # The answer seen by the outcome tracker, then a pass recorded again for that call.
+    connected_at["1.2"] = clock.now()
+    shows_the_live_state()
+    watch.passes["1.2"] = "Pass Confort"
     shows_the_live_state()
     # More callers than are shown, some joining ahead of the others.
     for n in range(60):

@@ -15,7 +15,7 @@ from callrouter.console.panel import DECISIONS, FIGURES, LIVE, TICK, Labels, Pan
 from callrouter.console.watch import Watch
 from callrouter.http.access import Visibility, mask_caller_id, mask_numbers_in
 from callrouter.live.state import LiveState
-from callrouter.live.views import CallerCard, QueueHead, QueueMember
+from callrouter.live.views import CallerCard, LiveCall, QueueHead, QueueMember
 
 #: Callers listed per queue (the count says how many wait in all).
 CALLERS_SHOWN = 50
@@ -63,6 +63,12 @@ class _Callers:
     changes: int
     lines: dict[str, _Line]
     text: str
+
+
+#: A queue's members and when each paused one was first seen paused.
+_Agents = tuple[tuple[QueueMember, ...], tuple[datetime | None, ...]]
+#: The calls in progress, each with its pass and when it was answered.
+_Calls = tuple[tuple[LiveCall, str | None, datetime | None], ...]
 
 
 def member_status(member: QueueMember) -> str:
@@ -153,6 +159,11 @@ class QueuesPanel:
         # rendered from. A queue whose callers did not move (`QueueHead.changes`) and whose
         # passes are the same is not rendered again.
         self._rendered: dict[Visibility, dict[str, _Callers]] = {}
+        # Per queue: its members' JSON, and the members (and pauses' starts) it was made
+        # from: the same for every visibility.
+        self._members: dict[str, tuple[_Agents, str]] = {}
+        # Per visibility: the calls in progress' JSON, and what it was made from.
+        self._calls: dict[Visibility, tuple[_Calls, str]] = {}
 
     def snapshot(self, view: PanelView) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(self.render(view))
@@ -166,32 +177,48 @@ class QueuesPanel:
         rendered = self._rendered[view.seen] = {}
         shown = []
         for queue in self.live.queue_heads():
-            members = []
+            sinces: list[datetime | None] = []
             for member in queue.members:
                 since = None
                 if member.paused:
                     key = (queue.name, member.interface)
                     paused.add(key)
                     since = self._paused_since.setdefault(key, view.now)
-                members.append(
-                    {
-                        "name": member.name,
-                        "status": member_status(member),
-                        "paused_reason": member.paused_reason,
-                        "paused_since": None if since is None else view.local(since),
-                        "calls_taken": member.calls_taken,
-                    }
-                )
+                sinces.append(since)
+            members = self._members_of(queue, tuple(sinces), view)
             callers = rendered[queue.name] = self._callers(queue, view, before.get(queue.name))
             shown.append(
                 f'{{"name":{_json(queue.name)},"waiting":{queue.waiting},'
-                f'"callers":[{callers.text}],"members":{_json(members)}}}'
+                f'"callers":[{callers.text}],"members":{members}}}'
             )
         # A pause seen to end is forgotten: the next one starts its own clock.
         for key in set(self._paused_since) - paused:
             del self._paused_since[key]
-        in_call = _json(self._in_call(view))
-        return f'{{"configured":true,"queues":[{",".join(shown)}],"in_call":{in_call}}}'
+        return f'{{"configured":true,"queues":[{",".join(shown)}],"in_call":{self._in_call(view)}}}'
+
+    def _members_of(
+        self, queue: QueueHead, sinces: tuple[datetime | None, ...], view: PanelView
+    ) -> str:
+        """A queue's members as JSON: as last time when they are the same (and paused since
+        the same moments)."""
+        made_of = (queue.members, sinces)
+        kept = self._members.get(queue.name)
+        if kept is not None and kept[0] == made_of:
+            return kept[1]
+        text = _json(
+            [
+                {
+                    "name": member.name,
+                    "status": member_status(member),
+                    "paused_reason": member.paused_reason,
+                    "paused_since": None if since is None else view.local(since),
+                    "calls_taken": member.calls_taken,
+                }
+                for member, since in zip(queue.members, sinces, strict=True)
+            ]
+        )
+        self._members[queue.name] = (made_of, text)
+        return text
 
     def _callers(self, queue: QueueHead, view: PanelView, before: _Callers | None) -> _Callers:
         """A queue's callers as JSON: as last time when nobody joined or left and the passes
@@ -226,22 +253,34 @@ class QueuesPanel:
             texts.append(f"{line.head}{position}{line.tail}")
         return _Callers(queue.changes, lines, ",".join(texts))
 
-    def _in_call(self, view: PanelView) -> list[dict[str, Any]]:
-        calls = []
-        for call in self.live.connected_calls(limit=IN_CALL_SHOWN, scan=_CHANNELS_READ):
+    def _in_call(self, view: PanelView) -> str:
+        """The calls in progress as JSON: as last time when they are the same calls, with
+        the same passes and the same moments of answer."""
+        calls = self.live.connected_calls(limit=IN_CALL_SHOWN, scan=_CHANNELS_READ)
+        made_of = tuple(
+            (call, self.watch.pass_of(call.uniqueid), self.connected_at(call.uniqueid))
+            for call in calls
+        )
+        kept = self._calls.get(view.seen)
+        if kept is not None and kept[0] == made_of:
+            return kept[1]
+        lines = []
+        for call, chosen, connected in made_of:
             agent = call.agent or ""
-            calls.append(
+            lines.append(
                 {
                     "id": call.uniqueid,
                     "who": caller_label(call.caller_id, call.caller_name, view.seen),
                     "agent": agent if view.seen.full_caller_ids else mask_numbers_in(agent),
-                    "pass": self.watch.pass_of(call.uniqueid),
+                    "pass": chosen,
                     # Since the agent answered; the call's start when that was not seen
                     # (callrouter connected to the PBX during the call).
-                    "since": view.local(self.connected_at(call.uniqueid) or call.started_at),
+                    "since": view.local(connected or call.started_at),
                 }
             )
-        return calls
+        text = _json(lines)
+        self._calls[view.seen] = (made_of, text)
+        return text
 
 
 def _figures(figures: QueueFigures) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import TypedDict
 
 from callrouter.accounts.schemas import (
     CALLER_ID_MAX_LENGTH,
@@ -88,6 +89,25 @@ class Availability(BaseModel):
     domain: str
     slot_minutes: int
     items: list[Slot]
+
+
+# The availability answer as the route writes it (http.endpoint.Plain): the same fields as
+# Slot and Availability, which give the OpenAPI document, as plain dicts. Our own code
+# computed every value, so nothing is checked again, and no model is built per slot.
+class SlotDocument(TypedDict):
+    start: Instant
+    end: Instant
+    capacity: int
+    experts: list[str]
+
+
+class AvailabilityDocument(TypedDict):
+    domain: str
+    slot_minutes: int
+    items: list[SlotDocument]
+
+
+AVAILABILITY_WRITER = TypeAdapter(AvailabilityDocument)
 
 
 class ExpertRef(BaseModel):

@@ -115,6 +115,14 @@ class ExpertRef(BaseModel):
     name: str
 
 
+class ExpertOnCall(BaseModel):
+    id: int | None = Field(
+        description="Null when the expert who answered matches no directory row (removed "
+        "before the call was placed)."
+    )
+    name: str
+
+
 class HolderAppointment(BaseModel):
     id: int
     incident_id: int
@@ -133,9 +141,10 @@ class Appointment(HolderAppointment):
     """An appointment, its experts and who booked it."""
 
     account_number: str
-    expert: ExpertRef = Field(
+    expert: ExpertOnCall = Field(
         description="Who took (or is taking) the call at the slot once an expert answered "
-        "it, who may not be the reserved one; until then the reserved expert."
+        "it, who may not be the reserved one; until then the reserved expert. `rdv list` and "
+        "the console name the same expert."
     )
     reserved_expert: ExpertRef = Field(description="The expert reserved for the slot.")
     booked_by: str

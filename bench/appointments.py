@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import statistics
@@ -46,7 +45,7 @@ from callrouter.experts.config import ExpertsConfig
 from callrouter.experts.directory import ExpertDirectory
 from callrouter.experts.rules import Domain
 from callrouter.heap import settle_heap
-from callrouter.http.fields import TIMEZONE
+from callrouter.http.endpoint import json_body
 from callrouter.identity.models import Account
 from callrouter.ledger.config import LedgerConfig
 from callrouter.ledger.prices import AssistanceLevel
@@ -167,8 +166,8 @@ def _percentiles(durations: list[float]) -> str:
 
 async def _availability(service: AppointmentService, start: datetime, end: datetime) -> None:
     """`AppointmentService.availability` (database reads included), then the route's JSON
-    answer built from it as http/endpoint.py does; the process CPU says how much of the wall
-    time is ours rather than waiting for the database or for other processes (load)."""
+    answer built from it and written as http/endpoint.py does; the process CPU says how much
+    of the wall time is ours rather than waiting for the database or for other processes (load)."""
     durations: list[float] = []
     cpu: list[float] = []
     answers: list[float] = []
@@ -182,11 +181,9 @@ async def _availability(service: AppointmentService, start: datetime, end: datet
         durations.append((time.perf_counter() - began) * 1000)
         cpu.append((time.process_time() - used) * 1000)
         began, used = time.perf_counter(), time.process_time()
-        answer = availability_answer(domain, service.policy.slot_length, found)
-        json.dumps(
-            answer.model_dump(
-                mode="json", by_alias=True, context={TIMEZONE: service.window.timezone}
-            )
+        json_body(
+            availability_answer(domain, service.policy.slot_length, found),
+            service.window.timezone,
         )
         answers.append((time.perf_counter() - began) * 1000)
         answers_cpu.append((time.process_time() - used) * 1000)

@@ -65,6 +65,7 @@ class FakeAMI:
         self.responders: dict[str, Responder] = {}
         self.changed = asyncio.Condition()
         self._server: asyncio.Server | None = None
+        self._serving: set[asyncio.Task[object]] = set()
 
     async def start(self) -> FakeAMI:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -76,6 +77,10 @@ class FakeAMI:
         self._server.close()
         for session in self.sessions:
             session.drop()
+        # Each connection's task ends on its dropped link; left pending, the loop's
+        # teardown would cancel it and asyncio would log the cancellation as an error.
+        if self._serving:
+            await asyncio.wait(self._serving, timeout=WAIT)
         await self._server.wait_closed()
 
     def named(self, name: str) -> list[Message]:
@@ -86,6 +91,10 @@ class FakeAMI:
             await self.changed.wait_for(predicate)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        serving = asyncio.current_task()
+        assert serving is not None
+        self._serving.add(serving)
+        serving.add_done_callback(self._serving.discard)
         session = Session(writer)
         self.sessions.append(session)
         self.connections += 1

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from callrouter.appointments.absences import AbsenceReassigner
+from callrouter.appointments.cli import _print as print_listing_line
 from callrouter.appointments.queries import (
     APPOINTMENTS,
     AppointmentFilter,
@@ -31,6 +32,7 @@ from callrouter.callbacks.service import CallbackDispatcher
 from callrouter.callbacks.store import CALLBACKS
 from callrouter.clock import FakeClock
 from callrouter.db.engine import create_engine
+from callrouter.experts.directory import EXPERTS
 from callrouter.experts.rules import Expert
 from callrouter.ledger.models import Movement
 
@@ -304,6 +306,47 @@ async def test_the_expert_filter_finds_the_expert_the_listing_names(slots: SlotD
     # Expert 2 took the call: the appointment is theirs in the listing, and in the filter.
     assert appointment(await slots.view(view.id)).expert.name == "Expert 2"
     assert (await listed_for("Expert 1"), await listed_for("Expert 2")) == ([], [view.id])
+
+
+async def test_who_answered_is_named_alike_everywhere_when_the_directory_has_no_row_for_them(
+    slots: SlotDesk, capsys: pytest.CaptureFixture[str]
+) -> None:
+    view = await slots.book()
+    reserved = {entry.expert.name: entry.id for entry in await slots.desk.experts.entries()}
+    engine = slots.engine()
+    slots.at(timedelta(0))
+    await engine.run_once()
+    [first] = slots.placer.placed
+    await engine.on_result(slots.result(first, Outcome.EXPERT_NO_ANSWER))
+    await engine.run_once()
+    second = slots.placer.placed[1]
+    # Expert 2 was removed a minute before this attempt was claimed (the dispatcher still
+    # had them in its list): no directory row matches who answered.
+    async with slots.desk.engine.begin() as connection:
+        await connection.execute(
+            update(EXPERTS)
+            .where(EXPERTS.c.name == "Expert 2")
+            .values(removed_at=slots.clock.now() - timedelta(minutes=1))
+        )
+    await engine.on_result(slots.result(second, Outcome.CUSTOMER_NO_ANSWER))
+    taken = await slots.view(view.id)
+    # The API: Expert 2 took the call, with no id; Expert 1 stays the reserved one, and the
+    # appointment is no longer among Expert 1's.
+    listed = appointment(taken)
+    assert (listed.expert.id, listed.expert.name) == (None, "Expert 2")
+    assert (listed.reserved_expert.id, listed.reserved_expert.name) == (
+        reserved["Expert 1"],
+        "Expert 1",
+    )
+    mine = await slots.desk.appointments.find(AppointmentFilter(expert_id=reserved["Expert 1"]))
+    assert mine == []
+    # `rdv list` and the demo screen name the same expert.
+    capsys.readouterr()  # the log lines so far
+    print_listing_line(taken, PARIS)
+    line = capsys.readouterr().out
+    assert "Expert 2" in line and "Expert 1" not in line
+    [_, screen] = render_appointments([taken], PARIS)
+    assert "Expert 2" in screen and "Expert 1" not in screen
 
 
 async def test_a_busy_reserved_expert_is_replaced_by_a_free_one(slots: SlotDesk) -> None:

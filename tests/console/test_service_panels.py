@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from callrouter.appointments.queries import AppointmentFilter, AppointmentView
+from callrouter.appointments.routes import appointment as api_appointment
 from callrouter.calendar import PARIS, HotlineCalendar
 from callrouter.console.labels import merged
 from callrouter.console.panel import PanelView
@@ -115,6 +116,18 @@ async def test_the_expert_shown_is_who_took_the_call_once_one_did() -> None:
     await panel.refresh(now)
     shown = panel.snapshot(view_for(Role.SUPERVISOR, now))["appointments"]
     assert [line["expert"] for line in shown] == ["Marc Petit", "Lucie Martin"]
+
+
+async def test_the_expert_shown_is_the_apis_even_when_the_directory_has_no_row_for_them() -> None:
+    # Marc answered, then no directory row matched him (removed before the call was placed):
+    # he still took the call, and the console names him as /api/appointments does.
+    now = datetime(2026, 12, 1, 11, 0, tzinfo=PARIS)
+    start = datetime(2026, 12, 1, 10, 45, tzinfo=PARIS)
+    taken = replace(appointment(1, start, "met"), taken_by_id=None, taken_by_name="Marc Petit")
+    panel = AppointmentsPanel(Appointments([taken]).find, PARIS)
+    await panel.refresh(now)
+    [shown] = panel.snapshot(view_for(Role.SUPERVISOR, now))["appointments"]
+    assert shown["expert"] == api_appointment(taken).expert.name == "Marc Petit"
 
 
 async def test_the_number_to_call_is_masked_but_for_admins() -> None:

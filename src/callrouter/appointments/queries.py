@@ -63,9 +63,27 @@ class AppointmentView:
 
     @property
     def expert_on_call(self) -> str:
-        """Who took the call at the slot once an expert answered it, else the reserved one:
-        the expert listings name."""
-        return self.taken_by_name or self.expert_name
+        """The name the listings give the appointment's expert (`named_expert`)."""
+        return named_expert(self).name
+
+
+@dataclass(frozen=True)
+class NamedExpert:
+    #: Their directory row; None when none matches who answered (see `named_expert`).
+    id: int | None
+    name: str
+
+
+def named_expert(view: AppointmentView) -> NamedExpert:
+    """The appointment's expert, by the one rule every surface names them by (the API's
+    `expert` and its `expert_id` filter, `rdv list`, the demo screen, the console): once an
+    expert answered the call at the slot, that expert, as the attempt names them; until then
+    the reserved one. Who answered may match no directory row (removed before the attempt
+    was claimed): they are still who took the call, with no id, rather than the reserved
+    expert, who did not."""
+    if view.taken_by_name is not None:
+        return NamedExpert(view.taken_by_id, view.taken_by_name)
+    return NamedExpert(view.expert_id, view.expert_name)
 
 
 _TAKER = EXPERTS.alias("taker")
@@ -169,16 +187,19 @@ async def find(connection: AsyncConnection, where: AppointmentFilter) -> list[Ap
         conditions.append(APPOINTMENTS.c.slot_start < where.until)
     if where.domain is not None:
         conditions.append(APPOINTMENTS.c.domain == where.domain)
-    if where.expert_id is not None:
-        # Who took the call at the slot once an expert answered it, else the reserved one:
-        # the expert the listings name, whose appointments a reader asks for.
-        on_call = func.coalesce(_TAKER.c.id, APPOINTMENTS.c.expert_id)
-        conditions.append(on_call == where.expert_id)
     if where.state is not None:
         conditions.append(APPOINTMENTS.c.state == where.state)
     if where.account_number is not None:
         conditions.append(ACCOUNTS.c.number == where.account_number)
-    return await read_views(connection, *conditions, limit=where.limit)
+    if where.expert_id is None:
+        return await read_views(connection, *conditions, limit=where.limit)
+    # The appointments whose named expert is this one, a reader asks for: the database only
+    # narrows them to those the expert is reserved for or took, and `named_expert` decides,
+    # so the filter cannot drift from what the listings name.
+    expert_id = where.expert_id
+    conditions.append(or_(_TAKER.c.id == expert_id, APPOINTMENTS.c.expert_id == expert_id))
+    views = await read_views(connection, *conditions)
+    return [view for view in views if named_expert(view).id == expert_id][: where.limit]
 
 
 _DOMAIN = DOMAINS.alias("domain")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import TypedDict
 
 from callrouter.accounts.schemas import (
     CALLER_ID_MAX_LENGTH,
@@ -90,8 +91,35 @@ class Availability(BaseModel):
     items: list[Slot]
 
 
+# The availability answer as the route writes it (http.endpoint.Plain): the same fields as
+# Slot and Availability, which give the OpenAPI document, as plain dicts. Our own code
+# computed every value, so nothing is checked again, and no model is built per slot.
+class SlotDocument(TypedDict):
+    start: Instant
+    end: Instant
+    capacity: int
+    experts: list[str]
+
+
+class AvailabilityDocument(TypedDict):
+    domain: str
+    slot_minutes: int
+    items: list[SlotDocument]
+
+
+AVAILABILITY_WRITER = TypeAdapter(AvailabilityDocument)
+
+
 class ExpertRef(BaseModel):
     id: int
+    name: str
+
+
+class ExpertOnCall(BaseModel):
+    id: int | None = Field(
+        description="Null when the expert who answered matches no directory row (removed "
+        "before the call was placed)."
+    )
     name: str
 
 
@@ -113,9 +141,10 @@ class Appointment(HolderAppointment):
     """An appointment, its experts and who booked it."""
 
     account_number: str
-    expert: ExpertRef = Field(
+    expert: ExpertOnCall = Field(
         description="Who took (or is taking) the call at the slot once an expert answered "
-        "it, who may not be the reserved one; until then the reserved expert."
+        "it, who may not be the reserved one; until then the reserved expert. `rdv list` and "
+        "the console name the same expert."
     )
     reserved_expert: ExpertRef = Field(description="The expert reserved for the slot.")
     booked_by: str

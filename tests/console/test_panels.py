@@ -325,10 +325,16 @@ def test_every_change_to_a_queue_shows_at_the_next_push() -> None:
     shows_the_live_state()
     watch.passes["1.2"] = "Pass Confort"
     shows_the_live_state()
-    # More callers than are shown, some joining ahead of the others.
+    # More callers than are shown: one joins behind them, one ahead of them all.
     for n in range(60):
         join("experts", f"3.{n}")
-    live.apply(hotline_queued(channels["3.59"], "3.59", 10, "experts"))
+    shows_the_live_state()
+    join("experts", "3.60")
+    shows_the_live_state()
+    channels["3.61"] = "Local/0600000361@hotline-000000ff;2"
+    live.apply(newchannel(channels["3.61"], "3.61", ("0600000361", "")))
+    live.apply(hotline_queued(channels["3.61"], "3.61", 10, "experts"))
+    live.apply(caller_join("experts", channels["3.61"], "3.61", ("0600000361", ""), 1))
     shows_the_live_state()
     live.apply(caller_leave("experts", channels["3.0"], "3.0"))
     shows_the_live_state()
@@ -392,3 +398,20 @@ def test_a_waiting_caller_s_line_is_reused_at_its_new_position() -> None:
     [moved] = callers()
     assert moved["position"] == 1 and moved["who"] == "06 •• •• •2 22"
     assert panel._rendered[SUPERVISOR]["coordinators"].lines["1.2"] is kept, "not made again"
+
+
+def test_a_caller_joining_behind_those_shown_changes_only_the_count() -> None:
+    clock = FakeClock(NOW)
+    live = LiveState(clock)
+    configure(live, {"coordinators": []})
+    panel = QueuesPanel(live, Passes(clock), lambda _uniqueid: None)
+    for n in range(CALLERS_SHOWN + 1):
+        channel = f"Local/06{n:08d}@hotline-{n:08x};2"
+        live.apply(newchannel(channel, f"1.{n}", (f"06{n:08d}", "")))
+        live.apply(caller_join("coordinators", channel, f"1.{n}", (f"06{n:08d}", ""), n + 1))
+        if n == CALLERS_SHOWN - 1:
+            panel.render(view())
+            shown = panel._rendered[SUPERVISOR]["coordinators"].text
+    [queue] = json.loads(panel.render(view()))["queues"]
+    assert queue["waiting"] == CALLERS_SHOWN + 1 and len(queue["callers"]) == CALLERS_SHOWN
+    assert panel._rendered[SUPERVISOR]["coordinators"].text is shown, "not rendered again"

@@ -58,9 +58,10 @@ class _Line:
 @dataclass(frozen=True, slots=True)
 class _Callers:
     """A queue's callers as rendered at a push: their JSON lines (joined) and what they
-    were made from (the queue's `changes`, each line in position order)."""
+    were made from (the queue's `changes`, the callers shown, each line in position order)."""
 
     changes: int
+    cards: tuple[CallerCard, ...]
     lines: dict[str, _Line]
     text: str
 
@@ -221,21 +222,30 @@ class QueuesPanel:
         return text
 
     def _callers(self, queue: QueueHead, view: PanelView, before: _Callers | None) -> _Callers:
-        """A queue's callers as JSON: as last time when nobody joined or left and the passes
-        are the same (a pass is recorded by the router, apart from the queue); else each
-        line kept from last time with its new position, or made when it is new."""
+        """A queue's callers as JSON: as last time when the callers shown are the same (read
+        again only when someone joined or left) and so are their passes (a pass is recorded
+        by the router, apart from the queue); else each line kept from last time with its
+        new position, or made when it is new."""
         pass_of = self.watch.pass_of
-        if before is not None and before.changes == queue.changes:
-            lines_before = before.lines.values()
-            if all(pass_of(line.card.uniqueid) == line.chosen for line in lines_before):
-                return before
+        cards = None
+        if before is not None:
+            if before.changes != queue.changes:
+                cards = self.live.waiting_cards(queue.name, limit=CALLERS_SHOWN)
+            # Callers who joined behind those shown, or left from there, change nothing
+            # here (a long queue: most joins); equal cards are the same lines.
+            if (cards is None or cards == before.cards) and all(
+                pass_of(line.card.uniqueid) == line.chosen for line in before.lines.values()
+            ):
+                if cards is None:
+                    return before
+                return _Callers(queue.changes, before.cards, before.lines, before.text)
+        if cards is None:
+            cards = self.live.waiting_cards(queue.name, limit=CALLERS_SHOWN)
         kept = {} if before is None else before.lines
         kept_line = kept.get
         lines: dict[str, _Line] = {}
         texts = []
-        for position, card in enumerate(
-            self.live.waiting_cards(queue.name, limit=CALLERS_SHOWN), start=1
-        ):
+        for position, card in enumerate(cards, start=1):
             uniqueid = card.uniqueid
             chosen = pass_of(uniqueid)
             line = kept_line(uniqueid)
@@ -251,7 +261,7 @@ class QueuesPanel:
                 )
             lines[uniqueid] = line
             texts.append(f"{line.head}{position}{line.tail}")
-        return _Callers(queue.changes, lines, ",".join(texts))
+        return _Callers(queue.changes, cards, lines, ",".join(texts))
 
     def _in_call(self, view: PanelView) -> str:
         """The calls in progress as JSON: as last time when they are the same calls, with

@@ -157,8 +157,8 @@ class QueuesPanel:
         self.connected_at = connected_at
         self._paused_since: dict[tuple[str, str], datetime] = {}
         # Per visibility, per queue: its callers' JSON as last rendered, and what it was
-        # rendered from. A queue whose callers did not move (`QueueHead.changes`) and whose
-        # passes are the same is not rendered again.
+        # rendered from. A queue whose callers did not move (`QueueHead.changes`), or whose
+        # callers shown are the same, with the same passes, is not rendered again.
         self._rendered: dict[Visibility, dict[str, _Callers]] = {}
         # Per queue: its members' JSON, and the members (and pauses' starts) it was made
         # from: the same for every visibility.

@@ -7,9 +7,19 @@ from collections.abc import Callable, Iterator
 
 from callrouter.ami.message import Message, MessageKind
 from callrouter.clock import FakeClock
-from callrouter.live.state import LiveState
+from callrouter.live.state import LiveCall, LiveState
 
-from .conftest import agent_event, configure, lab, newchannel
+from .conftest import (
+    agent_event,
+    caller_join,
+    configure,
+    core_show_channel,
+    hangup,
+    lab,
+    newchannel,
+    queue_member,
+    queue_params,
+)
 
 Replay = Callable[[str, FakeClock], Iterator[Message]]
 
@@ -110,6 +120,12 @@ def test_mangled_queue_and_uniqueid_values_cannot_grow_the_state(
     assert waiting <= calls.total
     members = {m.interface for queue in live.queues() for m in queue.members}
     assert members <= {f"Local/agent{n}@agents" for n in (1, 2, 3, 4, 5, 9)}
+    assert connected_by_walking(live) == live.connected_calls(limit=10_000, scan=10_000)
+
+
+def connected_by_walking(live: LiveState) -> list[LiveCall]:
+    """The calls in progress found the long way: every channel, in order."""
+    return [call for call in live.calls(limit=10_000).calls if call.agent is not None]
 
 
 def test_calls_in_progress_are_found_in_order_among_the_first_channels_only(
@@ -132,3 +148,40 @@ def test_calls_in_progress_are_found_in_order_among_the_first_channels_only(
     assert connected(2, 100) == [("1.1", "Agent 0"), ("1.5", "Agent 2")]
     # Channels beyond `scan` are not looked at: the cost stays bounded.
     assert connected(10, 6) == [("1.1", "Agent 0"), ("1.5", "Agent 2")]
+
+
+def test_calls_in_progress_follow_connections_escalations_hangups_and_rebuilds(
+    clock: FakeClock,
+) -> None:
+    members = [(f"Agent {n}", f"Local/agent{n}@agents") for n in range(3)]
+    live = LiveState(clock)
+    configure(live, {"experts": members})
+    channels = [(f"Local/06{n}@hotline-{n:08x};2", f"1.{n}") for n in range(4)]
+    for channel, uniqueid in channels:
+        live.apply(newchannel(channel, uniqueid, (f"06{uniqueid}", "")))
+    for (channel, uniqueid), member in zip(channels, members, strict=False):
+        live.apply(agent_event("AgentConnect", "experts", channel, uniqueid, member))
+
+    def connected() -> list[str]:
+        found = live.connected_calls(limit=10, scan=100)
+        assert found == connected_by_walking(live)
+        return [call.uniqueid for call in found]
+
+    assert connected() == ["1.0", "1.1", "1.2"]
+    # Redirected out of the agent's bridge, the caller waits again (an escalation).
+    live.apply(caller_join("experts", *channels[1], ("0611", ""), 1))
+    assert connected() == ["1.0", "1.2"]
+    live.apply(hangup(*channels[0]))
+    assert connected() == ["1.2"]
+    live.apply(agent_event("AgentConnect", "experts", *channels[3], members[0]))
+    assert connected() == ["1.2", "1.3"]
+    # A rebuild sees the calls in progress in the bridges.
+    live.rebuild(
+        [queue_params("experts", "r"), queue_member("experts", members[1], "r", in_call=True)],
+        [
+            core_show_channel(channels[2][0], channels[2][1], "r", bridge="b1"),
+            core_show_channel("Local/agent1@agents-00000009;1", "9.1", "r", bridge="b1"),
+            core_show_channel(channels[3][0], channels[3][1], "r"),
+        ],
+    )
+    assert connected() == ["1.2"]

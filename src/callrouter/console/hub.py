@@ -407,6 +407,9 @@ def _computed(panel: Panel, view: PanelView) -> str | None:
     """A panel's JSON, or None when it failed: a broken panel must not stop the others (its
     consoles keep what they were last sent)."""
     try:
+        render: Callable[[PanelView], str] | None = getattr(panel, "render", None)
+        if render is not None:
+            return render(view)
         return json.dumps(panel.snapshot(view), separators=(",", ":"), ensure_ascii=False)
     except Exception:
         log.exception("console.panel_failed", panel=panel.key)

@@ -8,7 +8,10 @@ A panel is
   with `ConsoleHub.changed(topic)`; "tick" comes every few seconds by itself),
 - `snapshot(view)`: a JSON-able dict of what it shows, computed for one visibility (masked
   or not): it must read state already in memory, never the database or the PBX,
-- `labels`: its texts in French and English, merged into the page's labels.
+- `labels`: its texts in French and English, merged into the page's labels,
+- optionally `render(view)`: the JSON text of `snapshot(view)` exactly as the hub would
+  encode it (compact, not ASCII-only), which the hub then uses instead: for a panel that
+  keeps the text of what did not change since the last push (the queues panel).
 
 The hub calls `snapshot` at most once per push interval per visibility, whatever the number
 of consoles, and sends a panel only when its JSON changed. A panel whose feature is not

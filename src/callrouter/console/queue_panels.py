@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -13,7 +15,7 @@ from callrouter.console.panel import DECISIONS, FIGURES, LIVE, TICK, Labels, Pan
 from callrouter.console.watch import Watch
 from callrouter.http.access import Visibility, mask_caller_id, mask_numbers_in
 from callrouter.live.state import LiveState
-from callrouter.live.views import QueueMember, WaitingCaller
+from callrouter.live.views import CallerCard, LiveCall, QueueHead, QueueMember
 
 #: Callers listed per queue (the count says how many wait in all).
 CALLERS_SHOWN = 50
@@ -35,6 +37,39 @@ def caller_label(caller_id: str, caller_name: str, seen: Visibility) -> str:
     if seen.caller_names and caller_name:
         return f"{caller_name} ({number})" if number else caller_name
     return number or "?"
+
+
+#: JSON as the hub writes a panel: compact, not ASCII-only (a panel rendering its own text
+#: must give the very bytes the hub would). One encoder: `json.dumps` makes one per call.
+_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A waiting caller's JSON line around its position (which moves as others leave),
+    and what it was made from."""
+
+    card: CallerCard
+    chosen: str | None
+    head: str
+    tail: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Callers:
+    """A queue's callers as rendered at a push: their JSON lines (joined) and what they
+    were made from (the queue's `changes`, the callers shown, each line in position order)."""
+
+    changes: int
+    cards: tuple[CallerCard, ...]
+    lines: dict[str, _Line]
+    text: str
+
+
+#: A queue's members and when each paused one was first seen paused.
+_Agents = tuple[tuple[QueueMember, ...], tuple[datetime | None, ...]]
+#: The calls in progress, each with its pass and when it was answered.
+_Calls = tuple[tuple[LiveCall, str | None, datetime | None], ...]
 
 
 def member_status(member: QueueMember) -> str:
@@ -121,93 +156,141 @@ class QueuesPanel:
         self.watch = watch
         self.connected_at = connected_at
         self._paused_since: dict[tuple[str, str], datetime] = {}
-        # Per visibility, per caller shown at the last push: what the line was built from,
-        # and the line. A caller waits through many pushes: the same line is reused until
-        # something on it changes (the position, mostly), which also spares the collector
-        # fifty new dicts a push.
-        self._lines: dict[Visibility, dict[str, tuple[tuple[object, ...], dict[str, Any]]]] = {}
+        # Per visibility, per queue: its callers' JSON as last rendered, and what it was
+        # rendered from. A queue whose callers did not move (`QueueHead.changes`), or whose
+        # callers shown are the same, with the same passes, is not rendered again.
+        self._rendered: dict[Visibility, dict[str, _Callers]] = {}
+        # Per queue: its members' JSON, and the members (and pauses' starts) it was made
+        # from: the same for every visibility.
+        self._members: dict[str, tuple[_Agents, str]] = {}
+        # Per visibility: the calls in progress' JSON, and what it was made from.
+        self._calls: dict[Visibility, tuple[_Calls, str]] = {}
 
     def snapshot(self, view: PanelView) -> dict[str, Any]:
-        queues = self.live.queues(limit=CALLERS_SHOWN)
+        result: dict[str, Any] = json.loads(self.render(view))
+        return result
+
+    def render(self, view: PanelView) -> str:
+        """The panel's JSON, the text `json.dumps` would make of it (compact, not ASCII-only):
+        made of the parts kept from the last push wherever they did not change."""
         paused: set[tuple[str, str]] = set()
+        before = self._rendered.get(view.seen, {})
+        rendered = self._rendered[view.seen] = {}
         shown = []
-        lines, self._lines[view.seen] = self._lines.get(view.seen, {}), {}
-        for queue in queues:
-            members = []
+        for queue in self.live.queue_heads():
+            sinces: list[datetime | None] = []
             for member in queue.members:
                 since = None
                 if member.paused:
                     key = (queue.name, member.interface)
                     paused.add(key)
                     since = self._paused_since.setdefault(key, view.now)
-                members.append(
-                    {
-                        "name": member.name,
-                        "status": member_status(member),
-                        "paused_reason": member.paused_reason,
-                        "paused_since": None if since is None else view.local(since),
-                        "calls_taken": member.calls_taken,
-                    }
-                )
+                sinces.append(since)
+            members = self._members_of(queue, tuple(sinces), view)
+            callers = rendered[queue.name] = self._callers(queue, view, before.get(queue.name))
             shown.append(
-                {
-                    "name": queue.name,
-                    "waiting": queue.waiting,
-                    "callers": [self._caller(caller, view, lines) for caller in queue.callers],
-                    "members": members,
-                }
+                f'{{"name":{_json(queue.name)},"waiting":{queue.waiting},'
+                f'"callers":[{callers.text}],"members":{members}}}'
             )
         # A pause seen to end is forgotten: the next one starts its own clock.
         for key in set(self._paused_since) - paused:
             del self._paused_since[key]
-        return {"configured": True, "queues": shown, "in_call": self._in_call(view)}
+        return f'{{"configured":true,"queues":[{",".join(shown)}],"in_call":{self._in_call(view)}}}'
 
-    def _caller(
-        self,
-        caller: WaitingCaller,
-        view: PanelView,
-        before: dict[str, tuple[tuple[object, ...], dict[str, Any]]],
-    ) -> dict[str, Any]:
-        chosen = self.watch.pass_of(caller.uniqueid)
-        made_of = (
-            caller.position,
-            caller.caller_id,
-            caller.caller_name,
-            chosen,
-            caller.priority,
-            caller.joined_at,
-        )
-        kept = before.get(caller.uniqueid)
+    def _members_of(
+        self, queue: QueueHead, sinces: tuple[datetime | None, ...], view: PanelView
+    ) -> str:
+        """A queue's members as JSON: as last time when they are the same (and paused since
+        the same moments)."""
+        made_of = (queue.members, sinces)
+        kept = self._members.get(queue.name)
         if kept is not None and kept[0] == made_of:
-            line = kept[1]
-        else:
-            line = {
-                "id": caller.uniqueid,
-                "position": caller.position,
-                "who": caller_label(caller.caller_id, caller.caller_name, view.seen),
-                "pass": chosen,
-                "priority": caller.priority,
-                "since": view.local(caller.joined_at),
-            }
-        self._lines[view.seen][caller.uniqueid] = (made_of, line)
-        return line
+            return kept[1]
+        text = _json(
+            [
+                {
+                    "name": member.name,
+                    "status": member_status(member),
+                    "paused_reason": member.paused_reason,
+                    "paused_since": None if since is None else view.local(since),
+                    "calls_taken": member.calls_taken,
+                }
+                for member, since in zip(queue.members, sinces, strict=True)
+            ]
+        )
+        self._members[queue.name] = (made_of, text)
+        return text
 
-    def _in_call(self, view: PanelView) -> list[dict[str, Any]]:
-        calls = []
-        for call in self.live.connected_calls(limit=IN_CALL_SHOWN, scan=_CHANNELS_READ):
+    def _callers(self, queue: QueueHead, view: PanelView, before: _Callers | None) -> _Callers:
+        """A queue's callers as JSON: as last time when the callers shown are the same (read
+        again only when someone joined or left) and so are their passes (a pass is recorded
+        by the router, apart from the queue); else each line kept from last time with its
+        new position, or made when it is new."""
+        pass_of = self.watch.pass_of
+        cards = None
+        if before is not None:
+            if before.changes != queue.changes:
+                cards = self.live.waiting_cards(queue.name, limit=CALLERS_SHOWN)
+            # Callers who joined behind those shown, or left from there, change nothing
+            # here (a long queue: most joins); equal cards are the same lines.
+            if (cards is None or cards == before.cards) and all(
+                pass_of(line.card.uniqueid) == line.chosen for line in before.lines.values()
+            ):
+                if cards is None:
+                    return before
+                return _Callers(queue.changes, before.cards, before.lines, before.text)
+        if cards is None:
+            cards = self.live.waiting_cards(queue.name, limit=CALLERS_SHOWN)
+        kept = {} if before is None else before.lines
+        kept_line = kept.get
+        lines: dict[str, _Line] = {}
+        texts = []
+        for position, card in enumerate(cards, start=1):
+            uniqueid = card.uniqueid
+            chosen = pass_of(uniqueid)
+            line = kept_line(uniqueid)
+            # The same caller has the same card (`Caller.card`): a rebuilt one gets a new line.
+            if line is None or line.card is not card or line.chosen != chosen:
+                line = _Line(
+                    card,
+                    chosen,
+                    f'{{"id":{_json(uniqueid)},"position":',
+                    f',"who":{_json(caller_label(card.caller_id, card.caller_name, view.seen))}'
+                    f',"pass":{_json(chosen)},"priority":{_json(card.priority)}'
+                    f',"since":{_json(view.local(card.joined_at))}}}',
+                )
+            lines[uniqueid] = line
+            texts.append(f"{line.head}{position}{line.tail}")
+        return _Callers(queue.changes, cards, lines, ",".join(texts))
+
+    def _in_call(self, view: PanelView) -> str:
+        """The calls in progress as JSON: as last time when they are the same calls, with
+        the same passes and the same moments of answer."""
+        calls = self.live.connected_calls(limit=IN_CALL_SHOWN, scan=_CHANNELS_READ)
+        made_of = tuple(
+            (call, self.watch.pass_of(call.uniqueid), self.connected_at(call.uniqueid))
+            for call in calls
+        )
+        kept = self._calls.get(view.seen)
+        if kept is not None and kept[0] == made_of:
+            return kept[1]
+        lines = []
+        for call, chosen, connected in made_of:
             agent = call.agent or ""
-            calls.append(
+            lines.append(
                 {
                     "id": call.uniqueid,
                     "who": caller_label(call.caller_id, call.caller_name, view.seen),
                     "agent": agent if view.seen.full_caller_ids else mask_numbers_in(agent),
-                    "pass": self.watch.pass_of(call.uniqueid),
+                    "pass": chosen,
                     # Since the agent answered; the call's start when that was not seen
                     # (callrouter connected to the PBX during the call).
-                    "since": view.local(self.connected_at(call.uniqueid) or call.started_at),
+                    "since": view.local(connected or call.started_at),
                 }
             )
-        return calls
+        text = _json(lines)
+        self._calls[view.seen] = (made_of, text)
+        return text
 
 
 def _figures(figures: QueueFigures) -> dict[str, Any]:

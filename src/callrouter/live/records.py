@@ -16,7 +16,7 @@ from datetime import datetime
 from sortedcontainers import SortedKeyList
 
 from callrouter.ami.message import Message
-from callrouter.live.views import LiveCall, QueueMember, WaitingCaller
+from callrouter.live.views import CallerCard, LiveCall, QueueMember, WaitingCaller
 
 #: `Local/agent3@agents-00000002;1` or `PJSIP/alice-0000001f`: interface, then the channel
 #: sequence number (hex) and, for Local channels, the half.
@@ -24,6 +24,10 @@ _CHANNEL_NAME = re.compile(r"^(?P<interface>.+)-[0-9a-fA-F]+(?:;\d+)?$")
 
 #: What Asterisk writes for a caller ID it does not have (the `;1` half of an Originate).
 _UNKNOWN = "<unknown>"
+
+#: Numbers every change of any queue's callers: a queue's `changes` is unique over the
+#: process (a rebuild's new queue does not start again at a number a reader remembers).
+_CHANGES = itertools.count(1)
 
 #: The stand-in caller of a member that a rebuild found in a call whose caller it could not
 #: see (no bridge in CoreShowChannels): its AgentComplete still closes that call.
@@ -95,6 +99,7 @@ class Channel:
 
 class Caller:
     __slots__ = (
+        "_card",
         "caller_id",
         "caller_name",
         "channel",
@@ -123,6 +128,21 @@ class Caller:
         self.offered_to: list[str] = []
         # (-queue priority, arrival): set by the queue when the caller is placed.
         self.order = (0, 0)
+        self._card: CallerCard | None = None
+
+    def card(self) -> CallerCard:
+        """Who waits, made once (when first shown: a join on the AMI path does not pay for
+        it); what it holds never changes while the caller waits."""
+        card = self._card
+        if card is None:
+            card = self._card = CallerCard(
+                uniqueid=self.uniqueid,
+                caller_id=self.caller_id,
+                caller_name=self.caller_name,
+                priority=self.priority,
+                joined_at=self.joined_at,
+            )
+        return card
 
     def view(self, queue: str, position: int) -> WaitingCaller:
         return WaitingCaller(
@@ -227,6 +247,7 @@ class Queue:
         "_by_arrival",
         "_callers",
         "abandoned",
+        "changes",
         "completed",
         "members",
         "name",
@@ -241,6 +262,9 @@ class Queue:
         # Join order (the first waited longest), and the callers by uniqueid.
         self._by_arrival: OrderedDict[str, Caller] = OrderedDict()
         self._arrivals = itertools.count(1)
+        # A new number each time a caller is placed or leaves: the callers and their
+        # positions are what they were as long as it has not moved.
+        self.changes = next(_CHANGES)
 
     # -- callers ---------------------------------------------------------------------------
 
@@ -269,6 +293,7 @@ class Queue:
     def _place(self, caller: Caller) -> None:
         self._callers.add(caller)
         self._by_arrival[caller.uniqueid] = caller
+        self.changes = next(_CHANGES)
 
     def _priority_ahead_of(self, position: int | None) -> int:
         callers = self._callers
@@ -285,6 +310,7 @@ class Queue:
         caller = self._by_arrival.pop(uniqueid, None)
         if caller is not None:
             self._callers.remove(caller)
+            self.changes = next(_CHANGES)
         return caller
 
     def position_of(self, caller: Caller) -> int:

@@ -62,14 +62,24 @@ from callrouter.live.snapshot import (
     restore_callers,
     to_int,
 )
-from callrouter.live.views import CallsPage, LiveCall, QueueMember, QueueView, WaitingCaller
+from callrouter.live.views import (
+    CallerCard,
+    CallsPage,
+    LiveCall,
+    QueueHead,
+    QueueMember,
+    QueueView,
+    WaitingCaller,
+)
 
 __all__ = [
     "CHANNEL_EVENTS",
     "DEFAULT_PAGE",
+    "CallerCard",
     "CallsPage",
     "LiveCall",
     "LiveState",
+    "QueueHead",
     "QueueMember",
     "QueueView",
     "WaitingCaller",
@@ -96,6 +106,13 @@ def _seq_of(channel: Channel) -> int:
     return channel.seq
 
 
+def _members_of(queue: Queue) -> tuple[QueueMember, ...]:
+    return tuple(
+        member.view()
+        for member in sorted(queue.members.values(), key=lambda m: (m.name, m.interface))
+    )
+
+
 class LiveState:
     """Live calls, callers waiting per queue and queue members, as the PBX reports them."""
 
@@ -105,6 +122,9 @@ class LiveState:
         self._channels: dict[str, Channel] = {}
         self._channel_names: dict[str, Channel] = {}
         self._ordered: SortedKeyList[Channel, int] = SortedKeyList(key=_seq_of)
+        # The channels connected to a queue member (`agent` set): a few among thousands,
+        # found without walking the others.
+        self._connected: dict[str, Channel] = {}
         self._seqs = itertools.count(1)
         self._subscribers: list[Callable[[], None]] = []
         member_event = self._on_member
@@ -161,6 +181,9 @@ class LiveState:
                 bridges.setdefault(bridge, []).append(call)
         restore_callers(queues, entries, self._channels, now)
         link_agents(queues, bridges.values())
+        self._connected = {
+            uniqueid: call for uniqueid, call in self._channels.items() if call.agent is not None
+        }
         self._queues = queues
         log.info(
             "live.rebuilt",
@@ -179,6 +202,7 @@ class LiveState:
 
     def _drop_channel(self, call: Channel) -> None:
         del self._channels[call.uniqueid]
+        self._connected.pop(call.uniqueid, None)
         if self._channel_names.get(call.channel) is call:
             del self._channel_names[call.channel]
         self._ordered.remove(call)
@@ -243,10 +267,7 @@ class LiveState:
         longest = queue.longest_waiting()
         return QueueView(
             name=queue.name,
-            members=tuple(
-                member.view()
-                for member in sorted(queue.members.values(), key=lambda m: (m.name, m.interface))
-            ),
+            members=_members_of(queue),
             callers=tuple(
                 caller.view(queue.name, position)
                 for position, caller in enumerate(callers, start=first)
@@ -257,6 +278,27 @@ class LiveState:
             longest_waiting_since=None if longest is None else longest.joined_at,
             next_after=cursor_of(callers[-1].order) if callers and last < len(queue) else None,
         )
+
+    def queue_heads(self) -> list[QueueHead]:
+        """Every queue by name, without its callers (`waiting_cards`): a console pushing five
+        times a second reads a queue's callers again only when its `changes` moved."""
+        return [
+            QueueHead(
+                name=name,
+                changes=queue.changes,
+                waiting=len(queue),
+                members=_members_of(queue),
+            )
+            for name, queue in sorted(self._queues.items())
+        ]
+
+    def waiting_cards(self, name: str, *, limit: int) -> tuple[CallerCard, ...]:
+        """The first `limit` callers of a queue, in position order (the first is at position
+        1); empty when the queue is unknown."""
+        queue = self._queues.get(name)
+        if queue is None:
+            return ()
+        return tuple([caller.card() for caller in queue.page(None, limit)[1]])
 
     def calls(self, *, after: str | None = None, limit: int = DEFAULT_PAGE) -> CallsPage:
         """`limit` live calls after the cursor `after` (ValueError when it is not one)."""
@@ -272,15 +314,15 @@ class LiveState:
 
     def connected_calls(self, *, limit: int, scan: int) -> list[LiveCall]:
         """The first `limit` live calls connected to a queue member, in the order of `calls`,
-        among the first `scan` channels. Only those get a view: a console pushing five times
-        a second must not copy every channel the PBX carries to find them."""
-        found: list[LiveCall] = []
-        for call in self._ordered.islice(0, scan):
-            if call.agent is not None:
-                found.append(call.view())
-                if len(found) == limit:
-                    break
-        return found
+        among the first `scan` channels. Only those get a view, and the others are not even
+        walked through (the connected ones are kept apart): a console pushing five times a
+        second must not go through every channel the PBX carries to find them."""
+        ordered = self._ordered
+        connected = sorted(self._connected.values(), key=_seq_of)
+        # A channel's rank grows with its seq: those within `scan` come first.
+        return [
+            call.view() for call in connected[:limit] if ordered.bisect_key_left(call.seq) < scan
+        ]
 
     def knows_queue(self, name: str) -> bool:
         return name in self._queues
@@ -406,6 +448,7 @@ class LiveState:
         call.queue = queue.name
         # An escalated caller (Redirect out of an agent's bridge) waits again: no agent.
         call.agent = None
+        self._connected.pop(uniqueid, None)
         return True
 
     def _on_caller_leave(self, event: Message) -> bool:
@@ -470,6 +513,7 @@ class LiveState:
         if call is not None:
             call.agent = member.name
             call.queue = None
+            self._connected[uniqueid] = call
         return True
 
     def _on_agent_complete(self, event: Message) -> bool:
@@ -485,6 +529,7 @@ class LiveState:
         changed = call is not None and call.agent == member.name
         if call is not None and changed:
             call.agent = None
+            self._connected.pop(uniqueid, None)
         if taken_before is None:
             # Not a call we saw connected, or one already counted: by a rebuild, or by the
             # member event that brought the new total (`Member.close_counted_calls`).

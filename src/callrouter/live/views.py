@@ -74,6 +74,18 @@ class WaitingCaller:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class CallerCard:
+    """Who waits in a queue, without the place (which moves as others leave): what a
+    console shows of a caller at every push, made once per caller."""
+
+    uniqueid: str
+    caller_id: str
+    caller_name: str
+    priority: int | None
+    joined_at: datetime
+
+
 @dataclass(frozen=True)
 class QueueMember:
     """A member of one queue. `in_call` comes from AgentConnect/AgentComplete (member events
@@ -138,6 +150,19 @@ class QueueView:
             "completed": self.completed,
             "abandoned": self.abandoned,
         }
+
+
+@dataclass(frozen=True)
+class QueueHead:
+    """One queue as a console lists it at every push: its members (by name), how many
+    callers wait, and `changes`, which moves whenever a caller joins or leaves it (any
+    queue's, a rebuilt one's included, is a number never seen before): the callers
+    (`LiveState.waiting_cards`) are the same, at the same places, while it stays."""
+
+    name: str
+    changes: int
+    waiting: int
+    members: tuple[QueueMember, ...]
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,16 @@ class SlotDesk:
     def at(self, after_start: timedelta) -> None:
         self.clock.set(SLOT + after_start)
 
+    async def handed_over(self, engine: CallbackEngine) -> AttemptRequest:
+        """The slot starts and its call is placed to the reserved expert, who does not
+        answer: returns the attempt handed to another expert at once."""
+        self.at(timedelta(0))
+        await engine.run_once()
+        [first] = self.placer.placed
+        await engine.on_result(self.result(first, Outcome.EXPERT_NO_ANSWER))
+        await engine.run_once()
+        return self.placer.placed[1]
+
 
 @pytest.fixture
 async def slots(database_url: str) -> AsyncIterator[SlotDesk]:
@@ -248,12 +258,7 @@ async def test_the_reserved_expert_not_answering_hands_over_to_another_at_once(
 ) -> None:
     view = await slots.book()
     engine = slots.engine()
-    slots.at(timedelta(0))
-    await engine.run_once()
-    [first] = slots.placer.placed
-    await engine.on_result(slots.result(first, Outcome.EXPERT_NO_ANSWER))
-    await engine.run_once()
-    second = slots.placer.placed[1]
+    second = await slots.handed_over(engine)
     assert second.expert_interface == "PJSIP/expert2"
     await engine.on_result(slots.result(second, Outcome.CONNECTED))
     assert (await slots.view(view.id)).state == "met"
@@ -297,12 +302,7 @@ async def test_the_expert_filter_finds_the_expert_the_listing_names(slots: SlotD
     # Until an expert answers, the reserved one is named, and found.
     assert (await listed_for("Expert 1"), await listed_for("Expert 2")) == ([view.id], [])
     engine = slots.engine()
-    slots.at(timedelta(0))
-    await engine.run_once()
-    [first] = slots.placer.placed
-    await engine.on_result(slots.result(first, Outcome.EXPERT_NO_ANSWER))
-    await engine.run_once()
-    await engine.on_result(slots.result(slots.placer.placed[1], Outcome.CONNECTED))
+    await engine.on_result(slots.result(await slots.handed_over(engine), Outcome.CONNECTED))
     # Expert 2 took the call: the appointment is theirs in the listing, and in the filter.
     assert appointment(await slots.view(view.id)).expert.name == "Expert 2"
     assert (await listed_for("Expert 1"), await listed_for("Expert 2")) == ([], [view.id])
@@ -314,12 +314,7 @@ async def test_who_answered_is_named_alike_everywhere_when_the_directory_has_no_
     view = await slots.book()
     reserved = {entry.expert.name: entry.id for entry in await slots.desk.experts.entries()}
     engine = slots.engine()
-    slots.at(timedelta(0))
-    await engine.run_once()
-    [first] = slots.placer.placed
-    await engine.on_result(slots.result(first, Outcome.EXPERT_NO_ANSWER))
-    await engine.run_once()
-    second = slots.placer.placed[1]
+    second = await slots.handed_over(engine)
     # Expert 2 was removed a minute before this attempt was claimed (the dispatcher still
     # had them in its list): no directory row matches who answered.
     async with slots.desk.engine.begin() as connection:

@@ -18,7 +18,7 @@ from callrouter.calls.records import CallRecordData
 from callrouter.calls.writer import CallRecordWriter
 from callrouter.pbxsim import CallerProfile, PBXSimulator
 from callrouter.routing.decision import RoutingPolicy
-from callrouter.routing.service import UNANSWERED, RoutedCall
+from callrouter.routing.service import UNANSWERED, RoutedCall, Router
 from callrouter.server import routing
 from callrouter.server.hotline import Hotline
 
@@ -62,6 +62,27 @@ async def one_record(hotline: Hotline) -> CallRecordData:
     return record
 
 
+async def message_heard(hotline: Hotline, simulator: PBXSimulator) -> str:
+    """An unknown number calls and hears the refusal to the end; returns its channel once
+    the router has done with it."""
+    channel = simulator.place_call(UNKNOWN)
+    await until(lambda: channel not in simulator.snapshot()["channels"], "message over")
+    assert hotline.router is not None
+    await hotline.router.wait_idle()
+    return channel
+
+
+async def message_redirected(hotline: Hotline, simulator: PBXSimulator) -> tuple[str, Router]:
+    """An unknown number calls; returns its channel and the router once the router has sent
+    its Redirect and done with it (the message may still be playing)."""
+    channel = simulator.place_call(UNKNOWN)
+    router = hotline.router
+    assert router is not None
+    await until(lambda: len(router.latencies_ms) == 1, "the Redirect sent")
+    await router.wait_idle()
+    return channel, router
+
+
 def assert_refusal(record: CallRecordData, channel: str) -> None:
     assert (record.channel, record.caller_id) == (channel, "0699999999")
     assert (record.target, record.queue, record.caller_status) == (
@@ -79,10 +100,7 @@ async def test_a_message_whose_router_died_after_the_redirect_keeps_its_record(
     # fsync, which still outlives the router.
     monkeypatch.setattr(routing, "_record", killed_after_the_redirect)
     async with hotline_on(database_url, simulator.port, TUESDAY_10H) as first:
-        channel = simulator.place_call(UNKNOWN)
-        await until(lambda: channel not in simulator.snapshot()["channels"], "message over")
-        assert first.router is not None
-        await first.router.wait_idle()
+        channel = await message_heard(first, simulator)
     monkeypatch.undo()
 
     # By the restart the call is gone: nothing on the PBX to recover the record from.
@@ -109,10 +127,7 @@ async def test_a_message_record_the_database_never_got_is_written_once_at_restar
     monkeypatch.setattr(CallRecordWriter, "flush", killed)
     monkeypatch.setattr(CallRecordWriter, "close", killed)
     async with hotline_on(database_url, simulator.port, TUESDAY_10H) as first:
-        channel = simulator.place_call(UNKNOWN)
-        await until(lambda: channel not in simulator.snapshot()["channels"], "message over")
-        assert first.router is not None
-        await first.router.wait_idle()
+        channel = await message_heard(first, simulator)
         assert await records_of(first) == []
     monkeypatch.undo()
 
@@ -137,11 +152,7 @@ async def test_a_message_still_playing_at_the_restart_is_confirmed_from_the_pbx(
     try:
         monkeypatch.setattr(routing, "_record", killed_after_the_redirect)
         async with hotline_on(sqlite_url, sim.port, TUESDAY_10H) as first:
-            channel = sim.place_call(UNKNOWN)
-            router = first.router
-            assert router is not None
-            await until(lambda: len(router.latencies_ms) == 1, "the Redirect sent")
-            await router.wait_idle()
+            channel, _ = await message_redirected(first, sim)
         monkeypatch.undo()
 
         async with hotline_on(sqlite_url, sim.port, TUESDAY_10H) as restarted:
@@ -165,11 +176,7 @@ async def test_a_message_record_says_redirected_once_the_pbx_answered(
     simulator: PBXSimulator, sqlite_url: str
 ) -> None:
     async with hotline_on(sqlite_url, simulator.port, TUESDAY_10H) as hotline:
-        channel = simulator.place_call(UNKNOWN)
-        router = hotline.router
-        assert router is not None
-        await until(lambda: len(router.latencies_ms) == 1, "the Redirect sent")
-        await router.wait_idle()
+        channel, router = await message_redirected(hotline, simulator)
         assert hotline.records is not None
         await hotline.records.flush()
         record = await one_record(hotline)
@@ -193,11 +200,7 @@ async def test_a_message_record_says_why_when_the_redirect_failed(
 
     monkeypatch.setattr(model, "redirect", hung_up_first)
     async with hotline_on(sqlite_url, simulator.port, TUESDAY_10H) as hotline:
-        channel = simulator.place_call(UNKNOWN)
-        router = hotline.router
-        assert router is not None
-        await until(lambda: len(router.latencies_ms) == 1, "the Redirect sent")
-        await router.wait_idle()
+        channel, _ = await message_redirected(hotline, simulator)
         assert hotline.records is not None
         await hotline.records.flush()
         record = await one_record(hotline)

@@ -123,6 +123,20 @@ def test_mangled_queue_and_uniqueid_values_cannot_grow_the_state(
     assert connected_by_walking(live) == live.connected_calls(limit=10_000, scan=10_000)
 
 
+def experts_and_callers(
+    clock: FakeClock, *, agents: int, callers: int
+) -> tuple[LiveState, list[tuple[str, str]], list[tuple[str, str]]]:
+    """The experts' queue with `agents` members, and `callers` channels (name, uniqueid)
+    on the hotline, none connected yet."""
+    members = [(f"Agent {n}", f"Local/agent{n}@agents") for n in range(agents)]
+    live = LiveState(clock)
+    configure(live, {"experts": members})
+    channels = [(f"Local/06{n}@hotline-{n:08x};2", f"1.{n}") for n in range(callers)]
+    for channel, uniqueid in channels:
+        live.apply(newchannel(channel, uniqueid, (f"06{uniqueid}", "")))
+    return live, members, channels
+
+
 def connected_by_walking(live: LiveState) -> list[LiveCall]:
     """The calls in progress found the long way: every channel, in order."""
     return [call for call in live.calls(limit=10_000).calls if call.agent is not None]
@@ -131,12 +145,7 @@ def connected_by_walking(live: LiveState) -> list[LiveCall]:
 def test_calls_in_progress_are_found_in_order_among_the_first_channels_only(
     clock: FakeClock,
 ) -> None:
-    members = [(f"Agent {n}", f"Local/agent{n}@agents") for n in range(4)]
-    live = LiveState(clock)
-    configure(live, {"experts": members})
-    channels = [(f"Local/06{n}@hotline-{n:08x};2", f"1.{n}") for n in range(8)]
-    for channel, uniqueid in channels:
-        live.apply(newchannel(channel, uniqueid, (f"06{uniqueid}", "")))
+    live, members, channels = experts_and_callers(clock, agents=4, callers=8)
     for (channel, uniqueid), member in zip(channels[1::2], members, strict=True):
         live.apply(agent_event("AgentConnect", "experts", channel, uniqueid, member))
     live.apply(agent_event("AgentComplete", "experts", *channels[3], members[1]))
@@ -153,12 +162,7 @@ def test_calls_in_progress_are_found_in_order_among_the_first_channels_only(
 def test_calls_in_progress_follow_connections_escalations_hangups_and_rebuilds(
     clock: FakeClock,
 ) -> None:
-    members = [(f"Agent {n}", f"Local/agent{n}@agents") for n in range(3)]
-    live = LiveState(clock)
-    configure(live, {"experts": members})
-    channels = [(f"Local/06{n}@hotline-{n:08x};2", f"1.{n}") for n in range(4)]
-    for channel, uniqueid in channels:
-        live.apply(newchannel(channel, uniqueid, (f"06{uniqueid}", "")))
+    live, members, channels = experts_and_callers(clock, agents=3, callers=4)
     for (channel, uniqueid), member in zip(channels, members, strict=False):
         live.apply(agent_event("AgentConnect", "experts", channel, uniqueid, member))
 
